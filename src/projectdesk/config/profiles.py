@@ -1,0 +1,165 @@
+"""Profiles: named stores (the built-in `local` folder, or an S3 bucket) kept in a TOML file with no secrets."""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+from urllib.parse import urlparse
+
+from projectdesk.config.paths import Paths
+from projectdesk.core.errors import InvalidInput, NotFound
+from projectdesk.core.keys import DEFAULT_USER_ID, safe_segment
+from projectdesk.core.limits import DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_PROJECT_BYTES, Limits
+from projectdesk.storage.atomic import write_atomic
+
+LOCAL = "local"
+KIND_LOCAL = "local"
+KIND_S3 = "s3"
+# Where an S3 profile's keys come from: the default chain / environment, an ~/.aws profile, or the OS keyring.
+CREDENTIAL_SOURCES = ("env", "aws-profile", "keyring")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+
+
+@dataclass
+class Profile:
+    name: str
+    kind: str = KIND_S3
+    endpoint_url: str = ""  # empty: Amazon S3
+    region: str = ""
+    bucket: str = ""
+    user_id: str = DEFAULT_USER_ID
+    path_style: bool = False
+    credential_source: str = "env"
+    aws_profile: str = ""
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
+    max_project_bytes: int = DEFAULT_MAX_PROJECT_BYTES
+    ignore_patterns: list[str] = field(default_factory=list)  # empty: the built-in defaults
+
+    @property
+    def limits(self) -> Limits:
+        return Limits(self.max_file_bytes, self.max_project_bytes)
+
+    @property
+    def endpoint_label(self) -> str:
+        return self.endpoint_url or "Amazon S3"
+
+    def validate(self) -> Profile:
+        if not _NAME.match(self.name):
+            raise InvalidInput(
+                f"The profile name '{self.name}' is not usable: use letters, digits, '.', '_' or '-' (at most 64)."
+            )
+        safe_segment(self.user_id, "user id")
+        if self.kind == KIND_LOCAL:
+            return self
+        if self.kind != KIND_S3:
+            raise InvalidInput(f"Unknown profile kind '{self.kind}'.")
+        if not _BUCKET.match(self.bucket) or ".." in self.bucket:
+            raise InvalidInput(
+                f"'{self.bucket}' is not a valid bucket name (3–63 lowercase letters, digits, '.', '-')."
+            )
+        if self.endpoint_url:
+            url = urlparse(self.endpoint_url)
+            if url.scheme not in ("http", "https") or not url.netloc:
+                raise InvalidInput(f"The endpoint '{self.endpoint_url}' is not an http(s) URL.")
+            if url.username or url.password:
+                raise InvalidInput("Put credentials in the keyring, not in the endpoint URL.")
+        if self.credential_source not in CREDENTIAL_SOURCES:
+            raise InvalidInput(f"Unknown credential source '{self.credential_source}'.")
+        if self.credential_source == "aws-profile" and not self.aws_profile:
+            raise InvalidInput("Name the AWS profile to use (--aws-profile).")
+        if self.max_file_bytes <= 0 or self.max_project_bytes <= 0:
+            raise InvalidInput("Limits must be positive.")
+        return self
+
+    def to_public_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def local_profile() -> Profile:
+    return Profile(name=LOCAL, kind=KIND_LOCAL)
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return json.dumps(str(value), ensure_ascii=False)  # a JSON string is a valid TOML basic string
+
+
+class ProfileStore:
+    """Reads and writes `profiles.toml`; the `local` profile always exists and cannot be removed."""
+
+    def __init__(self, paths: Paths) -> None:
+        self._file = paths.profiles_file
+
+    def _load(self) -> tuple[dict[str, Profile], str]:
+        try:
+            doc = tomllib.loads(self._file.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            doc = {}
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise InvalidInput(f"{self._file} is not valid TOML ({exc}); fix or remove it.") from None
+        known = {f.name for f in fields(Profile)}
+        profiles = {LOCAL: local_profile()}
+        for name, table in (doc.get("profiles") or {}).items():
+            if name == LOCAL or not isinstance(table, dict):
+                continue
+            values = {k: v for k, v in table.items() if k in known and k != "name"}
+            profiles[name] = Profile(name=name, **values)
+        default = str(doc.get("default") or LOCAL)
+        return profiles, default if default in profiles else LOCAL
+
+    def _save(self, profiles: dict[str, Profile], default: str) -> None:
+        lines = ["# ProjectDesk profiles. No secrets here: keys live in the OS keyring.", ""]
+        lines.append(f"default = {_toml_value(default)}")
+        for profile in profiles.values():
+            if profile.name == LOCAL:
+                continue
+            lines += ["", f"[profiles.{json.dumps(profile.name)}]"]
+            lines += [f"{k} = {_toml_value(v)}" for k, v in asdict(profile).items() if k != "name"]
+        write_atomic(self._file, ("\n".join(lines) + "\n").encode("utf-8"))
+
+    def list(self) -> list[Profile]:
+        return list(self._load()[0].values())
+
+    def default_name(self) -> str:
+        return self._load()[1]
+
+    def get(self, name: str | None) -> Profile:
+        profiles, default = self._load()
+        wanted = name or default
+        if wanted not in profiles:
+            raise NotFound(f"There is no profile '{wanted}'. Known: {', '.join(profiles)}.")
+        return profiles[wanted]
+
+    def add(self, profile: Profile, *, replace: bool = False) -> None:
+        profile.validate()
+        profiles, default = self._load()
+        if profile.name == LOCAL:
+            raise InvalidInput("'local' is the built-in folder store and cannot be redefined.")
+        if profile.name in profiles and not replace:
+            raise InvalidInput(f"A profile '{profile.name}' exists already.")
+        profiles[profile.name] = profile
+        self._save(profiles, default)
+
+    def remove(self, name: str) -> None:
+        profiles, default = self._load()
+        if name == LOCAL:
+            raise InvalidInput("The built-in 'local' profile cannot be removed.")
+        if name not in profiles:
+            raise NotFound(f"There is no profile '{name}'.")
+        del profiles[name]
+        self._save(profiles, LOCAL if default == name else default)
+
+    def set_default(self, name: str) -> None:
+        profiles, _ = self._load()
+        if name not in profiles:
+            raise NotFound(f"There is no profile '{name}'.")
+        self._save(profiles, name)

@@ -1,0 +1,1 @@
+"""Pure logic with no I/O: models, key layout, slugs, MIME types, tech stack, ignore rules, limits."""

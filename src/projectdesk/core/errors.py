@@ -1,0 +1,68 @@
+"""Typed, user-facing errors: every failure a person may see is one of these, with a message they can act on.
+
+No message ever carries a secret: the translation from SDK errors (storage/errors.py) only copies
+error codes and the names of buckets, keys and endpoints.
+"""
+
+from __future__ import annotations
+
+
+class ProjectDeskError(Exception):
+    """Base of every error ProjectDesk reports to a person."""
+
+    title = "Something went wrong"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class NotFound(ProjectDeskError):
+    title = "Not found"
+
+
+class Conflict(ProjectDeskError):
+    """The remote object changed since we last saw it; nothing was overwritten."""
+
+    title = "Changed elsewhere"
+
+
+class AuthError(ProjectDeskError):
+    title = "Sign-in failed"
+
+
+class AccessDenied(AuthError):
+    title = "Access denied"
+
+
+class BucketMissing(ProjectDeskError):
+    title = "Bucket missing"
+
+
+class Offline(ProjectDeskError):
+    title = "Offline"
+
+
+class LimitExceeded(ProjectDeskError):
+    title = "Too large"
+
+
+class InvalidKey(ProjectDeskError):
+    title = "Unsafe file name"
+
+
+class InvalidInput(ProjectDeskError):
+    title = "Invalid input"
+
+
+class StorageError(ProjectDeskError):
+    """A storage failure that is none of the specific kinds above."""
+
+    title = "Storage error"
+
+
+class Cancelled(ProjectDeskError):
+    title = "Cancelled"

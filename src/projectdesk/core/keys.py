@@ -1,0 +1,97 @@
+"""The bucket layout `projects/{user_id}/{slug}/{path}` and the one gate from a key to a local path.
+
+Keys in a bucket are hostile input: anything may have written them. A key becomes a path on disk only
+through `safe_relative_path`, and the joined path is checked again to lie inside its root.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path, PurePosixPath
+
+from projectdesk.core.errors import InvalidKey
+
+ROOT_PREFIX = "projects/"
+MANIFEST_NAME = ".projectdesk.json"
+DEFAULT_USER_ID = "anonymous"
+MAX_SEGMENT_BYTES = 255  # the longest file name common file systems accept
+MAX_KEY_BYTES = 1024  # S3's limit on a whole key
+
+_DRIVE = re.compile(r"^[A-Za-z]:")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def safe_relative_path(path: str) -> str:
+    """Return `path` unchanged if it is a safe relative POSIX path, else raise InvalidKey.
+
+    Rejected: empty paths, NUL and other control characters, backslashes, absolute paths, drive
+    letters, `.`/`..` and empty segments, and names longer than file systems take.
+    """
+    shown = repr(path)[1:-1] if path else "(empty)"
+    if not path:
+        raise InvalidKey("An empty file name is not allowed.")
+    if "\x00" in path or _CONTROL.search(path):
+        raise InvalidKey(f"The name '{shown}' contains control characters (such as NUL).")
+    if "\\" in path:
+        raise InvalidKey(f"The name '{shown}' contains a backslash, which is not a folder separator here.")
+    if path.startswith("/"):
+        raise InvalidKey(f"The name '{shown}' is an absolute path.")
+    if _DRIVE.match(path):
+        raise InvalidKey(f"The name '{shown}' starts with a drive letter.")
+    segments = path.split("/")
+    for segment in segments:
+        if segment in ("", ".", ".."):
+            raise InvalidKey(f"The name '{shown}' has an empty, '.' or '..' part.")
+        if len(segment.encode("utf-8", "surrogatepass")) > MAX_SEGMENT_BYTES:
+            raise InvalidKey(f"A part of '{shown[:80]}…' is longer than {MAX_SEGMENT_BYTES} bytes.")
+    if len(path.encode("utf-8", "surrogatepass")) > MAX_KEY_BYTES - 200:
+        raise InvalidKey(f"The name '{shown[:80]}…' is too long to store.")
+    return path
+
+
+def is_safe_relative_path(path: str) -> bool:
+    try:
+        safe_relative_path(path)
+    except InvalidKey:
+        return False
+    return True
+
+
+def safe_segment(value: str, what: str) -> str:
+    """Validate a user id or slug: one safe path segment."""
+    if "/" in value:
+        raise InvalidKey(f"The {what} '{value}' may not contain '/'.")
+    try:
+        return safe_relative_path(value)
+    except InvalidKey as exc:
+        raise InvalidKey(f"The {what} is not usable: {exc.message}") from None
+
+
+def user_prefix(user_id: str) -> str:
+    return f"{ROOT_PREFIX}{safe_segment(user_id, 'user id')}/"
+
+
+def project_prefix(user_id: str, slug: str) -> str:
+    return f"{user_prefix(user_id)}{safe_segment(slug, 'project slug')}/"
+
+
+def object_key(user_id: str, slug: str, path: str) -> str:
+    return project_prefix(user_id, slug) + safe_relative_path(path)
+
+
+def manifest_key(user_id: str, slug: str) -> str:
+    return project_prefix(user_id, slug) + MANIFEST_NAME
+
+
+def join_inside(root: Path, relative: str) -> Path:
+    """Join a validated relative path onto `root`; raise InvalidKey if the result escapes `root`.
+
+    The second check (after `safe_relative_path`) catches escapes through symlinks already on disk.
+    """
+    safe_relative_path(relative)
+    root_real = os.path.realpath(root)
+    target = os.path.realpath(os.path.join(root_real, *PurePosixPath(relative).parts))
+    if os.path.commonpath([root_real, target]) != root_real or target == root_real:
+        raise InvalidKey(f"The name '{relative}' would be written outside {root}.")
+    return Path(target)

@@ -1,0 +1,204 @@
+"""LocalRepository: the same `projects/{user_id}/{slug}/…` layout in a folder — the zero-config store."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import threading
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from projectdesk.core import keys
+from projectdesk.core.errors import Conflict, NotFound, StorageError
+from projectdesk.core.models import FileEntry
+from projectdesk.storage.atomic import TEMP_PREFIX, write_atomic
+from projectdesk.storage.repository import DEFAULT_WORKERS, Repository, UploadItem
+
+try:
+    import fcntl
+except ImportError:  # Windows: the in-process lock still serialises this process's writers
+    fcntl = None  # type: ignore[assignment]
+
+
+def _etag(stat: os.stat_result) -> str:
+    """Changes whenever the file is replaced or rewritten (atomic writes give a new inode)."""
+    return f"{stat.st_size:x}-{stat.st_mtime_ns:x}-{stat.st_ino:x}"
+
+
+class LocalRepository(Repository):
+    """Projects stored as plain files under `root/projects/{user_id}/{slug}/`."""
+
+    def __init__(self, root: Path, *, user_id: str = keys.DEFAULT_USER_ID, workers: int = 8) -> None:
+        keys.safe_segment(user_id, "user id")
+        self.root = Path(root)
+        self.user_id = user_id
+        self.workers = min(workers, DEFAULT_WORKERS)
+        self._lock = threading.Lock()
+
+    @property
+    def description(self) -> str:
+        return f"local folder {self.root}"
+
+    def _user_dir(self) -> Path:
+        return self.root / keys.user_prefix(self.user_id)
+
+    def _project_dir(self, slug: str) -> Path:
+        return self.root / keys.project_prefix(self.user_id, slug)
+
+    def _file(self, slug: str, path: str) -> Path:
+        return keys.join_inside(self._project_dir(slug), path)
+
+    @contextlib.contextmanager
+    def _write_lock(self) -> Iterator[None]:
+        """Serialise check-then-write, across threads and (where flock exists) across processes."""
+        with self._lock:
+            if fcntl is None:
+                yield
+                return
+            self.root.mkdir(parents=True, exist_ok=True)
+            with open(self.root / ".projectdesk.lock", "a") as handle:
+                fcntl.flock(handle, fcntl.LOCK_EX)
+                try:
+                    yield
+                finally:
+                    fcntl.flock(handle, fcntl.LOCK_UN)
+
+    @contextlib.contextmanager
+    def _os_errors(self, what: str) -> Iterator[None]:
+        try:
+            yield
+        except FileNotFoundError:
+            raise NotFound(f"Not found ({what}).") from None
+        except IsADirectoryError:
+            raise NotFound(f"{what} is a folder, not a file.") from None
+        except OSError as exc:
+            raise StorageError(f"{what}: {exc.strerror or exc}") from None
+
+    # ---- listing ---------------------------------------------------------------------------------
+
+    def list_slugs(self) -> list[str]:
+        base = self._user_dir()
+        if not base.is_dir():
+            return []
+        return sorted(p.name for p in base.iterdir() if p.is_dir() and keys.is_safe_relative_path(p.name))
+
+    def list_files(self, slug: str) -> list[FileEntry]:
+        base = self._project_dir(slug)
+        entries: list[FileEntry] = []
+        for directory, dirnames, filenames in os.walk(base):  # os.walk does not follow symlinks
+            dirnames.sort()
+            rel_dir = os.path.relpath(directory, base)
+            for name in sorted(filenames):
+                if name.startswith(TEMP_PREFIX):
+                    continue
+                path = name if rel_dir == "." else f"{rel_dir.replace(os.sep, '/')}/{name}"
+                if path == keys.MANIFEST_NAME:
+                    continue
+                try:
+                    stat = os.stat(os.path.join(directory, name), follow_symlinks=False)
+                except OSError:
+                    continue  # vanished while listing
+                entries.append(FileEntry(path, stat.st_size, _etag(stat), stat.st_mtime))
+        return entries
+
+    # ---- single files ----------------------------------------------------------------------------
+
+    def read_file(self, slug: str, path: str) -> bytes:
+        with self._os_errors(f"{slug}/{path}"):
+            return self._file(slug, path).read_bytes()
+
+    def stat_file(self, slug: str, path: str) -> FileEntry:
+        with self._os_errors(f"{slug}/{path}"):
+            stat = self._file(slug, path).stat()
+        return FileEntry(path, stat.st_size, _etag(stat), stat.st_mtime)
+
+    def write_file(
+        self,
+        slug: str,
+        path: str,
+        data: bytes,
+        *,
+        if_match: str | None = None,
+        if_none_match: bool = False,
+        project_name: str | None = None,
+    ) -> FileEntry:
+        target = self._file(slug, path)
+        with self._write_lock(), self._os_errors(f"{slug}/{path}"):
+            self._check_condition(slug, path, target, if_match, if_none_match)
+            write_atomic(target, data)
+            return self.stat_file(slug, path)
+
+    def _check_condition(self, slug: str, path: str, target: Path, if_match: str | None, if_none_match: bool) -> None:
+        exists = target.is_file()
+        if if_none_match and exists:
+            raise Conflict(f"{path} already exists in '{slug}'; nothing was overwritten.")
+        if if_match is not None and (not exists or _etag(target.stat()) != if_match):
+            raise Conflict(f"{path} changed in '{slug}' since it was last read; nothing was overwritten.")
+
+    def delete_file(self, slug: str, path: str, *, if_match: str | None = None) -> None:
+        target = self._file(slug, path)
+        with self._write_lock(), self._os_errors(f"{slug}/{path}"):
+            if if_match is not None:
+                self._check_condition(slug, path, target, if_match, False)
+            target.unlink()
+            self._prune_empty_dirs(target.parent, self._project_dir(slug))
+
+    def delete_paths(self, slug: str, paths: Sequence[str]) -> int:
+        base = self._project_dir(slug)
+        count = 0
+        for path in paths:
+            # Listed paths came from this folder, but a hostile name still must not reach unlink().
+            target = Path(os.path.join(base, *path.split("/")))
+            if os.path.commonpath([base, target]) != str(base).rstrip("/"):
+                continue
+            with self._os_errors(f"{slug}/{path}"):
+                target.unlink(missing_ok=True)
+            count += 1
+        if count == len(paths) and base.is_dir() and not any(base.iterdir()):
+            shutil.rmtree(base, ignore_errors=True)
+        return count
+
+    def delete_project(self, slug: str) -> int:
+        count = super().delete_project(slug)
+        shutil.rmtree(self._project_dir(slug), ignore_errors=True)
+        return count
+
+    @staticmethod
+    def _prune_empty_dirs(directory: Path, stop: Path) -> None:
+        while directory != stop and stop in directory.parents:
+            try:
+                directory.rmdir()
+            except OSError:
+                return
+            directory = directory.parent
+
+    # ---- transfers -------------------------------------------------------------------------------
+
+    def upload_one(self, slug: str, item: UploadItem, project_name: str) -> FileEntry:
+        target = self._file(slug, item.path)
+        with self._os_errors(item.path), open(item.local_path, "rb") as source:
+            write_atomic(target, iter(lambda: source.read(1024 * 1024), b""))
+        return self.stat_file(slug, item.path)
+
+    def download_one(self, slug: str, entry: FileEntry, target: Path) -> None:
+        source = self._file(slug, entry.path)
+        with self._os_errors(f"{slug}/{entry.path}"), open(source, "rb") as handle:
+            write_atomic(target, iter(lambda: handle.read(1024 * 1024), b""))
+
+    # ---- manifest --------------------------------------------------------------------------------
+
+    def read_manifest_bytes(self, slug: str) -> bytes | None:
+        try:
+            return (self._project_dir(slug) / keys.MANIFEST_NAME).read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise StorageError(f"manifest of {slug}: {exc.strerror or exc}") from None
+
+    def write_manifest_bytes(self, slug: str, data: bytes, project_name: str) -> None:
+        with self._os_errors(f"manifest of {slug}"):
+            write_atomic(self._project_dir(slug) / keys.MANIFEST_NAME, data)
+
+    def delete_manifest(self, slug: str) -> None:
+        (self._project_dir(slug) / keys.MANIFEST_NAME).unlink(missing_ok=True)

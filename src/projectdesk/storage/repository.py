@@ -1,0 +1,271 @@
+"""The Repository interface every store implements, and the logic all stores share.
+
+A store implements a few primitives (list, read, write, delete, upload/download one file); listing
+projects, deriving metadata for projects without a manifest, and the parallel tree transfers are
+written once here.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from projectdesk.core import techstack
+from projectdesk.core.errors import InvalidKey, NotFound, ProjectDeskError, StorageError
+from projectdesk.core.keys import join_inside, safe_relative_path
+from projectdesk.core.models import FileEntry, Manifest, ProjectInfo
+from projectdesk.storage.transfer import ProgressCallback, TransferResult, run_parallel
+
+log = logging.getLogger(__name__)
+
+DEFAULT_WORKERS = 32
+
+
+@dataclass(frozen=True, slots=True)
+class UploadItem:
+    """A local file to send: `path` inside the project, `local_path` on disk."""
+
+    path: str
+    local_path: Path
+    size: int
+
+
+@dataclass
+class UploadReport:
+    uploaded: dict[str, FileEntry] = field(default_factory=dict)
+    failed: list[tuple[str, ProjectDeskError]] = field(default_factory=list)
+
+
+@dataclass
+class DownloadReport:
+    downloaded: list[FileEntry] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (raw key path, why)
+    failed: list[tuple[str, ProjectDeskError]] = field(default_factory=list)
+
+
+class Repository(ABC):
+    """A store of projects under `projects/{user_id}/{slug}/` (DESIGN.md §3).
+
+    All methods block; the window calls them from worker threads. Every failure is a ProjectDeskError.
+    """
+
+    user_id: str
+    workers: int = DEFAULT_WORKERS
+
+    # ---- primitives each store implements -------------------------------------------------------
+
+    @property
+    @abstractmethod
+    def description(self) -> str:
+        """Where the data lives, for people (never contains a secret)."""
+
+    @abstractmethod
+    def list_slugs(self) -> list[str]: ...
+
+    @abstractmethod
+    def list_files(self, slug: str) -> list[FileEntry]:
+        """Every file of the project but the manifest. Paths are raw (may be hostile): check before use."""
+
+    @abstractmethod
+    def read_file(self, slug: str, path: str) -> bytes: ...
+
+    @abstractmethod
+    def stat_file(self, slug: str, path: str) -> FileEntry: ...
+
+    @abstractmethod
+    def write_file(
+        self,
+        slug: str,
+        path: str,
+        data: bytes,
+        *,
+        if_match: str | None = None,
+        if_none_match: bool = False,
+        project_name: str | None = None,
+    ) -> FileEntry:
+        """Store `data`; with `if_match`, only if the current etag is that (else Conflict); with
+        `if_none_match`, only if no such file exists (else Conflict)."""
+
+    @abstractmethod
+    def delete_file(self, slug: str, path: str, *, if_match: str | None = None) -> None: ...
+
+    @abstractmethod
+    def delete_paths(self, slug: str, paths: Sequence[str]) -> int:
+        """Delete many files (raw paths as listed, hostile ones included); returns how many."""
+
+    @abstractmethod
+    def upload_one(self, slug: str, item: UploadItem, project_name: str) -> FileEntry: ...
+
+    @abstractmethod
+    def download_one(self, slug: str, entry: FileEntry, target: Path) -> None:
+        """Write the file to `target` atomically (a temp file beside it, then rename)."""
+
+    @abstractmethod
+    def read_manifest_bytes(self, slug: str) -> bytes | None: ...
+
+    @abstractmethod
+    def write_manifest_bytes(self, slug: str, data: bytes, project_name: str) -> None: ...
+
+    @abstractmethod
+    def delete_manifest(self, slug: str) -> None: ...
+
+    # ---- shared behaviour ------------------------------------------------------------------------
+
+    def get_manifest(self, slug: str) -> Manifest | None:
+        data = self.read_manifest_bytes(slug)
+        if data is None:
+            return None
+        try:
+            parsed = json.loads(data)
+        except ValueError:
+            log.warning("manifest of %s is not JSON; treating the project as manifest-less", slug)
+            return None
+        if not isinstance(parsed, dict):
+            return None
+        manifest = Manifest.from_json(parsed)
+        manifest.slug = slug  # the key is the truth, whatever the file says
+        return manifest
+
+    def put_manifest(self, manifest: Manifest) -> None:
+        data = json.dumps(manifest.to_json(), indent=1, sort_keys=True).encode("utf-8")
+        self.write_manifest_bytes(manifest.slug, data, manifest.name)
+
+    def project_exists(self, slug: str) -> bool:
+        return self.read_manifest_bytes(slug) is not None or bool(self.list_files(slug))
+
+    def delete_project(self, slug: str) -> int:
+        """Delete every object of the project (files first, then the manifest); returns the file count."""
+        count = self.delete_paths(slug, [entry.path for entry in self.list_files(slug)])
+        self.delete_manifest(slug)
+        return count
+
+    def project_info(self, slug: str) -> ProjectInfo:
+        manifest = self.get_manifest(slug)
+        if manifest is not None:
+            return ProjectInfo(
+                name=manifest.name or slug,
+                slug=slug,
+                user_id=self.user_id,
+                created_date=manifest.created_date,
+                updated_date=manifest.updated_date,
+                files_count=manifest.files_count,
+                total_bytes=manifest.total_bytes,
+                tech_stack=list(manifest.tech_stack),
+                has_frontend=manifest.has_frontend,
+                has_backend=manifest.has_backend,
+            )
+        return self.derive_info(slug, self.list_files(slug))
+
+    def derive_info(self, slug: str, entries: Sequence[FileEntry]) -> ProjectInfo:
+        """Metadata for a project another tool wrote: name = slug, stack from names and package files."""
+        if not entries:
+            raise NotFound(f"There is no project '{slug}'.")
+        contents: dict[str, bytes] = {}
+        for entry in entries:
+            if techstack.is_interesting(entry.path) and entry.size <= techstack.INTERESTING_MAX_BYTES:
+                try:
+                    contents[entry.path] = self.read_file(slug, entry.path)
+                except ProjectDeskError as exc:
+                    log.warning("could not read %s of %s for its tech stack: %s", entry.path, slug, exc)
+        stack = techstack.detect((e.path for e in entries), contents)
+        times = [e.last_modified for e in entries]
+        return ProjectInfo(
+            name=slug,
+            slug=slug,
+            user_id=self.user_id,
+            created_date=min(times),
+            updated_date=max(times),
+            files_count=len(entries),
+            total_bytes=sum(e.size for e in entries),
+            tech_stack=stack.tech_stack,
+            has_frontend=stack.has_frontend,
+            has_backend=stack.has_backend,
+            has_manifest=False,
+        )
+
+    def list_projects(self) -> list[ProjectInfo]:
+        """Every project of this user, newest first; one unreadable project does not hide the rest."""
+        slugs = self.list_slugs()
+
+        def info(slug: str) -> ProjectInfo | None:
+            try:
+                return self.project_info(slug)
+            except NotFound:
+                return None  # emptied between the listing and now
+
+        with ThreadPoolExecutor(max_workers=min(16, max(1, len(slugs)))) as pool:
+            projects = [p for p in pool.map(info, slugs) if p is not None]
+        return sorted(projects, key=lambda p: (-p.updated_date, p.slug))
+
+    def upload_tree(
+        self,
+        slug: str,
+        items: Sequence[UploadItem],
+        *,
+        project_name: str,
+        progress: ProgressCallback | None = None,
+        cancel: threading.Event | None = None,
+    ) -> UploadReport:
+        for item in items:
+            safe_relative_path(item.path)
+        result: TransferResult[UploadItem, FileEntry] = run_parallel(
+            items,
+            lambda item: self.upload_one(slug, item, project_name),
+            name_of=lambda item: item.path,
+            size_of=lambda item: item.size,
+            workers=self.workers,
+            progress=progress,
+            cancel=cancel,
+        )
+        report = UploadReport()
+        report.uploaded = {item.path: entry for item, entry in result.done}
+        report.failed = [(item.path, error) for item, error in result.failed]
+        return report
+
+    def download_tree(
+        self,
+        slug: str,
+        dest: Path,
+        *,
+        entries: Sequence[FileEntry] | None = None,
+        progress: ProgressCallback | None = None,
+        cancel: threading.Event | None = None,
+    ) -> DownloadReport:
+        """Download the project (or `entries`) under `dest`; unsafe names are skipped, never written."""
+        report = DownloadReport()
+        dest.mkdir(parents=True, exist_ok=True)
+        wanted: list[tuple[FileEntry, Path]] = []
+        for entry in self.list_files(slug) if entries is None else entries:
+            try:
+                wanted.append((entry, join_inside(dest, entry.path)))
+            except InvalidKey as exc:
+                log.warning("skipping unsafe name in %s: %r (%s)", slug, entry.path, exc)
+                report.skipped.append((entry.path, exc.message))
+
+        def fetch(pair: tuple[FileEntry, Path]) -> FileEntry:
+            entry, target = pair
+            try:
+                target.parent.mkdir(parents=True, exist_ok=True)
+            except (FileExistsError, NotADirectoryError):
+                raise StorageError(f"{entry.path}: a file stands where its folder should be.") from None
+            self.download_one(slug, entry, target)
+            return entry
+
+        result = run_parallel(
+            wanted,
+            fetch,
+            name_of=lambda pair: pair[0].path,
+            size_of=lambda pair: pair[0].size,
+            workers=self.workers,
+            progress=progress,
+            cancel=cancel,
+        )
+        report.downloaded = [entry for _, entry in result.done]
+        report.failed = [(pair[0].path, error) for pair, error in result.failed]
+        return report
