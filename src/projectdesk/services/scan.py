@@ -1,0 +1,113 @@
+"""Walks a local folder for upload: applies ignore rules, follows symlinks safely, and lists every problem.
+
+Nothing here raises on a bad file: symlink loops, unreadable files, unsafe names and oversize files
+are collected in `ScanResult.problems` so the preview can show them all at once.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from projectdesk.core.errors import InvalidInput
+from projectdesk.core.ignore import DEFAULT_PATTERNS, IgnoreRules
+from projectdesk.core.keys import is_safe_relative_path
+from projectdesk.core.limits import Limits
+from projectdesk.storage.repository import UploadItem
+
+
+@dataclass
+class ScanResult:
+    root: Path
+    files: list[UploadItem] = field(default_factory=list)
+    ignored: list[str] = field(default_factory=list)  # skipped by ignore rules; folders end with '/'
+    ignored_bytes: int = 0  # of the ignored files (ignored folders are not walked)
+    problems: list[tuple[str, str]] = field(default_factory=list)  # (path, what is wrong)
+    oversize: list[tuple[str, int]] = field(default_factory=list)
+
+    @property
+    def total_bytes(self) -> int:
+        return sum(item.size for item in self.files)
+
+
+def scan_folder(root: Path, *, ignore_patterns: Sequence[str] = (), limits: Limits | None = None) -> ScanResult:
+    """List the files under `root` a push would send (sorted by path)."""
+    root = Path(root)
+    if not root.is_dir():
+        raise InvalidInput(f"{root} is not a folder.")
+    rules = IgnoreRules(patterns=tuple(ignore_patterns) or DEFAULT_PATTERNS)
+    result = ScanResult(root=root)
+    visited: set[tuple[int, int]] = set()
+    _walk(root, "", rules, result, visited)
+    result.files.sort(key=lambda item: item.path)
+    if limits is not None:
+        result.oversize = limits.oversize((item.path, item.size) for item in result.files)
+    return result
+
+
+def _walk(directory: Path, rel: str, rules: IgnoreRules, result: ScanResult, visited: set[tuple[int, int]]) -> None:
+    try:
+        stat = directory.stat()
+    except OSError as exc:
+        result.problems.append((rel or ".", f"cannot open folder: {exc.strerror}"))
+        return
+    identity = (stat.st_dev, stat.st_ino)
+    if identity in visited:
+        result.problems.append((rel, "symlink loop: this folder links back to one already included; skipped"))
+        return
+    visited.add(identity)
+    try:
+        children = sorted(os.scandir(directory), key=lambda e: e.name)
+    except OSError as exc:
+        result.problems.append((rel or ".", f"cannot read folder: {exc.strerror}"))
+        return
+    gitignore = next((c for c in children if c.name == ".gitignore" and c.is_file()), None)
+    if gitignore is not None:
+        try:
+            rules.add_gitignore(rel, Path(gitignore.path).read_text(encoding="utf-8", errors="replace"))
+        except OSError as exc:
+            result.problems.append((f"{rel}/.gitignore".lstrip("/"), f"cannot read: {exc.strerror}"))
+    for child in children:
+        path = f"{rel}/{child.name}" if rel else child.name
+        try:
+            is_dir = child.is_dir()  # follows symlinks
+            is_file = not is_dir and child.is_file()
+        except OSError as exc:
+            result.problems.append((path, f"cannot read: {exc.strerror}"))
+            continue
+        if rules.is_ignored(path, is_dir=is_dir):
+            result.ignored.append(path + "/" if is_dir else path)
+            if is_file:
+                result.ignored_bytes += _size(child)
+            continue
+        if not is_safe_relative_path(path):
+            result.problems.append((path, "the name cannot be stored safely (backslash or control character)"))
+            continue
+        if is_dir:
+            _walk(Path(child.path), path, rules, result, visited)
+        elif is_file:
+            if not os.access(child.path, os.R_OK) or not _readable(child.path):
+                result.problems.append((path, "permission denied: the file cannot be read"))
+                continue
+            result.files.append(UploadItem(path, Path(child.path), _size(child)))
+        elif child.is_symlink():
+            result.problems.append((path, "broken symlink: its target does not exist"))
+        else:
+            result.problems.append((path, "not a regular file (device, socket or pipe); skipped"))
+
+
+def _size(entry: os.DirEntry[str]) -> int:
+    try:
+        return entry.stat().st_size
+    except OSError:
+        return 0
+
+
+def _readable(path: str) -> bool:
+    try:
+        with open(path, "rb"):
+            return True
+    except OSError:
+        return False
