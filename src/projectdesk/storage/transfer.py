@@ -21,6 +21,10 @@ ProgressCallback = Callable[[Progress], None]
 PROGRESS_INTERVAL = 0.05  # seconds: about 20 updates a second, whatever the file count
 
 
+class _NotStarted(Exception):
+    pass
+
+
 @dataclass
 class TransferResult(Generic[T, R]):
     done: list[tuple[T, R]] = field(default_factory=list)
@@ -59,6 +63,12 @@ def run_parallel(
     report("", force=True)
     pending: dict[Future[R], T] = {}
     queue = iter(items)
+
+    def guarded(item: T) -> R:
+        if cancel is not None and cancel.is_set():  # queued before the cancel: do not start
+            raise _NotStarted
+        return work(item)
+
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="transfer") as pool:
 
         def top_up() -> None:
@@ -67,7 +77,7 @@ def run_parallel(
                 item = next(queue, None)
                 if item is None:
                     return
-                pending[pool.submit(work, item)] = item
+                pending[pool.submit(guarded, item)] = item
 
         top_up()
         while pending:
@@ -76,6 +86,8 @@ def run_parallel(
                 item = pending.pop(future)
                 try:
                     result.done.append((item, future.result()))
+                except _NotStarted:
+                    continue
                 except ProjectDeskError as exc:
                     log.warning("transfer of %s failed: %s", name_of(item), exc)
                     result.failed.append((item, exc))
