@@ -186,7 +186,7 @@ def test_written_file_has_no_secret_keys(store: ProfileStore, paths: Paths) -> N
 
 
 def test_unicode_and_quotes_survive_round_trip(store: ProfileStore, paths: Paths) -> None:
-    user_id = "José \"Pepe\" O'Brien ✓ 😀"
+    user_id = 'José "Pepe" O\'Brien ✓ 😀'
     profile = _s3(
         "dev.minio_2-eu",  # needs quoting as a TOML key
         user_id=user_id,
@@ -210,9 +210,7 @@ def test_control_characters_in_free_text_survive_round_trip(store: ProfileStore,
 
 def test_saving_keeps_a_hand_written_non_ascii_profile_readable(store: ProfileStore, paths: Paths) -> None:
     paths.config_dir.mkdir(parents=True)
-    paths.profiles_file.write_text(
-        '[profiles."café-😀"]\nkind = "s3"\nbucket = "hand-made"\n', encoding="utf-8"
-    )
+    paths.profiles_file.write_text('[profiles."café-😀"]\nkind = "s3"\nbucket = "hand-made"\n', encoding="utf-8")
     assert store.get("café-😀").bucket == "hand-made"
     store.add(_s3())  # rewrites the file, including the hand-written profile
     names = [p.name for p in ProfileStore(paths).list()]

@@ -90,7 +90,8 @@ def _toml_value(value: Any) -> str:
         return str(value)
     if isinstance(value, list):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    return json.dumps(str(value), ensure_ascii=False)  # a JSON string is a valid TOML basic string
+    # A JSON string is a valid TOML basic string, once DEL (allowed raw in JSON, not in TOML) is escaped.
+    return json.dumps(str(value), ensure_ascii=False).replace("\x7f", "\\u007f")
 
 
 class ProfileStore:
@@ -108,7 +109,10 @@ class ProfileStore:
             raise InvalidInput(f"{self._file} is not valid TOML ({exc}); fix or remove it.") from None
         known = {f.name for f in fields(Profile)}
         profiles = {LOCAL: local_profile()}
-        for name, table in (doc.get("profiles") or {}).items():
+        tables = doc.get("profiles") or {}
+        if not isinstance(tables, dict):
+            raise InvalidInput(f"{self._file}: 'profiles' must be a table of profiles; fix or remove the file.")
+        for name, table in tables.items():
             if name == LOCAL or not isinstance(table, dict):
                 continue
             values = {k: v for k, v in table.items() if k in known and k != "name"}
@@ -122,7 +126,7 @@ class ProfileStore:
         for profile in profiles.values():
             if profile.name == LOCAL:
                 continue
-            lines += ["", f"[profiles.{json.dumps(profile.name)}]"]
+            lines += ["", f"[profiles.{_toml_value(profile.name)}]"]
             lines += [f"{k} = {_toml_value(v)}" for k, v in asdict(profile).items() if k != "name"]
         write_atomic(self._file, ("\n".join(lines) + "\n").encode("utf-8"))
 

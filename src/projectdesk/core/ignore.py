@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import pathspec
 
@@ -24,8 +25,8 @@ DEFAULT_PATTERNS: tuple[str, ...] = (
 )
 
 
-def _spec(lines: Iterable[str]) -> pathspec.PathSpec:
-    return pathspec.PathSpec.from_lines("gitwildmatch", lines)
+def _spec(lines: Iterable[str]) -> pathspec.PathSpec[Any]:
+    return pathspec.PathSpec.from_lines("gitignore", lines)
 
 
 @dataclass
@@ -38,8 +39,8 @@ class IgnoreRules:
 
     patterns: Sequence[str] = DEFAULT_PATTERNS
     use_gitignore: bool = True
-    _base: pathspec.PathSpec = field(init=False)
-    _nested: list[tuple[str, pathspec.PathSpec]] = field(init=False, default_factory=list)
+    _base: pathspec.PathSpec[Any] = field(init=False)
+    _nested: list[tuple[str, pathspec.PathSpec[Any]]] = field(init=False, default_factory=list)
 
     def __post_init__(self) -> None:
         self._base = _spec(self.patterns)
@@ -54,10 +55,13 @@ class IgnoreRules:
         probe = path + "/" if is_dir else path
         if self._base.match_file(probe):
             return True
-        for directory, spec in self._nested:
-            if not directory:
-                if spec.match_file(probe):
-                    return True
-            elif probe.startswith(directory + "/") and spec.match_file(probe[len(directory) + 1 :]):
-                return True
-        return False
+        # As git does: a deeper .gitignore overrides a shallower one, and within one file the last
+        # matching pattern decides (so `!keep.log` can re-include what a parent's `*.log` ignored).
+        ignored = False
+        for directory, spec in sorted(self._nested, key=lambda item: item[0].count("/") + bool(item[0])):
+            if directory and not probe.startswith(directory + "/"):
+                continue
+            decision = spec.check_file(probe[len(directory) + 1 :] if directory else probe).include
+            if decision is not None:
+                ignored = decision
+        return ignored

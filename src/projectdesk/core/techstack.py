@@ -117,6 +117,8 @@ def detect(paths: Iterable[str], contents: Mapping[str, bytes] | None = None) ->
         if name == "index.html":
             has_index_html = True
     for path, data in (contents or {}).items():
+        if "node_modules" in PurePosixPath(path).parts:
+            continue
         name = PurePosixPath(path).name
         if name == "package.json":
             found.update(_from_package_json(data))
@@ -164,10 +166,15 @@ def _from_pyproject(data: bytes) -> set[str]:
     requirements: list[str] = []
     project = doc.get("project", {})
     if isinstance(project, dict):
-        requirements += [str(d) for d in project.get("dependencies", []) or []]
-        for extra in (project.get("optional-dependencies") or {}).values():
-            requirements += [str(d) for d in extra or []]
+        deps = project.get("dependencies")
+        if isinstance(deps, list):
+            requirements += [str(d) for d in deps]
+        extras = project.get("optional-dependencies")
+        if isinstance(extras, dict):
+            for extra in extras.values():
+                if isinstance(extra, list):
+                    requirements += [str(d) for d in extra]
     poetry = doc.get("tool", {}).get("poetry", {}) if isinstance(doc.get("tool"), dict) else {}
-    if isinstance(poetry, dict):
-        requirements += [str(name) for name in (poetry.get("dependencies") or {})]
+    if isinstance(poetry, dict) and isinstance(poetry.get("dependencies"), dict):
+        requirements += [str(name) for name in poetry["dependencies"]]
     return _from_requirements(requirements)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import sys
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -14,11 +15,6 @@ from projectdesk.core.errors import Conflict, NotFound, StorageError
 from projectdesk.core.models import FileEntry
 from projectdesk.storage.atomic import TEMP_PREFIX, write_atomic
 from projectdesk.storage.repository import DEFAULT_WORKERS, Repository, UploadItem
-
-try:
-    import fcntl
-except ImportError:  # Windows: the in-process lock still serialises this process's writers
-    fcntl = None  # type: ignore[assignment]
 
 
 def _etag(stat: os.stat_result) -> str:
@@ -53,9 +49,11 @@ class LocalRepository(Repository):
     def _write_lock(self) -> Iterator[None]:
         """Serialise check-then-write, across threads and (where flock exists) across processes."""
         with self._lock:
-            if fcntl is None:
+            if sys.platform == "win32":  # no flock: the in-process lock still serialises this process
                 yield
                 return
+            import fcntl
+
             self.root.mkdir(parents=True, exist_ok=True)
             with open(self.root / ".projectdesk.lock", "a") as handle:
                 fcntl.flock(handle, fcntl.LOCK_EX)

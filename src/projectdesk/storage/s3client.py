@@ -51,7 +51,7 @@ def make_client(
         # and 304 responses with full-object checksums (rclone serve s3): compute them only when required.
         request_checksum_calculation="when_required",
         response_checksum_validation="when_required",
-        user_agent_appid="projectdesk",
+        user_agent_appid="projectdesk",  # type: ignore[call-arg]  # missing from the stubs
     )
     session = boto3.session.Session(profile_name=aws_profile) if aws_profile else boto3.session.Session()
     kwargs = {}
