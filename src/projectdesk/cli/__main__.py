@@ -1,0 +1,7 @@
+"""`python -m projectdesk.cli`."""
+
+import sys
+
+from projectdesk.cli import main
+
+sys.exit(main())

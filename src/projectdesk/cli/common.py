@@ -1,0 +1,51 @@
+"""What every CLI command shares: the context (arguments, paths, profiles), output helpers, errors."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from projectdesk.config.paths import Paths
+from projectdesk.config.profiles import ProfileStore
+from projectdesk.core.errors import ProjectDeskError
+from projectdesk.services.connect import open_service
+from projectdesk.services.projects import ProjectService
+
+
+class CliError(ProjectDeskError):
+    """A usage problem found by the CLI itself."""
+
+
+def print_json(data: Any) -> None:
+    json.dump(data, sys.stdout, indent=2, ensure_ascii=False)
+    sys.stdout.write("\n")
+
+
+def date_text(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch).strftime("%Y-%m-%d %H:%M") if epoch else "-"
+
+
+def table(rows: Sequence[Sequence[str]], headers: Sequence[str]) -> None:
+    widths = [max(len(str(v)) for v in column) for column in zip(headers, *rows, strict=False)]
+    for row in [headers, *rows]:
+        print("  ".join(str(v).ljust(w) for v, w in zip(row, widths, strict=False)).rstrip())
+
+
+def warn(message: str) -> None:
+    print(f"warning: {message}", file=sys.stderr)
+
+
+class Context:
+    """One CLI invocation: parsed arguments, the folders in use and the profile store."""
+
+    def __init__(self, args: argparse.Namespace, paths: Paths) -> None:
+        self.args = args
+        self.paths = paths
+        self.profiles = ProfileStore(paths)
+
+    def service(self) -> ProjectService:
+        return open_service(self.profiles.get(self.args.profile), self.paths)
