@@ -13,7 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import keyring
+import keyring.core
 import pytest
+from keyring.backend import KeyringBackend
+from keyring.errors import PasswordDeleteError
 
 from projectdesk.config.paths import Paths
 from projectdesk.storage.local import LocalRepository
@@ -40,6 +44,41 @@ def isolated_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Paths:
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "xdg" / "aws-credentials"))
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
     return Paths.default()
+
+
+class MemoryKeyring(KeyringBackend):  # type: ignore[misc]
+    """keyring backend holding secrets in a dict, so no test reaches the OS keyring."""
+
+    priority = -1  # below the `fail` backend, so keyring's own detection never picks it
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entries: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self.entries.get((service, username))
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self.entries[(service, username)] = password
+
+    def delete_password(self, service: str, username: str) -> None:
+        if self.entries.pop((service, username), None) is None:
+            raise PasswordDeleteError("no such password")
+
+
+@pytest.fixture(autouse=True)
+def memory_keyring(request: pytest.FixtureRequest) -> Iterator[MemoryKeyring]:
+    """Every test gets an empty in-memory keyring, except the real Secret Service tier (tests/secret_service)."""
+    backend = MemoryKeyring()
+    if request.node.get_closest_marker("secret_service"):
+        yield backend
+        return
+    previous = keyring.core._keyring_backend
+    keyring.set_keyring(backend)
+    try:
+        yield backend
+    finally:
+        keyring.core._keyring_backend = previous
 
 
 @pytest.fixture(scope="session")

@@ -143,13 +143,19 @@ class ProfileStore:
             raise NotFound(f"There is no profile '{wanted}'. Known: {', '.join(profiles)}.")
         return profiles[wanted]
 
-    def add(self, profile: Profile, *, replace: bool = False) -> None:
+    def check_add(self, profile: Profile, *, replace: bool = False) -> Profile | None:
+        """Raise what `add` would raise, without writing; returns the profile `add` would replace."""
         profile.validate()
-        profiles, default = self._load()
         if profile.name == LOCAL:
             raise InvalidInput("'local' is the built-in folder store and cannot be redefined.")
-        if profile.name in profiles and not replace:
-            raise InvalidInput(f"A profile '{profile.name}' exists already.")
+        existing = self._load()[0].get(profile.name)
+        if existing is not None and not replace:
+            raise InvalidInput(f"A profile '{profile.name}' exists already (add --replace to overwrite it).")
+        return existing
+
+    def add(self, profile: Profile, *, replace: bool = False) -> None:
+        self.check_add(profile, replace=replace)
+        profiles, default = self._load()
         profiles[profile.name] = profile
         self._save(profiles, default)
 

@@ -66,3 +66,13 @@ class StorageError(ProjectDeskError):
 
 class Cancelled(ProjectDeskError):
     title = "Cancelled"
+
+
+class KeyringUnavailable(ProjectDeskError):
+    """No usable OS keyring (none installed, or it refused): offer session-only credentials instead."""
+
+    title = "No keyring"
+
+
+class KeyringLocked(KeyringUnavailable):
+    title = "Keyring locked"

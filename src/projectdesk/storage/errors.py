@@ -1,19 +1,31 @@
-"""The one place where botocore's exceptions become ProjectDesk's typed, secret-free errors."""
+"""The one place where botocore's exceptions become ProjectDesk's typed, secret-free errors.
+
+`classify` names what went wrong (a `Failure`), `translate` turns it into a ProjectDeskError with one
+plain sentence; the connection test (services/connection_test.py) uses both.
+"""
 
 from __future__ import annotations
 
 import re
+import socket
+from enum import StrEnum
 
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
     ConnectionClosedError,
     ConnectTimeoutError,
+    CredentialRetrievalError,
     EndpointConnectionError,
+    InvalidConfigError,
+    InvalidRegionError,
     NoCredentialsError,
     PartialCredentialsError,
+    ProfileNotFound,
     ReadTimeoutError,
     SSLError,
+    SSOError,
+    TokenRetrievalError,
 )
 
 from projectdesk.core.errors import (
@@ -21,6 +33,7 @@ from projectdesk.core.errors import (
     AuthError,
     BucketMissing,
     Conflict,
+    InvalidInput,
     NotFound,
     Offline,
     ProjectDeskError,
@@ -33,67 +46,184 @@ except ImportError:  # pragma: no cover
     ProxyConnectionError = EndpointConnectionError  # type: ignore[misc,assignment]
 
 _REGION_IN_MESSAGE = re.compile(r"expecting '([a-z0-9-]+)'")
+_REGION_CODES = ("AuthorizationHeaderMalformed", "PermanentRedirect", "IllegalLocationConstraintException", "301")
+
+
+class Failure(StrEnum):
+    """What went wrong, as far as the exception tells."""
+
+    UNREACHABLE = "unreachable"  # connection refused, no route, connect timeout
+    DNS = "dns"  # the endpoint's host name does not resolve
+    TLS = "tls"
+    TIMEOUT = "timeout"  # connected, then no answer
+    NO_CREDENTIALS = "no-credentials"
+    AWS_PROFILE = "aws-profile"  # the ~/.aws profile is missing or broken
+    SSO_EXPIRED = "sso-expired"
+    UNKNOWN_ACCESS_KEY = "unknown-access-key"
+    WRONG_SECRET = "wrong-secret"
+    EXPIRED_TOKEN = "expired-token"
+    CLOCK_SKEW = "clock-skew"
+    WRONG_REGION = "wrong-region"
+    ACCESS_DENIED = "access-denied"
+    BUCKET_MISSING = "bucket-missing"
+    NOT_FOUND = "not-found"
+    CONFLICT = "conflict"
+    SERVER_BUSY = "server-busy"
+    BAD_CONFIG = "bad-config"
+    OTHER = "other"
+
+
+def classify(exc: BaseException) -> Failure:
+    if isinstance(exc, SSLError):
+        return Failure.TLS
+    if isinstance(exc, EndpointConnectionError | ConnectTimeoutError | ConnectionClosedError | ProxyConnectionError):
+        return Failure.DNS if _is_dns_failure(exc) else Failure.UNREACHABLE
+    if isinstance(exc, ReadTimeoutError):
+        return Failure.TIMEOUT
+    if isinstance(exc, NoCredentialsError | PartialCredentialsError):
+        return Failure.NO_CREDENTIALS
+    if isinstance(exc, SSOError | TokenRetrievalError):
+        return Failure.SSO_EXPIRED
+    if isinstance(exc, ProfileNotFound | CredentialRetrievalError | InvalidConfigError):
+        return Failure.AWS_PROFILE
+    if isinstance(exc, InvalidRegionError):
+        return Failure.BAD_CONFIG
+    if isinstance(exc, ClientError):
+        return _classify_client_error(exc)
+    return Failure.OTHER
+
+
+def _classify_client_error(exc: ClientError) -> Failure:
+    code = str(exc.response.get("Error", {}).get("Code", ""))
+    status = _status(exc)
+    if code == "NoSuchBucket":
+        return Failure.BUCKET_MISSING
+    if code in ("NoSuchKey", "NotFound", "404") or status == 404:
+        return Failure.NOT_FOUND
+    if code in ("PreconditionFailed", "412", "ConditionalRequestConflict") or status == 412:
+        return Failure.CONFLICT
+    if code == "InvalidAccessKeyId":
+        return Failure.UNKNOWN_ACCESS_KEY
+    if code == "SignatureDoesNotMatch":
+        return Failure.WRONG_SECRET
+    if code in ("RequestTimeTooSkewed", "RequestExpired"):
+        return Failure.CLOCK_SKEW
+    if code in _REGION_CODES or status == 301 or (status == 400 and code in ("", "400") and bucket_region(exc)):
+        return Failure.WRONG_REGION  # HEAD answers carry no code, only x-amz-bucket-region
+    if code in ("ExpiredToken", "InvalidToken", "TokenRefreshRequired"):
+        return Failure.EXPIRED_TOKEN
+    if code in ("AccessDenied", "AllAccessDisabled", "403") or status == 403:
+        return Failure.ACCESS_DENIED
+    if code in ("SlowDown", "ServiceUnavailable", "503") or status in (500, 502, 503, 504):
+        return Failure.SERVER_BUSY
+    return Failure.OTHER
 
 
 def translate(exc: Exception, *, bucket: str, endpoint: str, what: str = "") -> ProjectDeskError:
     """Turn a botocore/boto3 exception into a ProjectDeskError whose message a person can act on.
 
-    Only error codes, the bucket, the endpoint and `what` (a key or project name) go into messages;
-    botocore's own text is never copied, as some of it (string-to-sign dumps) is too revealing.
+    Only error codes, the bucket, the region, the endpoint, an AWS profile name and `what` (a key or
+    project name) go into messages; botocore's own text is never copied, as some of it (string-to-sign
+    dumps, credential provider output) is too revealing.
     """
     if isinstance(exc, ProjectDeskError):
         return exc
     subject = f" ({what})" if what else ""
-    if isinstance(exc, SSLError):
-        return StorageError(
-            f"A secure (TLS) connection to {endpoint} failed: the certificate is not trusted or the "
-            "server does not speak HTTPS on that port."
-        )
-    if isinstance(
-        exc,
-        EndpointConnectionError | ConnectTimeoutError | ConnectionClosedError | ProxyConnectionError,
-    ):
-        return Offline(f"Cannot reach {endpoint}: the server is down or the network is offline.")
-    if isinstance(exc, ReadTimeoutError):
-        return Offline(f"{endpoint} stopped answering (timed out){subject}.")
-    if isinstance(exc, NoCredentialsError | PartialCredentialsError):
-        return AuthError("No S3 credentials were found for this profile: add an access key first.")
+    kind = classify(exc)
+    match kind:
+        case Failure.TLS:
+            return StorageError(
+                f"A secure (TLS) connection to {endpoint} failed: the certificate is not trusted or the "
+                "server does not speak HTTPS on that port."
+            )
+        case Failure.DNS:
+            return Offline(
+                f"The server name in {endpoint} cannot be found (DNS): check the endpoint URL or the network."
+            )
+        case Failure.UNREACHABLE:
+            return Offline(f"Cannot reach {endpoint}: the server is down, the port is wrong or the network is offline.")
+        case Failure.TIMEOUT:
+            return Offline(f"{endpoint} stopped answering (timed out){subject}.")
+        case Failure.NO_CREDENTIALS:
+            return AuthError("No S3 credentials were found for this profile: add an access key first.")
+        case Failure.SSO_EXPIRED:
+            return AuthError("The AWS SSO sign-in for this profile is missing or expired: run 'aws sso login'.")
+        case Failure.AWS_PROFILE:
+            if isinstance(exc, ProfileNotFound):
+                name = str(exc.kwargs.get("profile", ""))
+                return AuthError(f"The AWS profile '{name}' is not in ~/.aws/config or ~/.aws/credentials.")
+            return AuthError(f"The AWS profile's credentials could not be loaded ({type(exc).__name__}).")
+        case Failure.BAD_CONFIG:
+            return InvalidInput(f"The profile's region is not a valid region name ({type(exc).__name__}).")
+        case Failure.BUCKET_MISSING:
+            return BucketMissing(f"The bucket '{bucket}' does not exist at {endpoint}.")
+        case Failure.NOT_FOUND:
+            return NotFound(f"Not found{subject}.")
+        case Failure.CONFLICT:
+            return Conflict(f"The file changed on the server since it was last read{subject}; nothing was overwritten.")
+        case Failure.UNKNOWN_ACCESS_KEY:
+            return AuthError(f"The access key ID is not known to {endpoint}.")
+        case Failure.WRONG_SECRET:
+            return AuthError("The secret access key is wrong: the server rejected the request signature.")
+        case Failure.CLOCK_SKEW:
+            return AuthError("This computer's clock is too far off the server's: set the correct time and retry.")
+        case Failure.WRONG_REGION:
+            return wrong_region(bucket, bucket_region(exc))
+        case Failure.EXPIRED_TOKEN:
+            return AuthError("The session token has expired or is invalid: sign in again.")
+        case Failure.ACCESS_DENIED:
+            return AccessDenied(f"Access denied to bucket '{bucket}'{subject}: the key lacks permission.")
+        case Failure.SERVER_BUSY:
+            status = _status(exc) if isinstance(exc, ClientError) else 0
+            return Offline(f"{endpoint} is overloaded or unavailable right now (HTTP {status}); try again later.")
     if isinstance(exc, ClientError):
-        return _from_client_error(exc, bucket=bucket, endpoint=endpoint, subject=subject)
+        code = str(exc.response.get("Error", {}).get("Code", "")) or f"HTTP {_status(exc)}"
+        return StorageError(f"The server refused the request{subject}: {code}.")
     if isinstance(exc, BotoCoreError):
         return StorageError(f"S3 request failed{subject}: {type(exc).__name__}.")
     return StorageError(f"Unexpected storage failure{subject}: {type(exc).__name__}.")
 
 
-def _from_client_error(exc: ClientError, *, bucket: str, endpoint: str, subject: str) -> ProjectDeskError:
+def wrong_region(bucket: str, region: str) -> StorageError:
+    """The error for a bucket that lives in another region than the profile names (`region` if known)."""
+    if region:
+        return StorageError(
+            f"The bucket '{bucket}' is in region '{region}', not the one this profile names: "
+            f"set the profile's region to '{region}'."
+        )
+    return StorageError(f"The bucket '{bucket}' is in another region than the one this profile names.")
+
+
+def bucket_region(exc: BaseException) -> str:
+    """The bucket's real region when the server says it (error field, x-amz-bucket-region, or message)."""
+    if not isinstance(exc, ClientError):
+        return ""
     error = exc.response.get("Error", {})
-    code = str(error.get("Code", ""))
-    status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
-    if code == "NoSuchBucket":
-        return BucketMissing(f"The bucket '{bucket}' does not exist at {endpoint}.")
-    if code in ("NoSuchKey", "NotFound", "404") or status == 404:
-        return NotFound(f"Not found{subject}.")
-    if code in ("PreconditionFailed", "412", "ConditionalRequestConflict") or status == 412:
-        return Conflict(f"The file changed on the server since it was last read{subject}; nothing was overwritten.")
-    if code == "InvalidAccessKeyId":
-        return AuthError(f"The access key ID is not known to {endpoint}.")
-    if code == "SignatureDoesNotMatch":
-        return AuthError("The secret access key is wrong: the server rejected the request signature.")
-    if code in ("RequestTimeTooSkewed", "RequestExpired"):
-        return AuthError("This computer's clock is too far off the server's: set the correct time and retry.")
-    if code in ("AuthorizationHeaderMalformed", "PermanentRedirect", "IllegalLocationConstraintException"):
-        region = error.get("Region") or _region_from(str(error.get("Message", "")))
-        hint = f" It is in '{region}'." if region else ""
-        return StorageError(f"The bucket '{bucket}' is in another region than this profile says.{hint}")
-    if code in ("ExpiredToken", "InvalidToken", "TokenRefreshRequired"):
-        return AuthError("The session token has expired or is invalid: sign in again.")
-    if code in ("AccessDenied", "AllAccessDisabled", "403") or status == 403:
-        return AccessDenied(f"Access denied to bucket '{bucket}'{subject}: the key lacks permission.")
-    if code in ("SlowDown", "ServiceUnavailable", "503") or status in (500, 502, 503, 504):
-        return Offline(f"{endpoint} is overloaded or unavailable right now (HTTP {status}); try again later.")
-    return StorageError(f"The server refused the request{subject}: {code or 'HTTP ' + str(status)}.")
+    headers = exc.response.get("ResponseMetadata", {}).get("HTTPHeaders", {}) or {}
+    region = error.get("Region") or headers.get("x-amz-bucket-region") or ""
+    if not region:
+        match = _REGION_IN_MESSAGE.search(str(error.get("Message", "")))
+        region = match.group(1) if match else ""
+    return str(region)
 
 
-def _region_from(message: str) -> str:
-    match = _REGION_IN_MESSAGE.search(message)
-    return match.group(1) if match else ""
+def _status(exc: ClientError) -> int:
+    return int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+
+
+def _is_dns_failure(exc: BaseException) -> bool:
+    """Whether a connection error comes from name resolution (urllib3's NameResolutionError, gaierror)."""
+    seen: set[int] = set()
+    todo: list[object] = [exc]
+    while todo:
+        item = todo.pop()
+        if not isinstance(item, BaseException) or id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, socket.gaierror) or type(item).__name__ == "NameResolutionError":
+            return True
+        kwargs = getattr(item, "kwargs", None)
+        if isinstance(kwargs, dict):
+            todo.append(kwargs.get("error"))
+        todo += [item.__cause__, item.__context__, getattr(item, "reason", None)]
+    return False
