@@ -11,12 +11,12 @@ import sys
 from collections.abc import Sequence
 
 from projectdesk import __version__
-from projectdesk.cli import profiles, projects
+from projectdesk.cli import cache, profiles, projects
 from projectdesk.cli.common import Context
 from projectdesk.config.paths import Paths
 from projectdesk.core.errors import Cancelled, ProjectDeskError
 
-COMMAND_GROUPS = [profiles, projects]
+COMMAND_GROUPS = [profiles, projects, cache]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -24,6 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"projectdesk {__version__}")
     parser.add_argument("--profile", help="profile to use (default: the default profile, else 'local')")
     parser.add_argument("--debug", action="store_true", help="log details to stderr")
+    parser.add_argument("--offline", action="store_true", help="work from the offline cache only (no network)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for group in COMMAND_GROUPS:
         group.register(sub)
@@ -51,6 +52,8 @@ def main(argv: Sequence[str] | None = None, paths: Paths | None = None) -> int:
         return 1
     except BrokenPipeError:
         return 0
+    finally:
+        ctx.close()
 
 
 if __name__ == "__main__":

@@ -12,8 +12,7 @@ from typing import Any
 from projectdesk.config.paths import Paths
 from projectdesk.config.profiles import ProfileStore
 from projectdesk.core.errors import ProjectDeskError
-from projectdesk.services.connect import open_service
-from projectdesk.services.projects import ProjectService
+from projectdesk.services.offline import CachedProjectService, open_cached_service
 
 
 class CliError(ProjectDeskError):
@@ -46,6 +45,16 @@ class Context:
         self.args = args
         self.paths = paths
         self.profiles = ProfileStore(paths)
+        self._service: CachedProjectService | None = None
 
-    def service(self) -> ProjectService:
-        return open_service(self.profiles.get(self.args.profile), self.paths)
+    def service(self) -> CachedProjectService:
+        """The profile's service, through the offline cache (`--offline`: the cache only)."""
+        if self._service is None:
+            profile = self.profiles.get(self.args.profile)
+            self._service = open_cached_service(profile, self.paths, offline=bool(getattr(self.args, "offline", False)))
+        return self._service
+
+    def close(self) -> None:
+        if self._service is not None:
+            self._service.close()
+            self._service = None

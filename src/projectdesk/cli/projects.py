@@ -14,8 +14,14 @@ from projectdesk.services.projects import PushPlan
 from projectdesk.storage.repository import DownloadReport
 
 
+def _note_offline(ctx: Context, what: str) -> None:
+    if ctx.service().is_offline:
+        warn(f"offline: showing {what} from the cache on this computer (the server was not reached).")
+
+
 def list_projects(ctx: Context) -> int:
     projects = ctx.service().list_projects()
+    _note_offline(ctx, "the projects")
     if ctx.args.json:
         print_json([p.to_json() for p in projects])
         return 0
@@ -49,6 +55,7 @@ def info(ctx: Context) -> int:
 
 def ls(ctx: Context) -> int:
     entries = ctx.service().list_files(ctx.args.slug)
+    _note_offline(ctx, "the files")
     if ctx.args.json:
         print_json([e.to_json() for e in entries])
         return 0
@@ -72,8 +79,12 @@ def put(ctx: Context) -> int:
             data = Path(source).read_bytes()
         except OSError as exc:
             raise CliError(f"Cannot read {source}: {exc.strerror}.") from None
-    entry = ctx.service().write_file(ctx.args.slug, ctx.args.path, data)
-    print(f"Saved {entry.path} ({human_bytes(entry.size)}).")
+    service = ctx.service()
+    entry = service.write_file(ctx.args.slug, ctx.args.path, data)
+    if any(item.slug == ctx.args.slug and item.path == entry.path for item in service.pending()):
+        print(f"Saved {entry.path} ({human_bytes(entry.size)}) here; `projectdesk-cli sync` uploads it.")
+    else:
+        print(f"Saved {entry.path} ({human_bytes(entry.size)}).")
     return 0
 
 

@@ -20,6 +20,7 @@ KIND_LOCAL = "local"
 KIND_S3 = "s3"
 # Where an S3 profile's keys come from: the default chain / environment, an ~/.aws profile, or the OS keyring.
 CREDENTIAL_SOURCES = ("env", "aws-profile", "keyring")
+DEFAULT_CACHE_MAX_BYTES = 2_000_000_000  # 2 GB
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 
@@ -38,6 +39,8 @@ class Profile:
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
     max_project_bytes: int = DEFAULT_MAX_PROJECT_BYTES
     ignore_patterns: list[str] = field(default_factory=list)  # empty: the built-in defaults
+    cache_max_bytes: int = DEFAULT_CACHE_MAX_BYTES  # the offline cache's cap: clean copies are evicted beyond it
+    conditional_writes: bool = True  # the server honours If-Match on PUT; False: a HEAD just before each PUT
 
     @property
     def limits(self) -> Limits:
@@ -73,6 +76,8 @@ class Profile:
             raise InvalidInput("Name the AWS profile to use (--aws-profile).")
         if self.max_file_bytes <= 0 or self.max_project_bytes <= 0:
             raise InvalidInput("Limits must be positive.")
+        if self.cache_max_bytes <= 0:
+            raise InvalidInput("The offline cache's size cap must be positive.")
         return self
 
     def to_public_json(self) -> dict[str, Any]:

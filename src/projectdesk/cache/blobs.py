@@ -1,0 +1,187 @@
+"""File blobs of the cache: `cache/{profile}/{user_id}/{slug}/{path}`, written atomically, hashed as written.
+
+Paths come from bucket keys, which are hostile: every one goes through `core.keys.join_inside` under
+the cache root, so nothing lands outside it whatever the key says.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import shutil
+import stat
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from projectdesk.core.errors import StorageError
+from projectdesk.core.keys import join_inside, safe_relative_path, safe_segment
+from projectdesk.storage.atomic import write_atomic
+
+META_DIR = ".projectdesk"  # index, lock and staging area; never a user id
+CHUNK = 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class BlobInfo:
+    """What the index records of a blob; (size, mtime_ns, ino) tell at start-up whether it changed."""
+
+    sha256: str
+    size: int
+    mtime_ns: int
+    ino: int
+    md5: str = ""
+
+
+def hash_file(path: Path) -> tuple[str, str, int]:
+    """(sha256, md5, size) of a file, streamed."""
+    sha, md5, size = hashlib.sha256(), hashlib.md5(usedforsecurity=False), 0
+    with open(path, "rb") as handle:
+        while chunk := handle.read(CHUNK):
+            sha.update(chunk)
+            md5.update(chunk)
+            size += len(chunk)
+    return sha.hexdigest(), md5.hexdigest(), size
+
+
+def etag_mismatch(etag: str, md5: str) -> bool:
+    """True when `etag` is a plain MD5 (a single-part S3 upload) and not that of the content.
+
+    Catches a file replaced between our HEAD/listing and our GET; other etags (multipart, the local
+    store's) cannot be checked and count as matching.
+    """
+    plain = len(etag) == 32 and all(c in "0123456789abcdef" for c in etag.lower())
+    return plain and etag.lower() != md5
+
+
+class BlobStore:
+    """The blob folders of one profile under `cache_root`."""
+
+    def __init__(self, cache_root: Path, profile: str) -> None:
+        safe_segment(profile, "profile name")
+        self.cache_root = Path(cache_root)
+        self.profile = profile
+        self.root = join_inside(self.cache_root, profile)
+        self.meta_dir = self.root / META_DIR
+        self.staging_dir = self.meta_dir / "staging"
+
+    def project_dir(self, user_id: str, slug: str) -> Path:
+        safe_segment(user_id, "user id")
+        safe_segment(slug, "project slug")
+        return join_inside(self.cache_root, f"{self.profile}/{user_id}/{slug}")
+
+    def path(self, user_id: str, slug: str, path: str) -> Path:
+        safe_segment(user_id, "user id")
+        safe_segment(slug, "project slug")
+        safe_relative_path(path)  # on its own: a drive letter is only caught at the start of a path
+        return join_inside(self.cache_root, f"{self.profile}/{user_id}/{slug}/{path}")
+
+    @staticmethod
+    def _info(target: Path, sha: str, md5: str, size: int) -> BlobInfo:
+        st = target.stat()
+        return BlobInfo(sha, size, st.st_mtime_ns, st.st_ino, md5)
+
+    def write(self, user_id: str, slug: str, path: str, data: bytes) -> BlobInfo:
+        """Write a blob atomically (temp file beside it, fsync, rename)."""
+        target = self.path(user_id, slug, path)
+        try:
+            write_atomic(target, data)
+            return self._info(
+                target,
+                hashlib.sha256(data).hexdigest(),
+                hashlib.md5(data, usedforsecurity=False).hexdigest(),
+                len(data),
+            )
+        except (FileExistsError, NotADirectoryError, IsADirectoryError):
+            raise StorageError(f"{path} cannot be kept offline: a file and a folder share its name.") from None
+        except OSError as exc:
+            raise StorageError(f"Could not write {path} to the offline cache: {exc.strerror or exc}.") from None
+
+    def adopt(self, staged: Path, user_id: str, slug: str, path: str) -> BlobInfo:
+        """Move a downloaded (already fsynced) file from the staging area into place."""
+        target = self.path(user_id, slug, path)
+        sha, md5, size = hash_file(staged)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(staged, target)
+            return self._info(target, sha, md5, size)
+        except (FileExistsError, NotADirectoryError, IsADirectoryError):
+            raise StorageError(f"{path} cannot be kept offline: a file and a folder share its name.") from None
+        except OSError as exc:
+            raise StorageError(f"Could not write {path} to the offline cache: {exc.strerror or exc}.") from None
+
+    def read(self, user_id: str, slug: str, path: str) -> bytes | None:
+        try:
+            return self.path(user_id, slug, path).read_bytes()
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            return None
+
+    def stat(self, user_id: str, slug: str, path: str) -> tuple[int, int, int] | None:
+        """(size, mtime_ns, ino), or None when there is no such file."""
+        try:
+            st = self.path(user_id, slug, path).stat()
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        if stat.S_ISDIR(st.st_mode):
+            return None
+        return st.st_size, st.st_mtime_ns, st.st_ino
+
+    def hash(self, user_id: str, slug: str, path: str) -> BlobInfo | None:
+        target = self.path(user_id, slug, path)
+        try:
+            sha, md5, size = hash_file(target)
+            return self._info(target, sha, md5, size)
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            return None
+
+    def remove(self, user_id: str, slug: str, path: str) -> None:
+        target = self.path(user_id, slug, path)
+        try:
+            target.unlink(missing_ok=True)
+        except (IsADirectoryError, PermissionError, NotADirectoryError):
+            return
+        stop = self.root / user_id
+        directory = target.parent
+        while directory != stop and stop in directory.parents:
+            try:
+                directory.rmdir()
+            except OSError:
+                return
+            directory = directory.parent
+
+    def remove_project(self, user_id: str, slug: str) -> None:
+        shutil.rmtree(self.project_dir(user_id, slug), ignore_errors=True)
+
+    def new_staging(self) -> Path:
+        import tempfile
+
+        self.staging_dir.mkdir(parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(prefix="fill-", dir=self.staging_dir))
+
+    def walk(self) -> Iterator[tuple[str, str, str, Path]]:
+        """Every file under the profile's blob folders as (user_id, slug, path, full path)."""
+        if not self.root.is_dir():
+            return
+        for user_dir in sorted(self.root.iterdir()):
+            if user_dir.name == META_DIR or not user_dir.is_dir() or user_dir.is_symlink():
+                continue
+            for project_dir in sorted(user_dir.iterdir()):
+                if not project_dir.is_dir() or project_dir.is_symlink():
+                    continue
+                for directory, dirnames, filenames in os.walk(project_dir):
+                    dirnames.sort()
+                    rel_dir = os.path.relpath(directory, project_dir)
+                    for name in filenames:
+                        rel = name if rel_dir == "." else f"{rel_dir.replace(os.sep, '/')}/{name}"
+                        yield user_dir.name, project_dir.name, rel, Path(directory, name)
+
+    def prune_empty_dirs(self) -> None:
+        if not self.root.is_dir():
+            return
+        for directory, _, _ in sorted(os.walk(self.root), key=lambda item: -len(item[0])):
+            here = Path(directory)
+            if here == self.root or here == self.meta_dir or self.meta_dir in here.parents:
+                continue
+            with contextlib.suppress(OSError):
+                os.rmdir(directory)

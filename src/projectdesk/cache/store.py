@@ -1,0 +1,848 @@
+"""CacheStore: one profile's cache for one user — blobs and index kept in agreement, crash or no crash.
+
+The orderings that make a kill -9 at any moment harmless (recovery.py repairs what each leaves):
+- Filling the cache (a download): the blob is replaced inside the index transaction that records it.
+  A crash before COMMIT leaves a blob the index does not describe; recovery removes it (it was only
+  a copy of the remote).
+- Saving a local edit: the new content's SHA-256 is committed first (`pending_sha256`), then the blob
+  is written, then the file is marked dirty and queued. Recovery completes the save when the blob on
+  disk has the intended content and forgets the intent otherwise, so a save is never half-applied.
+- Removing (eviction, deletes, clearing): the index changes first, then the file goes.
+
+In-process, an RLock serialises the multi-step sequences; across processes, SQLite's write lock
+serialises each transaction and a shared/exclusive file lock decides who may run recovery.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import sqlite3
+import sys
+import threading
+import time
+from collections.abc import Collection, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from projectdesk.cache import outbox
+from projectdesk.cache.blobs import META_DIR, BlobInfo, BlobStore, etag_mismatch, hash_file
+from projectdesk.cache.index import (
+    BLOB_STATES,
+    CLEAN,
+    CONFLICT,
+    DELETED,
+    DIRTY,
+    REMOTE,
+    CacheIndex,
+    ConflictRecord,
+    FileRow,
+    OutboxItem,
+    project_from_row,
+    project_values,
+)
+from projectdesk.core.errors import InvalidInput, StorageError
+from projectdesk.core.keys import is_safe_relative_path, safe_segment
+from projectdesk.core.models import FileEntry, ProjectInfo
+
+if sys.platform != "win32":
+    import fcntl
+
+log = logging.getLogger(__name__)
+
+INDEX_NAME = "index.sqlite3"
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectUsage:
+    slug: str
+    name: str
+    files: int  # files with a copy here
+    bytes: int
+    pending: int  # queued writes and deletes
+    keep_offline: bool
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "slug": self.slug,
+            "name": self.name,
+            "files": self.files,
+            "bytes": self.bytes,
+            "pending": self.pending,
+            "keep_offline": self.keep_offline,
+        }
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+class CacheStore:
+    """The cache of `profile` under `cache_root`, seen as `user_id`.
+
+    Opening it runs recovery (recovery.py) when no other process has the cache open.
+    """
+
+    def __init__(self, cache_root: Path, profile: str, user_id: str, *, recover: bool = True) -> None:
+        from projectdesk.cache.recovery import RecoveryReport, recover_store
+
+        safe_segment(user_id, "user id")
+        if user_id == META_DIR:
+            raise InvalidInput(f"The user id '{META_DIR}' is reserved for the offline cache's own files.")
+        self.user_id = user_id
+        self.blobs = BlobStore(cache_root, profile)
+        self.blobs.meta_dir.mkdir(parents=True, exist_ok=True)
+        self._mutex = threading.RLock()
+        self._lock_file: IO[str] | None = None
+        exclusive = self._lock_shared_or_exclusive()
+        self.index = self._open_index(exclusive)
+        self.recovery = recover_store(self) if exclusive and recover else RecoveryReport(ran=False)
+        self._downgrade_lock()
+
+    # ---- opening and closing ---------------------------------------------------------------------
+
+    def _lock_shared_or_exclusive(self) -> bool:
+        """True when we are the only process with the cache open (then recovery may run)."""
+        if sys.platform == "win32":  # no flock: recovery runs on every open
+            return True
+        self._lock_file = open(self.blobs.meta_dir / "lock", "a")  # noqa: SIM115 - held until close()
+        try:
+            fcntl.flock(self._lock_file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            fcntl.flock(self._lock_file.fileno(), fcntl.LOCK_SH)
+            return False
+
+    def _downgrade_lock(self) -> None:
+        if sys.platform != "win32" and self._lock_file is not None:
+            fcntl.flock(self._lock_file.fileno(), fcntl.LOCK_SH)
+
+    def _open_index(self, exclusive: bool) -> CacheIndex:
+        path = self.blobs.meta_dir / INDEX_NAME
+        try:
+            return CacheIndex(path)
+        except sqlite3.DatabaseError as exc:
+            if not exclusive:
+                raise StorageError(f"The offline cache index {path} is damaged ({exc}).") from None
+        # Damaged beyond SQLite's own recovery: keep everything aside (edits included) and start afresh.
+        aside = self.blobs.meta_dir / time.strftime("damaged-%Y%m%d-%H%M%S")
+        aside.mkdir(parents=True, exist_ok=True)
+        for suffix in ("", "-wal", "-shm"):
+            with contextlib.suppress(FileNotFoundError):
+                (self.blobs.meta_dir / (INDEX_NAME + suffix)).rename(aside / (INDEX_NAME + suffix))
+        for child in list(self.blobs.root.iterdir()):
+            if child.name != META_DIR:
+                child.rename(aside / child.name)
+        log.error("the offline cache index was damaged; its files were moved to %s", aside)
+        return CacheIndex(path)
+
+    def close(self) -> None:
+        self.index.close()
+        if self._lock_file is not None:
+            self._lock_file.close()  # releases the flock
+            self._lock_file = None
+
+    @contextlib.contextmanager
+    def flush_lock(self) -> Iterator[None]:
+        """Held while the outbox is sent, so two processes never send the same item twice."""
+        if sys.platform == "win32":
+            yield
+            return
+        with open(self.blobs.meta_dir / "flush.lock", "a") as handle:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+    # ---- projects --------------------------------------------------------------------------------
+
+    def _ensure_project(self, conn: sqlite3.Connection, slug: str) -> None:
+        conn.execute(
+            "INSERT OR IGNORE INTO projects (user_id, slug, name) VALUES (?, ?, ?)", (self.user_id, slug, slug)
+        )
+
+    def projects(self) -> list[ProjectInfo]:
+        rows = self.index.query("SELECT * FROM projects WHERE user_id = ?", (self.user_id,))
+        return sorted((project_from_row(r) for r in rows), key=lambda p: (-p.updated_date, p.slug))
+
+    def project(self, slug: str) -> ProjectInfo | None:
+        rows = self.index.query("SELECT * FROM projects WHERE user_id = ? AND slug = ?", (self.user_id, slug))
+        return project_from_row(rows[0]) if rows else None
+
+    def put_projects(self, infos: Sequence[ProjectInfo], *, complete: bool) -> None:
+        """Record listed projects; with `complete`, forget cached projects the listing no longer has
+        (unless they hold local changes)."""
+        now = time.time()
+        doomed: list[str] = []
+        with self.index.transaction() as conn:
+            for info in infos:
+                conn.execute(
+                    "INSERT INTO projects (user_id, slug, name, created_date, updated_date, files_count,"
+                    " total_bytes, tech_stack, has_frontend, has_backend, has_manifest, listed_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                    " ON CONFLICT (user_id, slug) DO UPDATE SET name = excluded.name,"
+                    " created_date = excluded.created_date, updated_date = excluded.updated_date,"
+                    " files_count = excluded.files_count, total_bytes = excluded.total_bytes,"
+                    " tech_stack = excluded.tech_stack, has_frontend = excluded.has_frontend,"
+                    " has_backend = excluded.has_backend, has_manifest = excluded.has_manifest,"
+                    " listed_at = excluded.listed_at",
+                    (*project_values(info), now),
+                )
+            if complete:
+                conn.execute(
+                    "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (f"projects-listed:{self.user_id}", now)
+                )
+                listed = {info.slug for info in infos}
+                known = [
+                    r["slug"] for r in conn.execute("SELECT slug FROM projects WHERE user_id = ?", (self.user_id,))
+                ]
+                for slug in known:
+                    if slug not in listed and not self._has_local_changes(conn, slug):
+                        self._forget_project_rows(conn, slug)
+                        doomed.append(slug)
+        for slug in doomed:
+            self.blobs.remove_project(self.user_id, slug)
+
+    def projects_listed(self) -> bool:
+        """Whether a complete project list was ever recorded (an empty one included)."""
+        rows = self.index.query("SELECT 1 FROM meta WHERE key = ?", (f"projects-listed:{self.user_id}",))
+        return bool(rows)
+
+    def _has_local_changes(self, conn: sqlite3.Connection, slug: str) -> bool:
+        row = conn.execute(
+            "SELECT (SELECT COUNT(*) FROM outbox WHERE user_id = ? AND slug = ?)"
+            " + (SELECT COUNT(*) FROM files WHERE user_id = ? AND slug = ? AND (state IN (?, ?)"
+            " OR pending_sha256 IS NOT NULL))",
+            (self.user_id, slug, self.user_id, slug, DIRTY, DELETED),
+        ).fetchone()
+        return bool(row[0])
+
+    def has_local_changes(self, slug: str) -> bool:
+        return self._has_local_changes(self.index.connection(), slug)
+
+    def _forget_project_rows(self, conn: sqlite3.Connection, slug: str) -> None:
+        for table in ("files", "outbox", "conflicts", "projects"):
+            conn.execute(f"DELETE FROM {table} WHERE user_id = ? AND slug = ?", (self.user_id, slug))
+
+    def forget_project(self, slug: str) -> None:
+        """Drop everything cached of a project (after it was deleted on the server)."""
+        with self._mutex:
+            with self.index.transaction() as conn:
+                self._forget_project_rows(conn, slug)
+            self.blobs.remove_project(self.user_id, slug)
+
+    def set_keep_offline(self, slug: str, keep: bool) -> None:
+        with self.index.transaction() as conn:
+            self._ensure_project(conn, slug)
+            conn.execute(
+                "UPDATE projects SET keep_offline = ? WHERE user_id = ? AND slug = ?", (int(keep), self.user_id, slug)
+            )
+
+    def keep_offline_slugs(self) -> list[str]:
+        rows = self.index.query(
+            "SELECT slug FROM projects WHERE user_id = ? AND keep_offline = 1 ORDER BY slug", (self.user_id,)
+        )
+        return [r["slug"] for r in rows]
+
+    # ---- files -----------------------------------------------------------------------------------
+
+    def _file(self, conn: sqlite3.Connection, slug: str, path: str) -> FileRow | None:
+        row = conn.execute(
+            "SELECT * FROM files WHERE user_id = ? AND slug = ? AND path = ?", (self.user_id, slug, path)
+        ).fetchone()
+        return FileRow.from_row(row) if row else None
+
+    def file(self, slug: str, path: str) -> FileRow | None:
+        return self._file(self.index.connection(), slug, path)
+
+    def files(self, slug: str) -> list[FileRow]:
+        rows = self.index.query(
+            "SELECT * FROM files WHERE user_id = ? AND slug = ? ORDER BY path", (self.user_id, slug)
+        )
+        return [FileRow.from_row(r) for r in rows]
+
+    def files_listed(self, slug: str) -> bool:
+        rows = self.index.query(
+            "SELECT files_listed_at FROM projects WHERE user_id = ? AND slug = ?", (self.user_id, slug)
+        )
+        return bool(rows) and rows[0]["files_listed_at"] is not None
+
+    def apply_listing(self, slug: str, entries: Sequence[FileEntry]) -> None:
+        """Record a fresh listing of the project: new files appear, gone ones are forgotten (local
+        changes excepted), copies of files that changed remotely become stale."""
+        doomed: list[str] = []
+        with self._mutex:
+            with self.index.transaction() as conn:
+                self._ensure_project(conn, slug)
+                rows = {row.path: row for row in (FileRow.from_row(r) for r in conn.execute(
+                    "SELECT * FROM files WHERE user_id = ? AND slug = ?", (self.user_id, slug)))}  # fmt: skip
+                seen: set[str] = set()
+                for entry in entries:
+                    if not is_safe_relative_path(entry.path):
+                        continue  # hostile names are never cached
+                    seen.add(entry.path)
+                    conn.execute(
+                        "INSERT INTO files (user_id, slug, path, state, remote_etag, remote_size, remote_modified)"
+                        " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (user_id, slug, path) DO UPDATE SET"
+                        " remote_etag = excluded.remote_etag, remote_size = excluded.remote_size,"
+                        " remote_modified = excluded.remote_modified",
+                        (self.user_id, slug, entry.path, REMOTE, entry.etag, entry.size, entry.last_modified),
+                    )
+                for path, row in rows.items():
+                    if path in seen:
+                        continue
+                    if (
+                        row.state in (DIRTY, DELETED)
+                        or row.pending_sha256
+                        or outbox.get(conn, self.user_id, slug, path)
+                    ):
+                        conn.execute(
+                            "UPDATE files SET remote_etag = NULL, remote_size = NULL, remote_modified = NULL"
+                            " WHERE user_id = ? AND slug = ? AND path = ?",
+                            (self.user_id, slug, path),
+                        )
+                    else:
+                        conn.execute(
+                            "DELETE FROM files WHERE user_id = ? AND slug = ? AND path = ?", (self.user_id, slug, path)
+                        )
+                        if row.has_blob:
+                            doomed.append(path)
+                conn.execute(
+                    "UPDATE projects SET files_listed_at = ? WHERE user_id = ? AND slug = ?",
+                    (time.time(), self.user_id, slug),
+                )
+            for path in doomed:
+                self.blobs.remove(self.user_id, slug, path)
+
+    def note_remote(self, slug: str, entry: FileEntry) -> None:
+        """Record what a HEAD said of one file (without touching its copy)."""
+        with self.index.transaction() as conn:
+            self._ensure_project(conn, slug)
+            conn.execute(
+                "INSERT INTO files (user_id, slug, path, state, remote_etag, remote_size, remote_modified)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (user_id, slug, path) DO UPDATE SET"
+                " remote_etag = excluded.remote_etag, remote_size = excluded.remote_size,"
+                " remote_modified = excluded.remote_modified",
+                (self.user_id, slug, entry.path, REMOTE, entry.etag, entry.size, entry.last_modified),
+            )
+
+    def forget_remote_file(self, slug: str, path: str) -> None:
+        """The server says the file does not exist: forget it unless it has local changes."""
+        with self._mutex:
+            with self.index.transaction() as conn:
+                row = self._file(conn, slug, path)
+                if row is None or row.state in (DIRTY, DELETED) or row.pending_sha256:
+                    return
+                if outbox.get(conn, self.user_id, slug, path) is not None:
+                    return
+                conn.execute(
+                    "DELETE FROM files WHERE user_id = ? AND slug = ? AND path = ?", (self.user_id, slug, path)
+                )
+            self.blobs.remove(self.user_id, slug, path)
+
+    def _store_row(self, conn: sqlite3.Connection, slug: str, entry: FileEntry, info: BlobInfo, state: str) -> None:
+        conn.execute(
+            "INSERT INTO files (user_id, slug, path, state, remote_etag, remote_size, remote_modified, blob_etag,"
+            " blob_sha256, blob_size, blob_mtime_ns, blob_ino, pending_sha256, last_used)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?) ON CONFLICT (user_id, slug, path) DO UPDATE SET"
+            " state = excluded.state, remote_etag = excluded.remote_etag, remote_size = excluded.remote_size,"
+            " remote_modified = excluded.remote_modified, blob_etag = excluded.blob_etag,"
+            " blob_sha256 = excluded.blob_sha256, blob_size = excluded.blob_size,"
+            " blob_mtime_ns = excluded.blob_mtime_ns, blob_ino = excluded.blob_ino, pending_sha256 = NULL,"
+            " last_used = excluded.last_used",
+            (self.user_id, slug, entry.path, state, entry.etag, entry.size, entry.last_modified, entry.etag,
+             info.sha256, info.size, info.mtime_ns, info.ino, time.time()),
+        )  # fmt: skip
+
+    @staticmethod
+    def _holds_local_change(conn: sqlite3.Connection, row: FileRow | None, user_id: str) -> bool:
+        if row is None:
+            return False
+        if row.state in (DIRTY, DELETED) or row.pending_sha256 is not None:
+            return True
+        return outbox.get(conn, user_id, row.slug, row.path) is not None
+
+    def store_remote(self, slug: str, entry: FileEntry, data: bytes) -> bool:
+        """Keep `data`, the remote version `entry.etag`, as the file's copy — unless the file has a
+        local change (never overwritten) or the data is not that version. True when kept."""
+        if etag_mismatch(entry.etag, hashlib.md5(data, usedforsecurity=False).hexdigest()):
+            return False
+        with self._mutex, self.index.transaction() as conn:
+            row = self._file(conn, slug, entry.path)
+            if self._holds_local_change(conn, row, self.user_id):
+                return False
+            self._ensure_project(conn, slug)
+            info = self.blobs.write(self.user_id, slug, entry.path, data)  # inside the transaction: see module doc
+            self._store_row(conn, slug, entry, info, CONFLICT if row and row.state == CONFLICT else CLEAN)
+            return True
+
+    def adopt_downloads(self, slug: str, staged: Sequence[tuple[FileEntry, Path]]) -> list[str]:
+        """Move downloaded files into the cache (those without local changes); returns their paths."""
+        adopted: list[str] = []
+        with self._mutex, self.index.transaction() as conn:
+            self._ensure_project(conn, slug)
+            for entry, temp in staged:
+                row = self._file(conn, slug, entry.path)
+                if self._holds_local_change(conn, row, self.user_id):
+                    continue
+                _, md5, _ = hash_file(temp)
+                if etag_mismatch(entry.etag, md5):
+                    continue  # replaced on the server during the download: fetched again next time
+                try:
+                    info = self.blobs.adopt(temp, self.user_id, slug, entry.path)
+                except StorageError as exc:
+                    log.warning("not cached: %s", exc)
+                    continue
+                self._store_row(conn, slug, entry, info, CONFLICT if row and row.state == CONFLICT else CLEAN)
+                adopted.append(entry.path)
+        return adopted
+
+    def read_blob(self, slug: str, path: str) -> bytes | None:
+        """The cached copy (and marks it used), or None."""
+        data = self.blobs.read(self.user_id, slug, path)
+        if data is not None:
+            with self.index.transaction() as conn:
+                conn.execute(
+                    "UPDATE files SET last_used = ? WHERE user_id = ? AND slug = ? AND path = ?",
+                    (time.time(), self.user_id, slug, path),
+                )
+        return data
+
+    # ---- local edits -----------------------------------------------------------------------------
+
+    def save(
+        self,
+        slug: str,
+        path: str,
+        data: bytes,
+        *,
+        if_match: str | None = None,
+        unknown_base: str | None = None,
+        conflict_copy: bool = False,
+    ) -> FileRow:
+        """Keep a local edit and queue its upload.
+
+        The upload will carry a precondition on the remote version the edit was made against: `if_match`
+        when given, else the version of our copy, else the last listed one, else `unknown_base` (None:
+        the file must not exist remotely).
+        """
+        sha = _sha256(data)
+        with self._mutex:
+            with self.index.transaction() as conn:
+                self._ensure_project(conn, slug)
+                if self._file(conn, slug, path) is None:
+                    conn.execute(
+                        "INSERT INTO files (user_id, slug, path, state, pending_sha256, last_used)"
+                        " VALUES (?, ?, ?, ?, ?, ?)",
+                        (self.user_id, slug, path, DIRTY, sha, time.time()),
+                    )
+                else:
+                    conn.execute(
+                        "UPDATE files SET pending_sha256 = ? WHERE user_id = ? AND slug = ? AND path = ?",
+                        (sha, self.user_id, slug, path),
+                    )
+            try:
+                info: BlobInfo | None = self.blobs.write(self.user_id, slug, path, data)
+            except BaseException:
+                with self.index.transaction() as conn:
+                    forget_intent(conn, self.user_id, slug, path)
+                raise
+            with self.index.transaction() as conn:
+                finish_save(
+                    conn, self.blobs, self.user_id, slug, path, sha, info,
+                    if_match=if_match, unknown_base=unknown_base, conflict_copy=conflict_copy,
+                )  # fmt: skip
+                row = self._file(conn, slug, path)
+            assert row is not None
+            return row
+
+    def delete(self, slug: str, path: str, *, if_match: str | None = None, unknown_base: str | None = None) -> bool:
+        """Remove the file here and queue its deletion on the server (guarded by the version we saw).
+        False when the file never reached the server, so there is nothing to delete there."""
+        with self._mutex:
+            with self.index.transaction() as conn:
+                row = self._file(conn, slug, path)
+                item = outbox.get(conn, self.user_id, slug, path)
+                if if_match is not None:
+                    base: str | None = if_match
+                elif item is not None:
+                    base = item.base_etag
+                elif row is not None:
+                    base = row.blob_etag if row.state in (CLEAN, CONFLICT) else row.remote_etag
+                else:
+                    base = unknown_base
+                queued = base is not None
+                if not queued:
+                    if item is not None:
+                        outbox.remove(conn, item.id)
+                    conn.execute(
+                        "DELETE FROM files WHERE user_id = ? AND slug = ? AND path = ?", (self.user_id, slug, path)
+                    )
+                else:
+                    self._ensure_project(conn, slug)
+                    conn.execute(
+                        "INSERT INTO files (user_id, slug, path, state, remote_etag) VALUES (?, ?, ?, ?, ?)"
+                        " ON CONFLICT (user_id, slug, path) DO UPDATE SET state = excluded.state, blob_etag = NULL,"
+                        " blob_sha256 = NULL, blob_size = NULL, blob_mtime_ns = NULL, blob_ino = NULL,"
+                        " pending_sha256 = NULL",
+                        (self.user_id, slug, path, DELETED, base),
+                    )
+                    outbox.enqueue(conn, self.user_id, slug, path, outbox.DELETE, base, override_base=True)
+                conn.execute(
+                    "UPDATE conflicts SET resolved = 1 WHERE user_id = ? AND slug = ? AND copy_path = ?",
+                    (self.user_id, slug, path),
+                )
+            self.blobs.remove(self.user_id, slug, path)
+            return queued
+
+    # ---- outbox ----------------------------------------------------------------------------------
+
+    def pending(self) -> list[OutboxItem]:
+        return outbox.pending(self.index.connection(), self.user_id)
+
+    def next_item(self, after_id: int) -> OutboxItem | None:
+        return outbox.next_after(self.index.connection(), self.user_id, after_id)
+
+    def item(self, item_id: int) -> OutboxItem | None:
+        return outbox.by_id(self.index.connection(), item_id)
+
+    def complete_put(self, item: OutboxItem, entry: FileEntry, sha256: str) -> bool:
+        """The upload of `item` (content `sha256`) succeeded as remote version `entry.etag`.
+        True when the file is now clean; False when it changed meanwhile and stays queued."""
+        with self._mutex, self.index.transaction() as conn:
+            current = outbox.by_id(conn, item.id)
+            row = self._file(conn, item.slug, item.path)
+            if (
+                current is not None
+                and current.revision == item.revision
+                and row is not None
+                and row.state == DIRTY
+                and row.blob_sha256 == sha256
+                and row.pending_sha256 is None
+            ):
+                outbox.remove(conn, item.id)
+                conn.execute(
+                    "UPDATE files SET state = ?, blob_etag = ?, remote_etag = ?, remote_size = ?, remote_modified = ?"
+                    " WHERE user_id = ? AND slug = ? AND path = ?",
+                    (CONFLICT if item.conflict_copy else CLEAN, entry.etag, entry.etag, entry.size,
+                     entry.last_modified, self.user_id, item.slug, item.path),
+                )  # fmt: skip
+                return True
+            # Saved or deleted again during the upload: the next attempt builds on what we just sent.
+            if current is not None:
+                outbox.rebase(conn, current.id, entry.etag)
+            conn.execute(
+                "UPDATE files SET remote_etag = ?, remote_size = ?, remote_modified = ?"
+                " WHERE user_id = ? AND slug = ? AND path = ?",
+                (entry.etag, entry.size, entry.last_modified, self.user_id, item.slug, item.path),
+            )
+            return False
+
+    def complete_delete(self, item: OutboxItem) -> None:
+        with self._mutex, self.index.transaction() as conn:
+            current = outbox.by_id(conn, item.id)
+            if current is not None and current.revision == item.revision:
+                outbox.remove(conn, item.id)
+                conn.execute(
+                    "DELETE FROM files WHERE user_id = ? AND slug = ? AND path = ? AND state = ?",
+                    (self.user_id, item.slug, item.path, DELETED),
+                )
+            elif current is not None:
+                outbox.rebase(conn, current.id, None)  # saved again meanwhile: the put now creates the file
+                conn.execute(
+                    "UPDATE files SET remote_etag = NULL, remote_size = NULL"
+                    " WHERE user_id = ? AND slug = ? AND path = ?",
+                    (self.user_id, item.slug, item.path),
+                )
+
+    def record_failure(self, item: OutboxItem, message: str) -> None:
+        with self.index.transaction() as conn:
+            outbox.record_failure(conn, item.id, message)
+
+    def discard(self, item_id: int) -> bool:
+        """Undo a queued change: the local edit or delete is dropped and the server's version counts again."""
+        with self._mutex:
+            with self.index.transaction() as conn:
+                item = outbox.by_id(conn, item_id)
+                if item is None or item not in outbox.pending(conn, self.user_id):
+                    return False
+                outbox.remove(conn, item.id)
+                row = self._file(conn, item.slug, item.path)
+                if row is not None:
+                    if row.remote_etag is None:
+                        conn.execute(
+                            "DELETE FROM files WHERE user_id = ? AND slug = ? AND path = ?",
+                            (self.user_id, item.slug, item.path),
+                        )
+                    else:
+                        self._set_remote_only(conn, item.slug, item.path)
+            self.blobs.remove(self.user_id, item.slug, item.path)
+            return True
+
+    def _set_remote_only(self, conn: sqlite3.Connection, slug: str, path: str) -> None:
+        conn.execute(
+            "UPDATE files SET state = ?, blob_etag = NULL, blob_sha256 = NULL, blob_size = NULL, blob_mtime_ns = NULL,"
+            " blob_ino = NULL, pending_sha256 = NULL WHERE user_id = ? AND slug = ? AND path = ?",
+            (REMOTE, self.user_id, slug, path),
+        )
+
+    # ---- conflicts -------------------------------------------------------------------------------
+
+    def taken(self, slug: str, path: str) -> bool:
+        return self.file(slug, path) is not None
+
+    def _add_conflict(
+        self, conn: sqlite3.Connection, slug: str, path: str, copy_path: str | None, kind: str, etag: str | None
+    ) -> ConflictRecord:
+        cursor = conn.execute(
+            "INSERT INTO conflicts (user_id, slug, path, copy_path, kind, remote_etag, created)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (self.user_id, slug, path, copy_path, kind, etag, time.time()),
+        )
+        row = conn.execute("SELECT * FROM conflicts WHERE id = ?", (cursor.lastrowid,)).fetchone()
+        return ConflictRecord.from_row(row)
+
+    def split_conflict(
+        self, item: OutboxItem, remote: FileEntry, remote_data: bytes, copy_path: str
+    ) -> ConflictRecord | None:
+        """Our edit of `item.path` met a changed remote file: our (latest) content goes to `copy_path`
+        and is queued as a new file; the remote version takes the original name here."""
+        with self._mutex:
+            ours = self.blobs.read(self.user_id, item.slug, item.path)
+            if ours is not None:
+                self.save(item.slug, copy_path, ours, conflict_copy=True)
+            with self.index.transaction() as conn:
+                current = outbox.get(conn, self.user_id, item.slug, item.path)
+                if current is not None:
+                    outbox.remove(conn, current.id)
+                self._set_remote_only(conn, item.slug, item.path)
+                conn.execute(
+                    "UPDATE files SET remote_etag = ?, remote_size = ?, remote_modified = ?"
+                    " WHERE user_id = ? AND slug = ? AND path = ?",
+                    (remote.etag, remote.size, remote.last_modified, self.user_id, item.slug, item.path),
+                )
+                record = (
+                    self._add_conflict(conn, item.slug, item.path, copy_path, "edit", remote.etag)
+                    if ours is not None
+                    else None
+                )
+            if not self.store_remote(item.slug, remote, remote_data):
+                self.blobs.remove(self.user_id, item.slug, item.path)
+            return record
+
+    def take_remote(self, item: OutboxItem, remote: FileEntry, remote_data: bytes | None, kind: str) -> ConflictRecord:
+        """Our queued change is dropped in favour of the remote version (a delete that met a changed
+        file), and the conflict is recorded."""
+        with self._mutex:
+            with self.index.transaction() as conn:
+                current = outbox.get(conn, self.user_id, item.slug, item.path)
+                if current is not None:
+                    outbox.remove(conn, current.id)
+                self._ensure_project(conn, item.slug)
+                conn.execute(
+                    "INSERT INTO files (user_id, slug, path, state) VALUES (?, ?, ?, ?)"
+                    " ON CONFLICT (user_id, slug, path) DO NOTHING",
+                    (self.user_id, item.slug, item.path, REMOTE),
+                )
+                self._set_remote_only(conn, item.slug, item.path)
+                conn.execute(
+                    "UPDATE files SET remote_etag = ?, remote_size = ?, remote_modified = ?"
+                    " WHERE user_id = ? AND slug = ? AND path = ?",
+                    (remote.etag, remote.size, remote.last_modified, self.user_id, item.slug, item.path),
+                )
+                record = self._add_conflict(conn, item.slug, item.path, None, kind, remote.etag)
+            if remote_data is None or not self.store_remote(item.slug, remote, remote_data):
+                self.blobs.remove(self.user_id, item.slug, item.path)
+            return record
+
+    def note_conflict(self, slug: str, path: str, kind: str, etag: str | None) -> ConflictRecord:
+        with self.index.transaction() as conn:
+            return self._add_conflict(conn, slug, path, None, kind, etag)
+
+    def rename_copy(self, item: OutboxItem, new_path: str) -> None:
+        """A conflicted copy's name was taken on the server meanwhile: move it to `new_path`."""
+        with self._mutex:
+            data = self.blobs.read(self.user_id, item.slug, item.path)
+            if data is not None:
+                self.save(item.slug, new_path, data, conflict_copy=True)
+            with self.index.transaction() as conn:
+                outbox.remove(conn, item.id)
+                conn.execute(
+                    "DELETE FROM files WHERE user_id = ? AND slug = ? AND path = ?",
+                    (self.user_id, item.slug, item.path),
+                )
+                conn.execute(
+                    "UPDATE conflicts SET copy_path = ? WHERE user_id = ? AND slug = ? AND copy_path = ?",
+                    (new_path, self.user_id, item.slug, item.path),
+                )
+            self.blobs.remove(self.user_id, item.slug, item.path)
+
+    def conflicts(self) -> list[ConflictRecord]:
+        rows = self.index.query(
+            "SELECT * FROM conflicts WHERE user_id = ? AND resolved = 0 ORDER BY id", (self.user_id,)
+        )
+        return [ConflictRecord.from_row(r) for r in rows]
+
+    def resolve_conflict(self, conflict_id: int) -> None:
+        """The person has seen it: the copy becomes an ordinary file (evictable again)."""
+        with self.index.transaction() as conn:
+            row = conn.execute(
+                "SELECT * FROM conflicts WHERE id = ? AND user_id = ?", (conflict_id, self.user_id)
+            ).fetchone()
+            if row is None:
+                return
+            conn.execute("UPDATE conflicts SET resolved = 1 WHERE id = ?", (conflict_id,))
+            if row["copy_path"]:
+                conn.execute(
+                    "UPDATE files SET state = ? WHERE user_id = ? AND slug = ? AND path = ? AND state = ?",
+                    (CLEAN, self.user_id, row["slug"], row["copy_path"], CONFLICT),
+                )
+
+    # ---- size ------------------------------------------------------------------------------------
+
+    def usage(self) -> list[ProjectUsage]:
+        rows = self.index.query(
+            "SELECT p.slug, p.name, p.keep_offline,"
+            " COUNT(CASE WHEN f.state IN (?, ?, ?) THEN 1 END) AS files,"
+            " COALESCE(SUM(CASE WHEN f.state IN (?, ?, ?) THEN f.blob_size END), 0) AS bytes,"
+            " (SELECT COUNT(*) FROM outbox o WHERE o.user_id = p.user_id AND o.slug = p.slug) AS pending"
+            " FROM projects p LEFT JOIN files f ON f.user_id = p.user_id AND f.slug = p.slug"
+            " WHERE p.user_id = ? GROUP BY p.slug ORDER BY bytes DESC, p.slug",
+            (*BLOB_STATES, *BLOB_STATES, self.user_id),
+        )
+        return [
+            ProjectUsage(r["slug"], r["name"], r["files"], r["bytes"], r["pending"], bool(r["keep_offline"]))
+            for r in rows
+        ]
+
+    def total_bytes(self) -> int:
+        """All copies of this profile (every user), as the size cap counts them."""
+        rows = self.index.query("SELECT COALESCE(SUM(blob_size), 0) FROM files WHERE state IN (?, ?, ?)", BLOB_STATES)
+        return int(rows[0][0])
+
+    def evict(self, cap_bytes: int, protect: Collection[tuple[str, str]] = ()) -> tuple[int, int]:
+        """Remove clean copies, least recently used first, until the cache fits `cap_bytes`.
+
+        Never removed: local edits, conflicted copies, queued files, copies of keep-offline projects
+        and `protect` ((slug, path) of this user). Returns (files, bytes) removed.
+        """
+        with self._mutex:
+            total = self.total_bytes()
+            if total <= cap_bytes:
+                return 0, 0
+            chosen: list[tuple[str, str, str, int]] = []
+            with self.index.transaction() as conn:
+                candidates = conn.execute(
+                    "SELECT f.user_id, f.slug, f.path, f.blob_size FROM files f JOIN projects p"
+                    " ON p.user_id = f.user_id AND p.slug = f.slug"
+                    " WHERE f.state = ? AND f.pending_sha256 IS NULL AND p.keep_offline = 0"
+                    " AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.user_id = f.user_id AND o.slug = f.slug"
+                    " AND o.path = f.path)"
+                    " AND NOT EXISTS (SELECT 1 FROM conflicts c WHERE c.resolved = 0 AND c.user_id = f.user_id"
+                    " AND c.slug = f.slug AND (c.path = f.path OR c.copy_path = f.path))"
+                    " ORDER BY f.last_used, f.path",
+                    (CLEAN,),
+                ).fetchall()
+                for user_id, slug, path, size in candidates:
+                    if user_id == self.user_id and (slug, path) in protect:
+                        continue
+                    chosen.append((user_id, slug, path, int(size or 0)))
+                    total -= int(size or 0)
+                    if total <= cap_bytes:
+                        break
+                for user_id, slug, path, _ in chosen:
+                    conn.execute(
+                        "UPDATE files SET state = ?, blob_etag = NULL, blob_sha256 = NULL, blob_size = NULL,"
+                        " blob_mtime_ns = NULL, blob_ino = NULL WHERE user_id = ? AND slug = ? AND path = ?",
+                        (REMOTE, user_id, slug, path),
+                    )
+            for user_id, slug, path, _ in chosen:
+                self.blobs.remove(user_id, slug, path)
+            return len(chosen), sum(size for *_, size in chosen)
+
+    def clear_project(self, slug: str) -> tuple[int, int]:
+        """Remove the project's clean copies; local edits and conflicted copies stay.
+        Returns (removed, kept)."""
+        with self._mutex:
+            with self.index.transaction() as conn:
+                rows = [FileRow.from_row(r) for r in conn.execute(
+                    "SELECT * FROM files WHERE user_id = ? AND slug = ?", (self.user_id, slug))]  # fmt: skip
+                removable = [
+                    row.path
+                    for row in rows
+                    if row.state == CLEAN and row.pending_sha256 is None
+                    and outbox.get(conn, self.user_id, slug, row.path) is None
+                ]  # fmt: skip
+                kept = sum(1 for row in rows if row.has_blob) - len(removable)
+                for path in removable:
+                    self._set_remote_only(conn, slug, path)
+            for path in removable:
+                self.blobs.remove(self.user_id, slug, path)
+            return len(removable), kept
+
+
+# ---- steps shared with recovery ------------------------------------------------------------------
+
+
+def forget_intent(conn: sqlite3.Connection, user_id: str, slug: str, path: str) -> None:
+    """A save that did not happen: drop its intent, and the row if the save had created it."""
+    conn.execute(
+        "UPDATE files SET pending_sha256 = NULL WHERE user_id = ? AND slug = ? AND path = ?", (user_id, slug, path)
+    )
+    conn.execute(
+        "DELETE FROM files WHERE user_id = ? AND slug = ? AND path = ? AND state = ? AND blob_sha256 IS NULL"
+        " AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.user_id = files.user_id AND o.slug = files.slug"
+        " AND o.path = files.path)",
+        (user_id, slug, path, DIRTY),
+    )
+
+
+def finish_save(
+    conn: sqlite3.Connection,
+    blobs: BlobStore,
+    user_id: str,
+    slug: str,
+    path: str,
+    sha256: str,
+    info: BlobInfo | None,
+    *,
+    if_match: str | None = None,
+    unknown_base: str | None = None,
+    conflict_copy: bool = False,
+) -> None:
+    """Mark the file dirty with the blob now on disk and queue (or update) its upload."""
+    row = conn.execute(
+        "SELECT * FROM files WHERE user_id = ? AND slug = ? AND path = ?", (user_id, slug, path)
+    ).fetchone()
+    current = FileRow.from_row(row) if row else None
+    if current is None:
+        return
+    if info is None or current.pending_sha256 != sha256:
+        info = blobs.hash(user_id, slug, path)  # another process saved meanwhile: record what is there
+        if info is None:
+            forget_intent(conn, user_id, slug, path)
+            return
+    item = outbox.get(conn, user_id, slug, path)
+    override = True
+    base: str | None
+    if if_match is not None:
+        base = if_match
+    elif item is not None:
+        base, override = item.base_etag, False
+    elif conflict_copy:
+        base = None
+    elif current.state in (CLEAN, CONFLICT):
+        base = current.blob_etag
+    elif current.remote_etag is not None:
+        base = current.remote_etag
+    else:
+        base = unknown_base
+    conn.execute(
+        "UPDATE files SET state = ?, blob_sha256 = ?, blob_size = ?, blob_mtime_ns = ?, blob_ino = ?,"
+        " pending_sha256 = NULL, last_used = ? WHERE user_id = ? AND slug = ? AND path = ?",
+        (DIRTY, info.sha256, info.size, info.mtime_ns, info.ino, time.time(), user_id, slug, path),
+    )
+    outbox.enqueue(conn, user_id, slug, path, outbox.PUT, base, override_base=override, conflict_copy=conflict_copy)

@@ -1,0 +1,114 @@
+"""Offline cache commands: status (queued changes, conflicts), sync, cache (sizes, clearing), keep-offline."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from projectdesk.cli.common import CliError, Context, date_text, print_json, table, warn
+from projectdesk.core.sizes import human_bytes
+
+
+def status(ctx: Context) -> int:
+    """What waits to be sent and which conflicts need a look — from the cache, without the network."""
+    service = ctx.service()
+    pending, conflicts = service.pending(), service.conflicts()
+    if ctx.args.json:
+        print_json({"pending": [item.to_json() for item in pending], "conflicts": [c.to_json() for c in conflicts]})
+        return 0
+    if not pending and not conflicts:
+        print("Nothing waiting to be sent, no conflicts.")
+        return 0
+    if pending:
+        print(f"{len(pending)} change(s) waiting to be sent (projectdesk-cli sync):")
+        rows = [
+            [item.op, f"{item.slug}/{item.path}", date_text(item.created),
+             f"{item.attempts} failed: {item.last_error}" if item.last_error else ""]
+            for item in pending
+        ]  # fmt: skip
+        table(rows, ["OP", "FILE", "QUEUED", "LAST ERROR"])
+    if conflicts:
+        if pending:
+            print()
+        print(f"{len(conflicts)} conflict(s), both versions kept:")
+        for record in conflicts:
+            print(f"  [{record.id}] {record.message}")
+    return 0
+
+
+def sync(ctx: Context) -> int:
+    """Send the queued changes in order, then refresh the keep-offline projects."""
+    if ctx.args.offline:
+        raise CliError("sync needs the server: run it without --offline.")
+    report = ctx.service().sync()
+    if ctx.args.json:
+        print_json(report.to_json())
+    else:
+        print(f"Sync: {report.summary()}.")
+    for record in report.conflicts:
+        warn(f"conflict: {record.message}")
+    for where, error in report.failed:
+        warn(f"{where}: {error}")
+    if report.offline and report.remaining:
+        raise CliError(f"The server cannot be reached; {report.remaining} change(s) stay queued.")
+    if report.conflicts or report.failed:
+        problems = [f"{len(report.conflicts)} conflict(s) (both versions kept)"] if report.conflicts else []
+        problems += [f"{len(report.failed)} failed"] if report.failed else []
+        raise CliError(f"Sync finished with {' and '.join(problems)}; see above.")
+    return 0
+
+
+def cache(ctx: Context) -> int:
+    service = ctx.service()
+    if ctx.args.clear:
+        removed, kept = service.clear_cache(ctx.args.clear)
+        kept_text = f"; {kept} kept (unsent edits or conflicted copies)" if kept else ""
+        print(f"Removed {removed} cached file(s) of '{ctx.args.clear}'{kept_text}.")
+        return 0
+    usage = service.cache_usage()
+    total = sum(u.bytes for u in usage)
+    if ctx.args.json:
+        print_json(
+            {"projects": [u.to_json() for u in usage], "total_bytes": total, "max_bytes": service.cache_max_bytes}
+        )
+        return 0
+    rows = [
+        [u.slug, u.name, str(u.files), human_bytes(u.bytes), str(u.pending) if u.pending else "-",
+         "yes" if u.keep_offline else "-"]
+        for u in usage
+    ]  # fmt: skip
+    if rows:
+        table(rows, ["SLUG", "NAME", "FILES", "SIZE", "PENDING", "KEEP OFFLINE"])
+    print(f"Cache: {human_bytes(total)} of {human_bytes(service.cache_max_bytes)} in {service.cache.blobs.root}")
+    return 0
+
+
+def keep_offline(ctx: Context) -> int:
+    keep = not ctx.args.off
+    report = ctx.service().set_keep_offline(ctx.args.slug, keep)
+    if not keep:
+        print(f"'{ctx.args.slug}' is no longer kept offline (its copies may be evicted).")
+        return 0
+    fetched = f"; {len(report.downloaded)} file(s) downloaded" if report is not None else " (offline: later)"
+    print(f"'{ctx.args.slug}' is kept offline{fetched}.")
+    if report is not None and report.failed:
+        for path, error in report.failed:
+            warn(f"{path}: {error}")
+        raise CliError(f"{len(report.failed)} file(s) could not be downloaded.")
+    return 0
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("status", help="show changes waiting to be sent and conflicts", description=status.__doc__)
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(handler=status)
+    p = sub.add_parser("sync", help="send queued changes now", description=sync.__doc__)
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(handler=sync)
+    p = sub.add_parser("cache", help="show the offline cache's size per project, or clear one")
+    p.add_argument("--clear", metavar="SLUG", help="remove the project's cached copies (unsent edits stay)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(handler=cache)
+    p = sub.add_parser("keep-offline", help="keep a whole project in the cache (and fresh)")
+    p.add_argument("slug")
+    p.add_argument("--off", action="store_true", help="stop keeping it offline")
+    p.set_defaults(handler=keep_offline)

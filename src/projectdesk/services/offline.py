@@ -1,0 +1,672 @@
+"""CachedProjectService: ProjectService through the offline cache — what the window and the CLI use.
+
+A drop-in for ProjectService (same methods, same signatures) that also works without a network:
+- Listing, browsing and reading use the server when it answers and the cache when it does not; a file
+  is read from the cache when its copy is the current remote version (one HEAD) or when offline.
+- Saves and deletes go to the cache first and into the outbox; online they are sent at once (through
+  the outbox, so in order and with preconditions), offline they wait for `flush_outbox`.
+- Connection errors (`Offline`) switch the service offline; while offline, calls do not touch the
+  network until a retry is due (backoff 1 s doubling to 60 s), so nothing waits on dead connections.
+  `check_online()` retries at once and, when the server answers, sends the outbox.
+
+Thread safety: every method may be called from any worker thread at the same time. The cache keeps
+one SQLite connection per thread; sending the outbox is serialised by a lock (and a file lock across
+processes).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import shutil
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, Literal, ParamSpec, TypeVar
+
+from projectdesk.cache.index import CLEAN, CONFLICT, DELETED, DIRTY, REMOTE, ConflictRecord, FileRow, OutboxItem
+from projectdesk.cache.store import CacheStore, ProjectUsage
+from projectdesk.config.paths import Paths
+from projectdesk.config.profiles import DEFAULT_CACHE_MAX_BYTES, Profile
+from projectdesk.core.errors import Conflict, InvalidKey, NotFound, Offline, ProjectDeskError, StorageError
+from projectdesk.core.keys import is_safe_relative_path, join_inside, safe_relative_path, safe_segment
+from projectdesk.core.limits import Limits
+from projectdesk.core.models import FileEntry, Manifest, ProjectInfo
+from projectdesk.services.projects import ProjectService, PushPlan, PushResult
+from projectdesk.services.sync import FlushReport, OutboxFlusher
+from projectdesk.storage.atomic import copy_atomic
+from projectdesk.storage.repository import DownloadReport, Repository
+from projectdesk.storage.s3client import Credentials
+from projectdesk.storage.transfer import ProgressCallback
+
+log = logging.getLogger(__name__)
+
+P = ParamSpec("P")
+T = TypeVar("T")
+FileState = Literal["clean", "dirty", "conflict", "remote"]
+
+COPY_WORKERS = 8  # copying from the cache to a pull's destination: bound by fsync, not CPU
+BACKOFF_FIRST = 1.0
+BACKOFF_MAX = 60.0
+
+__all__ = [
+    "CachedProjectService",
+    "ConflictRecord",
+    "ConflictedCopy",
+    "FlushReport",
+    "NotAvailableOffline",
+    "OutboxItem",
+    "ProjectUsage",
+    "open_cached_service",
+]
+
+
+class NotAvailableOffline(Offline):
+    """Offline, and the cache has no copy of what was asked for."""
+
+    title = "Not available offline"
+
+
+class ConflictedCopy(Conflict):
+    """A save met a remote change: the remote version kept the name and ours became a conflicted copy."""
+
+    def __init__(self, record: ConflictRecord) -> None:
+        super().__init__(record.message)
+        self.record = record
+
+
+class CachedProjectService(ProjectService):
+    """ProjectService with the offline cache `cache` in front of `repo`.
+
+    Args:
+        offline: start in forced offline mode (no network until `go_online`).
+        conditional_writes: the server honours If-Match / If-None-Match on PUT (SeaweedFS, MinIO, AWS and
+            moto do); False switches to a HEAD just before each PUT.
+        cache_max_bytes: the size cap; clean copies are evicted beyond it, least recently used first.
+        clock: monotonic seconds, for the retry backoff (tests pass a fake).
+
+    Attributes:
+        on_offline_changed: called with the new `is_offline` whenever it changes (from the calling thread).
+        last_flush: the report of the latest pass over the outbox.
+    """
+
+    def __init__(
+        self,
+        repo: Repository,
+        cache: CacheStore,
+        *,
+        limits: Limits | None = None,
+        ignore_patterns: Sequence[str] = (),
+        offline: bool = False,
+        conditional_writes: bool = True,
+        cache_max_bytes: int = DEFAULT_CACHE_MAX_BYTES,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        super().__init__(repo, limits=limits, ignore_patterns=ignore_patterns)
+        self.cache = cache
+        self.conditional_writes = conditional_writes
+        self.cache_max_bytes = cache_max_bytes
+        self.on_offline_changed: Callable[[bool], None] | None = None
+        self.last_flush: FlushReport | None = None
+        self._clock = clock
+        self._forced = offline
+        self._offline = False
+        self._offline_reason = ""
+        self._failures = 0
+        self._retry_at = 0.0
+        self._state_lock = threading.Lock()
+        self._flush_lock = threading.Lock()
+
+    def close(self) -> None:
+        self.cache.close()
+
+    # ---- online and offline ----------------------------------------------------------------------
+
+    @property
+    def is_offline(self) -> bool:
+        return self._forced or self._offline
+
+    @property
+    def forced_offline(self) -> bool:
+        return self._forced
+
+    def retry_in(self) -> float:
+        """Seconds until the next automatic attempt to reach the server (0 when online)."""
+        if not self._offline or self._forced:
+            return 0.0
+        return max(0.0, self._retry_at - self._clock())
+
+    def go_offline(self) -> None:
+        """Work from the cache only until `go_online` (the window's "work offline")."""
+        changed = not self.is_offline
+        self._forced = True
+        if changed:
+            self._notify()
+
+    def go_online(self) -> bool:
+        """Leave forced offline mode and try the server now; True when it answers."""
+        self._forced = False
+        with self._state_lock:
+            self._retry_at = 0.0
+        return self.check_online()
+
+    def check_online(self) -> bool:
+        """Try the server now (whatever the backoff says); when it answers, send the outbox.
+
+        Returns True when online. The flush result is in `last_flush`.
+        """
+        if self._forced:
+            return False
+        with self._state_lock:
+            self._retry_at = 0.0
+        probe = getattr(self.repo, "check_bucket", None) or self.repo.list_slugs
+        try:
+            self.remote(probe)
+        except Offline:
+            return False
+        except ProjectDeskError as exc:  # the server answered, with an error: we are online
+            log.warning("server answered the online check with an error: %s", exc)
+        if self.cache.pending():
+            self.flush_outbox()
+        return not self.is_offline
+
+    def _network_usable(self) -> bool:
+        if self._forced:
+            return False
+        with self._state_lock:
+            return not self._offline or self._clock() >= self._retry_at
+
+    def remote(self, call: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """Run one repository call, keeping track of whether the server can be reached."""
+        if self._forced:
+            raise Offline("Working offline (--offline): the server is not contacted.")
+        with self._state_lock:
+            if self._offline and self._clock() < self._retry_at:
+                raise Offline(self._offline_reason)
+        try:
+            result = call(*args, **kwargs)
+        except Offline as exc:
+            self._went_offline(exc)
+            raise
+        self._came_online()
+        return result
+
+    def _went_offline(self, exc: Offline) -> None:
+        with self._state_lock:
+            changed = not self._offline
+            self._offline = True
+            self._offline_reason = exc.message
+            self._failures += 1
+            self._retry_at = self._clock() + min(BACKOFF_MAX, BACKOFF_FIRST * 2 ** (self._failures - 1))
+        if changed:
+            log.warning("offline: %s", exc.message)
+            self._notify()
+
+    def _came_online(self) -> None:
+        with self._state_lock:
+            changed = self._offline
+            self._offline = False
+            self._failures = 0
+        if changed:
+            log.info("back online")
+            self._notify()
+
+    def _notify(self) -> None:
+        if self.on_offline_changed is not None:
+            self.on_offline_changed(self.is_offline)
+
+    # ---- reading ---------------------------------------------------------------------------------
+
+    def cached_projects(self) -> list[ProjectInfo]:
+        """The projects as last listed, from the index (instant, no network)."""
+        return self.cache.projects()
+
+    def list_projects(self) -> list[ProjectInfo]:
+        """The server's list (recorded in the cache), or the cached list when offline — unless the
+        cache knows no project at all, when the connection error says more than an empty list."""
+        try:
+            projects = self.remote(self.repo.list_projects)
+        except Offline:
+            cached = self.cached_projects()
+            if not cached and not self.cache.projects_listed():
+                raise
+            return cached
+        self.cache.put_projects(projects, complete=True)
+        return projects
+
+    def info(self, slug: str) -> ProjectInfo:
+        safe_segment(slug, "project slug")
+        try:
+            info = self.remote(self.repo.project_info, slug)
+        except Offline:
+            cached = self.cache.project(slug)
+            if cached is None:
+                raise NotAvailableOffline(f"'{slug}' is not available offline: it was never opened here.") from None
+            return cached
+        self.cache.put_projects([info], complete=False)
+        return info
+
+    def list_files(self, slug: str) -> list[FileEntry]:
+        """The project's files as we see them: the server's listing with our queued changes applied."""
+        safe_segment(slug, "project slug")
+        try:
+            entries = self.remote(self.repo.list_files, slug)
+            missing = not entries and self.remote(self.repo.read_manifest_bytes, slug) is None
+            if missing and not self.cache.has_local_changes(slug):
+                self.cache.forget_project(slug)
+                raise NotFound(f"There is no project '{slug}'.")
+        except Offline:
+            if not self.cache.files_listed(slug):
+                raise NotAvailableOffline(
+                    f"The files of '{slug}' are not available offline: open the project once while online."
+                ) from None
+            return self._cached_entries(slug)
+        self.cache.apply_listing(slug, entries)
+        return self._merged_entries(entries, self.cache.files(slug))
+
+    @staticmethod
+    def _local_entry(row: FileRow) -> FileEntry:
+        modified = (row.blob_mtime_ns or 0) / 1e9 if row.state == DIRTY else row.remote_modified or 0.0
+        size = row.blob_size if row.state == DIRTY else row.remote_size
+        return FileEntry(row.path, int(size or row.blob_size or 0), row.remote_etag or "", modified)
+
+    def _merged_entries(self, entries: Sequence[FileEntry], rows: Sequence[FileRow]) -> list[FileEntry]:
+        by_path = {row.path: row for row in rows}
+        merged: list[FileEntry] = []
+        for entry in entries:
+            row = by_path.pop(entry.path, None)
+            if row is not None and row.state == DELETED:
+                continue
+            merged.append(self._local_entry(row) if row is not None and row.state == DIRTY else entry)
+        merged += [self._local_entry(row) for row in by_path.values() if row.state == DIRTY]
+        return sorted(merged, key=lambda e: e.path)
+
+    def _cached_entries(self, slug: str) -> list[FileEntry]:
+        rows = self.cache.files(slug)
+        return [
+            self._local_entry(row)
+            for row in rows
+            if row.state != DELETED and not (row.state == REMOTE and row.remote_etag is None)
+        ]
+
+    def read_file(self, slug: str, path: str) -> bytes:
+        """The file's bytes: our local edit if there is one, else the cached copy when it is the
+        current version (or when offline), else downloaded (and cached)."""
+        safe_segment(slug, "project slug")
+        safe_relative_path(path)
+        row = self.cache.file(slug, path)
+        if row is not None and row.state == DELETED:
+            raise NotFound(f"{slug}/{path} was deleted here (the deletion is waiting to be sent).")
+        if row is not None and row.state == DIRTY:
+            data = self.cache.read_blob(slug, path)
+            if data is not None:
+                return data
+        try:
+            current = self.remote(self.repo.stat_file, slug, path)
+            if row is not None and row.has_blob and row.blob_etag == current.etag:
+                cached = self.cache.read_blob(slug, path)
+                if cached is not None:
+                    return cached
+            data = self.remote(self.repo.read_file, slug, path)
+        except Offline:
+            cached = self.cache.read_blob(slug, path) if row is not None and row.has_blob else None
+            if cached is None:
+                raise NotAvailableOffline(
+                    f"{slug}/{path} is not available offline: it was not downloaded while online."
+                ) from None
+            return cached
+        except NotFound:
+            self.cache.forget_remote_file(slug, path)
+            raise
+        entry = FileEntry(path, len(data), current.etag, current.last_modified)
+        try:
+            if self.cache.store_remote(slug, entry, data):
+                self._evict(protect=[(slug, path)])
+        except (StorageError, InvalidKey) as exc:
+            log.warning("not cached: %s", exc)
+        return data
+
+    def file_states(self, slug: str) -> dict[str, FileState]:
+        """Per file: `clean` (the copy here is current), `dirty` (a local change waits to be sent),
+        `conflict` (part of an unresolved conflict), `remote` (only on the server, or our copy is old)."""
+        states: dict[str, FileState] = {}
+        for row in self.cache.files(slug):
+            if row.state == DELETED or (row.state == REMOTE and row.remote_etag is None):
+                continue
+            if row.state == DIRTY:
+                states[row.path] = "dirty"
+            elif row.state == CONFLICT:
+                states[row.path] = "conflict"
+            elif row.state == CLEAN and row.fresh:
+                states[row.path] = "clean"
+            else:
+                states[row.path] = "remote"
+        for record in self.cache.conflicts():
+            if record.slug == slug:
+                for path in (record.path, record.copy_path):
+                    if path is not None and path in states:
+                        states[path] = "conflict"
+        return states
+
+    # ---- writing ---------------------------------------------------------------------------------
+
+    def write_file(self, slug: str, path: str, data: bytes, *, if_match: str | None = None) -> FileEntry:
+        """Save a file: into the cache and the outbox at once, then (online) sent before returning.
+
+        Raises ConflictedCopy when the server's file changed since we saw it (both versions are kept),
+        or the upload's error (the save stays queued). Offline it returns after queueing.
+        """
+        safe_segment(slug, "project slug")
+        safe_relative_path(path)
+        if len(data) > self.limits.max_file_bytes:
+            self.limits.check([(path, len(data))])
+        unknown_base: str | None = None
+        if if_match is None and self.cache.file(slug, path) is None and self._network_usable():
+            # Never seen here: the version to replace is whatever the server has now.
+            with contextlib.suppress(NotFound, Offline):
+                unknown_base = self.remote(self.repo.stat_file, slug, path).etag
+        row = self.cache.save(slug, path, data, if_match=if_match, unknown_base=unknown_base)
+        self._evict()
+        if not self._network_usable():
+            return self._local_entry(row)
+        self._raise_for(self.flush_outbox(), slug, path)
+        after = self.cache.file(slug, path)
+        if after is None or after.state == DIRTY:  # still queued (went offline) or saved again meanwhile
+            return self._local_entry(after or row)
+        return FileEntry(path, len(data), after.remote_etag or "", time.time())
+
+    def delete_file(self, slug: str, path: str, *, if_match: str | None = None) -> None:
+        """Delete a file: gone from the cache at once; on the server (online: now) only if it is still
+        the version we saw — else the server's version is kept and Conflict raised."""
+        safe_segment(slug, "project slug")
+        safe_relative_path(path)
+        row = self.cache.file(slug, path)
+        unknown_base: str | None = None
+        if row is None and if_match is None:
+            if not self._network_usable():
+                raise NotAvailableOffline(f"{slug}/{path} is not known here; it can be deleted only online.")
+            try:
+                unknown_base = self.remote(self.repo.stat_file, slug, path).etag
+            except Offline:
+                raise NotAvailableOffline(f"{slug}/{path} is not known here; it can be deleted only online.") from None
+        elif row is not None and row.state == DELETED and if_match is None:
+            return
+        queued = self.cache.delete(slug, path, if_match=if_match, unknown_base=unknown_base)
+        if queued and self._network_usable():
+            self._raise_for(self.flush_outbox(), slug, path)
+
+    @staticmethod
+    def _raise_for(report: FlushReport, slug: str, path: str) -> None:
+        for record in report.conflicts:
+            if record.slug == slug and record.path == path:
+                if record.copy_path is not None:
+                    raise ConflictedCopy(record)
+                if record.kind == "delete":
+                    raise Conflict(record.message)
+        for where, error in report.failed:
+            if where == f"{slug}/{path}":
+                raise error
+
+    def delete_project(self, slug: str) -> int:
+        count = self.remote(super().delete_project, slug)
+        self.cache.forget_project(slug)
+        return count
+
+    def record_manifest(self, slug: str, changes: Mapping[str, str | None]) -> Manifest:
+        """After sending changes: bring the manifest up to date and remember it. `changes` maps each
+        path to its new SHA-256, or None when deleted."""
+        manifest = self.remote(self._update_manifest, slug, changes)
+        self.cache.put_projects([self._info_from(manifest)], complete=False)
+        return manifest
+
+    def _update_manifest(self, slug: str, changes: Mapping[str, str | None]) -> Manifest:
+        previous = self.repo.get_manifest(slug)
+        hashes = dict(previous.files) if previous else {}
+        for path, digest in changes.items():
+            if digest is None:
+                hashes.pop(path, None)
+            else:
+                hashes[path] = digest
+        return self._write_manifest(slug, previous.name if previous else slug, hashes, previous)
+
+    def _info_from(self, manifest: Manifest) -> ProjectInfo:
+        return ProjectInfo(
+            name=manifest.name or manifest.slug,
+            slug=manifest.slug,
+            user_id=self.repo.user_id,
+            created_date=manifest.created_date,
+            updated_date=manifest.updated_date,
+            files_count=manifest.files_count,
+            total_bytes=manifest.total_bytes,
+            tech_stack=list(manifest.tech_stack),
+            has_frontend=manifest.has_frontend,
+            has_backend=manifest.has_backend,
+        )
+
+    # ---- push and pull ---------------------------------------------------------------------------
+
+    def plan_push(self, local_dir: Path, *, name: str | None = None, slug: str | None = None) -> PushPlan:
+        return self.remote(super().plan_push, local_dir, name=name, slug=slug)
+
+    def push(
+        self,
+        plan: PushPlan,
+        *,
+        delete: bool = False,
+        progress: ProgressCallback | None = None,
+        cancel: threading.Event | None = None,
+    ) -> PushResult:
+        result = self.remote(super().push, plan, delete=delete, progress=progress, cancel=cancel)
+        if result.manifest is not None:
+            self.cache.put_projects([self._info_from(result.manifest)], complete=False)
+        try:
+            self.cache.apply_listing(plan.slug, self.remote(self.repo.list_files, plan.slug))
+        except ProjectDeskError as exc:
+            log.warning("could not refresh the cached listing of %s: %s", plan.slug, exc)
+        return result
+
+    def pull(
+        self,
+        slug: str,
+        dest: Path,
+        *,
+        progress: ProgressCallback | None = None,
+        cancel: threading.Event | None = None,
+    ) -> DownloadReport:
+        """Fill the cache with the project, then copy it to `dest` (with our queued edits). Offline,
+        what is cached is copied and the rest reported as failed."""
+        dest = Path(dest)
+        entries = self.list_files(slug)
+        report = DownloadReport()
+        safe = []
+        for entry in entries:
+            try:
+                safe_relative_path(entry.path)
+                safe.append(entry)
+            except InvalidKey as exc:
+                log.warning("skipping unsafe name in %s: %r (%s)", slug, entry.path, exc)
+                report.skipped.append((entry.path, exc.message))
+        staging, fetched = self._fill(slug, safe, progress=progress, cancel=cancel)
+        try:
+            failed = {path for path, _ in fetched.failed}
+            report.failed += fetched.failed
+            dest.mkdir(parents=True, exist_ok=True)
+            rows = {row.path: row for row in self.cache.files(slug)}
+            wanted = [entry for entry in safe if entry.path not in failed]
+
+            def copy(entry: FileEntry) -> ProjectDeskError | None:
+                try:
+                    self._copy_out(slug, entry, rows.get(entry.path), staging, dest)
+                except ProjectDeskError as exc:
+                    return exc
+                return None
+
+            with ThreadPoolExecutor(max_workers=COPY_WORKERS, thread_name_prefix="pull-copy") as pool:
+                for entry, error in zip(wanted, pool.map(copy, wanted), strict=True):
+                    if error is None:
+                        report.downloaded.append(entry)
+                    elif isinstance(error, InvalidKey):
+                        report.skipped.append((entry.path, error.message))
+                    else:
+                        report.failed.append((entry.path, error))
+        finally:
+            if staging is not None:
+                shutil.rmtree(staging, ignore_errors=True)
+        self._evict(protect=[(slug, entry.path) for entry in safe])
+        return report
+
+    def _copy_out(self, slug: str, entry: FileEntry, row: FileRow | None, staging: Path | None, dest: Path) -> None:
+        target = join_inside(dest, entry.path)
+        sources = []
+        if row is not None and row.has_blob:
+            sources.append(self.cache.blobs.path(self.cache.user_id, slug, entry.path))
+        if staging is not None:
+            sources.append(join_inside(staging, entry.path))
+        for source in sources:
+            try:
+                handle = open(source, "rb")  # noqa: SIM115 - closed below
+            except (FileNotFoundError, NotADirectoryError):
+                continue
+            with handle:
+                try:
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    copy_atomic(handle, target)
+                except (FileExistsError, NotADirectoryError):
+                    raise StorageError(f"{entry.path}: a file stands where its folder should be.") from None
+                except OSError as exc:
+                    raise StorageError(f"{entry.path}: {exc.strerror or exc}") from None
+            return
+        if self.is_offline:
+            raise NotAvailableOffline(f"{slug}/{entry.path} is not available offline.")
+        raise StorageError(f"{slug}/{entry.path} could not be downloaded.")
+
+    def _fill(
+        self,
+        slug: str,
+        entries: Sequence[FileEntry],
+        *,
+        progress: ProgressCallback | None = None,
+        cancel: threading.Event | None = None,
+    ) -> tuple[Path | None, DownloadReport]:
+        """Download into the cache every entry without a current copy (local changes are kept)."""
+        rows = {row.path: row for row in self.cache.files(slug)}
+        wanted = []
+        for entry in entries:
+            row = rows.get(entry.path)
+            if row is None or (row.state in (REMOTE, CLEAN, CONFLICT) and not (row.fresh and row.has_blob)):
+                wanted.append(entry)
+        if not wanted or not self._network_usable():
+            return None, DownloadReport()
+        staging = self.cache.blobs.new_staging()
+        try:
+            fetched = self.remote(
+                self.repo.download_tree, slug, staging, entries=wanted, progress=progress, cancel=cancel
+            )
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        offline = [error for _, error in fetched.failed if isinstance(error, Offline)]
+        if offline:
+            self._went_offline(offline[0])
+        staged = [(entry, join_inside(staging, entry.path)) for entry in fetched.downloaded]
+        self.cache.adopt_downloads(slug, staged)
+        return staging, fetched
+
+    # ---- sync ------------------------------------------------------------------------------------
+
+    def flush_outbox(self) -> FlushReport:
+        """Send queued changes in order. Offline (or forced offline) nothing is sent."""
+        if not self._network_usable():
+            report = FlushReport(remaining=len(self.cache.pending()), offline=True)
+            self.last_flush = report
+            return report
+        with self._flush_lock, self.cache.flush_lock():
+            report = OutboxFlusher(self).run()
+        self.last_flush = report
+        return report
+
+    def sync(self) -> FlushReport:
+        """Send the outbox, then bring the keep-offline projects up to date."""
+        report = self.flush_outbox()
+        if not report.offline:
+            self.refresh_keep_offline()
+        return report
+
+    def pending(self) -> list[OutboxItem]:
+        return self.cache.pending()
+
+    def discard_pending(self, item_id: int) -> bool:
+        """Drop a queued change (its local edit or delete is lost; the server's version counts)."""
+        return self.cache.discard(item_id)
+
+    def conflicts(self) -> list[ConflictRecord]:
+        return self.cache.conflicts()
+
+    def dismiss_conflict(self, conflict_id: int) -> None:
+        self.cache.resolve_conflict(conflict_id)
+
+    def set_keep_offline(self, slug: str, keep: bool) -> DownloadReport | None:
+        """Mark a project to be kept whole in the cache (and never evicted); online, download it now."""
+        safe_segment(slug, "project slug")
+        self.cache.set_keep_offline(slug, keep)
+        if keep and self._network_usable():
+            return self._refresh_project(slug)
+        return None
+
+    def refresh_keep_offline(self) -> None:
+        for slug in self.cache.keep_offline_slugs():
+            try:
+                self._refresh_project(slug)
+            except Offline:
+                return
+            except ProjectDeskError as exc:
+                log.warning("could not refresh %s for offline use: %s", slug, exc)
+
+    def _refresh_project(self, slug: str) -> DownloadReport:
+        entries = [e for e in self.list_files(slug) if is_safe_relative_path(e.path)]
+        staging, report = self._fill(slug, entries)
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
+        return report
+
+    # ---- size ------------------------------------------------------------------------------------
+
+    def cache_usage(self) -> list[ProjectUsage]:
+        return self.cache.usage()
+
+    def clear_cache(self, slug: str) -> tuple[int, int]:
+        """Remove the project's clean copies; returns (removed, kept: local edits and conflicted copies)."""
+        safe_segment(slug, "project slug")
+        return self.cache.clear_project(slug)
+
+    def _evict(self, protect: Sequence[tuple[str, str]] = ()) -> None:
+        if self.cache.total_bytes() > self.cache_max_bytes:
+            files, size = self.cache.evict(self.cache_max_bytes, protect=set(protect))
+            log.info("evicted %d cached file(s), %d bytes", files, size)
+
+
+def open_cached_service(
+    profile: Profile,
+    paths: Paths,
+    *,
+    offline: bool = False,
+    credentials: Credentials | None = None,
+    **repository_options: Any,
+) -> CachedProjectService:
+    """The service for a profile, with its cache under `paths.cache_root/{profile}/{user_id}/`.
+    `repository_options` go to `connect.open_repository` (e.g. the secret store)."""
+    from projectdesk.services.connect import open_repository
+
+    repo = open_repository(profile, paths, credentials=credentials, **repository_options)
+    cache = CacheStore(paths.cache_root, profile.name, profile.user_id)
+    return CachedProjectService(
+        repo,
+        cache,
+        limits=profile.limits,
+        ignore_patterns=profile.ignore_patterns,
+        offline=offline,
+        conditional_writes=profile.conditional_writes,
+        cache_max_bytes=profile.cache_max_bytes,
+    )
