@@ -1,0 +1,106 @@
+"""Go to file (Ctrl+P): type parts of a path, pick from the best matches."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from PySide6.QtCore import QStringListModel, Qt, Signal
+from PySide6.QtGui import QKeyEvent
+from PySide6.QtWidgets import QDialog, QLabel, QLineEdit, QListView, QVBoxLayout, QWidget
+
+SHOWN = 200
+
+
+def score(query: str, path: str) -> int | None:
+    """How well `path` matches `query` (higher is better), or None. Every character of the query must
+    appear in order; matches in the file name, at word starts and in runs score higher."""
+    if not query:
+        return 0
+    lowered = path.casefold()
+    name_start = lowered.rfind("/") + 1
+    total = 0
+    position = 0
+    previous = -2
+    for char in query.casefold():
+        if char == " ":
+            continue
+        found = lowered.find(char, position)
+        if found < 0:
+            return None
+        points = 1
+        if found == previous + 1:
+            points += 4
+        if found >= name_start:
+            points += 2
+        if found == 0 or lowered[found - 1] in "/_-. ":
+            points += 3
+        total += points
+        previous = found
+        position = found + 1
+    return total * 1000 - len(path)
+
+
+def best_matches(query: str, paths: Sequence[str], limit: int = SHOWN) -> list[str]:
+    scored = [(s, p) for p in paths if (s := score(query, p)) is not None]
+    scored.sort(key=lambda item: (-item[0], item[1]))
+    return [p for _, p in scored[:limit]]
+
+
+class QuickOpenDialog(QDialog):
+    """A filter field over a project's paths; Enter opens the selected one.
+
+    Signals:
+        chosen(str): the path picked.
+    """
+
+    chosen = Signal(str)
+
+    def __init__(self, paths: Sequence[str], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("quickOpen")
+        self.setWindowTitle("Go to file")
+        self._paths = list(paths)
+        self.field = QLineEdit(self)
+        self.field.setPlaceholderText(f"Type to search {len(self._paths):,} files")
+        self.list = QListView(self)
+        self.list.setUniformItemSizes(True)
+        self.model = QStringListModel(self)
+        self.list.setModel(self.model)
+        self.count = QLabel(self)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.field)
+        layout.addWidget(self.list, 1)
+        layout.addWidget(self.count)
+        self.field.textChanged.connect(self._filter)
+        self.field.returnPressed.connect(self._accept_current)
+        self.list.activated.connect(lambda _index: self._accept_current())
+        self.field.installEventFilter(self)
+        self.resize(560, 420)
+        self._filter("")
+
+    def _filter(self, text: str) -> None:
+        matches = best_matches(text, self._paths)
+        self.model.setStringList(matches)
+        if matches:
+            self.list.setCurrentIndex(self.model.index(0, 0))
+        total = len(self._paths) if not text else None
+        self.count.setText(f"{total:,} files" if total is not None else f"{len(matches):,} shown")
+
+    def _accept_current(self) -> None:
+        index = self.list.currentIndex()
+        if index.isValid():
+            self.chosen.emit(str(index.data()))
+            self.accept()
+
+    def eventFilter(self, watched: object, event: object) -> bool:
+        """Up/Down in the field move through the list."""
+        keys = (Qt.Key.Key_Down, Qt.Key.Key_Up, Qt.Key.Key_PageDown, Qt.Key.Key_PageUp)
+        if (
+            watched is self.field
+            and isinstance(event, QKeyEvent)
+            and event.type() == QKeyEvent.Type.KeyPress
+            and event.key() in keys
+        ):
+            self.list.keyPressEvent(event)
+            return True
+        return False

@@ -1,0 +1,362 @@
+"""The file tree of one project: a plain index built off the GUI thread, and a lazy QAbstractItemModel over it.
+
+`TreeIndex.build` (pure Python, run in a worker) groups a flat listing into folders; the model makes
+nodes for a folder only when the view expands it, so a project of tens of thousands of files opens
+without a stall. The manifest and names that are unsafe as paths are not shown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+
+from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import QAbstractItemView, QApplication, QHeaderView, QStyle, QWidget
+
+from projectdesk.core.keys import MANIFEST_NAME, is_safe_relative_path
+from projectdesk.core.models import FileEntry
+from projectdesk.ui.formatting import human_bytes
+from projectdesk.ui.project_list import DropTreeView
+from projectdesk.ui.resources import state_icon
+
+AnyIndex = QModelIndex | QPersistentModelIndex
+
+PATH_ROLE = Qt.ItemDataRole.UserRole + 1
+IS_DIR_ROLE = Qt.ItemDataRole.UserRole + 2
+ENTRY_ROLE = Qt.ItemDataRole.UserRole + 3
+
+FILE_STATE_TEXT = {
+    "modified": "Changed here; the upload is pending",
+    "pending": "Waiting to be uploaded",
+    "conflict": "Conflict: changed here and on the server",
+    "cached": "Available offline",
+}
+
+
+def _sort_key(name: str) -> tuple[str, str]:
+    return (name.casefold(), name)
+
+
+@dataclass
+class TreeIndex:
+    """Folders and files of one project, grouped by folder path ('' is the root). Plain data, no Qt."""
+
+    dirs: dict[str, list[str]] = field(default_factory=dict)  # folder -> child folder names, sorted
+    files: dict[str, list[FileEntry]] = field(default_factory=dict)  # folder -> files directly in it, sorted
+    sizes: dict[str, int] = field(default_factory=dict)  # folder -> bytes below it
+    counts: dict[str, int] = field(default_factory=dict)  # folder -> files below it
+    hidden: int = 0  # entries not shown: the manifest is not counted, unsafe names are
+
+    @classmethod
+    def build(cls, entries: Iterable[FileEntry]) -> TreeIndex:
+        index = cls(dirs={"": []}, files={"": []}, sizes={"": 0}, counts={"": 0})
+        child_dirs: dict[str, set[str]] = {"": set()}
+        for entry in entries:
+            if entry.path == MANIFEST_NAME:
+                continue
+            if not is_safe_relative_path(entry.path):
+                index.hidden += 1
+                continue
+            parts = entry.path.split("/")
+            folder = ""
+            index.sizes[""] += entry.size
+            index.counts[""] += 1
+            for part in parts[:-1]:
+                child = f"{folder}/{part}" if folder else part
+                if child not in child_dirs:
+                    child_dirs[child] = set()
+                    child_dirs[folder].add(part)
+                    index.files[child] = []
+                    index.sizes[child] = 0
+                    index.counts[child] = 0
+                index.sizes[child] += entry.size
+                index.counts[child] += 1
+                folder = child
+            index.files[folder].append(entry)
+        for folder, names in child_dirs.items():
+            index.dirs[folder] = sorted(names, key=_sort_key)
+        for listing in index.files.values():
+            listing.sort(key=lambda e: _sort_key(e.path.rsplit("/", 1)[-1]))
+        return index
+
+    def has_children(self, folder: str) -> bool:
+        return bool(self.dirs.get(folder)) or bool(self.files.get(folder))
+
+    def iter_files(self) -> Iterator[FileEntry]:
+        for listing in self.files.values():
+            yield from listing
+
+    @property
+    def file_count(self) -> int:
+        return self.counts.get("", 0)
+
+
+class _Node:
+    __slots__ = ("children", "entry", "is_dir", "name", "parent", "path", "row")
+
+    def __init__(
+        self, name: str, path: str, parent: _Node | None, row: int, is_dir: bool, entry: FileEntry | None
+    ) -> None:
+        self.name = name
+        self.path = path
+        self.parent = parent
+        self.row = row
+        self.is_dir = is_dir
+        self.entry = entry
+        self.children: list[_Node] | None = None if is_dir else []
+
+
+class FileTreeModel(QAbstractItemModel):
+    """Lazy tree of a project's files: columns name and size; folders first, then files, by name."""
+
+    NAME, SIZE = range(2)
+    HEADERS = ("Name", "Size")
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._index = TreeIndex()
+        self._root = _Node("", "", None, 0, True, None)
+        self._root.children = []
+        self._states: dict[str, str] = {}
+        self._dir_icon = QIcon()
+        self._file_icon = QIcon()
+
+    # ---- data in -------------------------------------------------------------------------------
+
+    def set_index(self, index: TreeIndex, states: Mapping[str, str] | None = None) -> None:
+        """Show a project (the index is built off the GUI thread with TreeIndex.build)."""
+        self.beginResetModel()
+        self._index = index
+        self._states = dict(states or {})
+        self._root = _Node("", "", None, 0, True, None)
+        self._root.children = self._make_children(self._root)
+        self.endResetModel()
+
+    def set_files(self, entries: Iterable[FileEntry], states: Mapping[str, str] | None = None) -> None:
+        self.set_index(TreeIndex.build(entries), states)
+
+    def clear(self) -> None:
+        self.set_index(TreeIndex())
+
+    def tree_index(self) -> TreeIndex:
+        return self._index
+
+    def set_states(self, states: Mapping[str, str]) -> None:
+        """Per-file state (`modified`, `pending`, `conflict`, `cached`); repaints only what changed."""
+        old, self._states = self._states, dict(states)
+        for path in set(old) | set(self._states):
+            if old.get(path) != self._states.get(path):
+                index = self.index_for_path(path, fetch=False)
+                if index.isValid():
+                    size_index = index.siblingAtColumn(self.SIZE)
+                    self.dataChanged.emit(size_index, size_index)
+
+    def update_entry(self, entry: FileEntry) -> bool:
+        """A saved file's new size and etag; False when the path is not in the tree yet (reload then)."""
+        folder = entry.path.rsplit("/", 1)[0] if "/" in entry.path else ""
+        listing = self._index.files.get(folder, [])
+        position = next((i for i, known in enumerate(listing) if known.path == entry.path), None)
+        if position is None:
+            return False
+        delta = entry.size - listing[position].size
+        listing[position] = entry
+        parts = entry.path.split("/")[:-1]
+        for depth in range(len(parts) + 1):
+            ancestor = "/".join(parts[:depth])
+            self._index.sizes[ancestor] = self._index.sizes.get(ancestor, 0) + delta
+        node = self._node_for_path(entry.path, fetch=False)
+        if node is not None and not node.is_dir:
+            node.entry = entry
+            index = self._index_of(node)
+            self.dataChanged.emit(index, index.siblingAtColumn(self.SIZE))
+        return True
+
+    def entry(self, path: str) -> FileEntry | None:
+        folder = path.rsplit("/", 1)[0] if "/" in path else ""
+        return next((e for e in self._index.files.get(folder, []) if e.path == path), None)
+
+    def all_paths(self) -> list[str]:
+        return sorted((e.path for e in self._index.iter_files()), key=str.casefold)
+
+    # ---- lookup ---------------------------------------------------------------------------------
+
+    def index_for_path(self, path: str, *, fetch: bool = True) -> QModelIndex:
+        """The index of a file or folder; with `fetch`, folders on the way are loaded."""
+        node = self._node_for_path(path, fetch=fetch)
+        return self._index_of(node) if node is not None and node is not self._root else QModelIndex()
+
+    def _node_for_path(self, path: str, *, fetch: bool) -> _Node | None:
+        node = self._root
+        if not path:
+            return node
+        for part in path.split("/"):
+            if node.children is None:
+                if not fetch:
+                    return None
+                self.fetchMore(self._index_of(node))
+            found = next((c for c in node.children or [] if c.name == part), None)
+            if found is None:
+                return None
+            node = found
+        return node
+
+    def _index_of(self, node: _Node) -> QModelIndex:
+        if node is self._root:
+            return QModelIndex()
+        return self.createIndex(node.row, 0, node)
+
+    def _node(self, index: AnyIndex) -> _Node:
+        if not index.isValid():
+            return self._root
+        node = index.internalPointer()
+        assert isinstance(node, _Node)
+        return node
+
+    def _make_children(self, parent: _Node) -> list[_Node]:
+        folder = parent.path
+        children: list[_Node] = []
+        for name in self._index.dirs.get(folder, []):
+            path = f"{folder}/{name}" if folder else name
+            children.append(_Node(name, path, parent, len(children), True, None))
+        for entry in self._index.files.get(folder, []):
+            children.append(_Node(entry.path.rsplit("/", 1)[-1], entry.path, parent, len(children), False, entry))
+        return children
+
+    # ---- QAbstractItemModel ----------------------------------------------------------------------
+
+    def index(self, row: int, column: int, parent: AnyIndex = QModelIndex()) -> QModelIndex:  # noqa: B008
+        node = self._node(parent)
+        children = node.children or []
+        if not 0 <= row < len(children) or not 0 <= column < len(self.HEADERS):
+            return QModelIndex()
+        return self.createIndex(row, column, children[row])
+
+    def parent(self, index: AnyIndex = QModelIndex()) -> QModelIndex:  # type: ignore[override]  # noqa: B008
+        if not index.isValid():
+            return QModelIndex()
+        node = self._node(index)
+        if node.parent is None or node.parent is self._root:
+            return QModelIndex()
+        return self.createIndex(node.parent.row, 0, node.parent)
+
+    def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
+        if parent.isValid() and parent.column() != 0:
+            return 0
+        return len(self._node(parent).children or [])
+
+    def columnCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
+        return len(self.HEADERS)
+
+    def hasChildren(self, parent: AnyIndex = QModelIndex()) -> bool:  # noqa: B008
+        node = self._node(parent)
+        if not node.is_dir or (parent.isValid() and parent.column() != 0):
+            return False
+        if node.children is None:
+            return self._index.has_children(node.path)
+        return bool(node.children)
+
+    def canFetchMore(self, parent: AnyIndex) -> bool:
+        node = self._node(parent)
+        return node.is_dir and node.children is None
+
+    def fetchMore(self, parent: AnyIndex) -> None:
+        node = self._node(parent)
+        if not node.is_dir or node.children is not None:
+            return
+        children = self._make_children(node)
+        if not children:
+            node.children = []
+            return
+        self.beginInsertRows(self._index_of(node), 0, len(children) - 1)
+        node.children = children
+        self.endInsertRows()
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> object:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return self.HEADERS[section]
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.TextAlignmentRole and section:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+    def flags(self, index: AnyIndex) -> Qt.ItemFlag:
+        if not index.isValid():
+            return Qt.ItemFlag.ItemIsDropEnabled
+        flags = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+        if self._node(index).is_dir:
+            flags |= Qt.ItemFlag.ItemIsDropEnabled
+        return flags
+
+    def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> object:
+        if not index.isValid():
+            return None
+        node, column = self._node(index), index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            if column == self.NAME:
+                return node.name
+            if node.is_dir:
+                return human_bytes(self._index.sizes.get(node.path, 0))
+            return human_bytes(node.entry.size) if node.entry else ""
+        if role == PATH_ROLE:
+            return node.path
+        if role == IS_DIR_ROLE:
+            return node.is_dir
+        if role == ENTRY_ROLE:
+            return node.entry
+        if role == Qt.ItemDataRole.DecorationRole:
+            if column == self.NAME:
+                return self._icon(node.is_dir)
+            state = self._states.get(node.path)
+            return state_icon(state) if state else None
+        if role == Qt.ItemDataRole.TextAlignmentRole and column == self.SIZE:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return self._tooltip(node)
+        return None
+
+    def _tooltip(self, node: _Node) -> str:
+        if node.is_dir:
+            count = self._index.counts.get(node.path, 0)
+            return f"{node.path}/ — {count:,} files, {human_bytes(self._index.sizes.get(node.path, 0))}"
+        text = node.path
+        if node.entry is not None:
+            text += f" — {human_bytes(node.entry.size)} ({node.entry.size:,} bytes)"
+        state = self._states.get(node.path)
+        if state:
+            text += f"\n{FILE_STATE_TEXT.get(state, state)}"
+        return text
+
+    def _icon(self, is_dir: bool) -> QIcon:
+        if self._dir_icon.isNull():
+            style = QApplication.style()
+            self._dir_icon = style.standardIcon(QStyle.StandardPixmap.SP_DirIcon)
+            self._file_icon = style.standardIcon(QStyle.StandardPixmap.SP_FileIcon)
+        return self._dir_icon if is_dir else self._file_icon
+
+
+class FileTreeView(DropTreeView):
+    """The tree of one project; files and folders dropped on a folder upload into it."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setUniformRowHeights(True)
+        self.setHeaderHidden(False)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.setAnimated(False)
+
+    def configure_header(self) -> None:
+        header = self.header()
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(FileTreeModel.NAME, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(FileTreeModel.SIZE, QHeaderView.ResizeMode.Interactive)
+        header.resizeSection(FileTreeModel.SIZE, self.fontMetrics().horizontalAdvance("000.0 MB") + 36)
+
+    def folder_at(self, index: QModelIndex) -> str:
+        """The folder a drop on `index` goes into: the folder itself, a file's folder, or the root."""
+        if not index.isValid():
+            return ""
+        path = str(index.data(PATH_ROLE) or "")
+        if index.data(IS_DIR_ROLE):
+            return path
+        return path.rsplit("/", 1)[0] if "/" in path else ""

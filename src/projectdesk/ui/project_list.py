@@ -1,0 +1,444 @@
+"""The project list: a plain table model over ProjectInfo, a filter/sort proxy, a delegate and the view.
+
+The model holds plain data and is tested without a window; the view paints the empty state and
+accepts folders and zips dropped from the file manager.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    QRect,
+    QSize,
+    QSortFilterProxyModel,
+    Qt,
+    Signal,
+)
+from PySide6.QtGui import (
+    QColor,
+    QDragEnterEvent,
+    QDragLeaveEvent,
+    QDragMoveEvent,
+    QDropEvent,
+    QFont,
+    QFontMetrics,
+    QPainter,
+    QPaintEvent,
+    QPalette,
+    QPen,
+)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QApplication,
+    QHeaderView,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QTreeView,
+    QWidget,
+)
+
+from projectdesk.core.models import ProjectInfo
+from projectdesk.ui.drops import local_paths
+from projectdesk.ui.formatting import human_bytes, relative_time
+from projectdesk.ui.resources import state_icon
+
+AnyIndex = QModelIndex | QPersistentModelIndex
+
+# Project states, most important first (a project with a conflict shows the conflict icon).
+STATE_CONFLICT = "conflict"
+STATE_PENDING = "pending"
+STATE_KEEP_OFFLINE = "keep-offline"
+STATE_CACHED = "cached"
+STATE_TEXT = {
+    STATE_CONFLICT: "Has a conflict: a file changed here and on the server",
+    STATE_PENDING: "Changes waiting to be uploaded",
+    STATE_KEEP_OFFLINE: "Kept offline: every file is in the cache",
+    STATE_CACHED: "Cached: opened files are available offline",
+}
+
+SLUG_ROLE = Qt.ItemDataRole.UserRole + 1
+SORT_ROLE = Qt.ItemDataRole.UserRole + 2
+STACK_ROLE = Qt.ItemDataRole.UserRole + 3
+STATE_ROLE = Qt.ItemDataRole.UserRole + 4
+PROJECT_ROLE = Qt.ItemDataRole.UserRole + 5
+
+
+@dataclass
+class ProjectRow:
+    info: ProjectInfo
+    state: str = ""
+
+
+class ProjectListModel(QAbstractTableModel):
+    """Projects as rows; columns name, files, size, updated. Sorting and filtering live in the proxy."""
+
+    NAME, FILES, SIZE, UPDATED = range(4)
+    HEADERS = ("Project", "Files", "Size", "Updated")
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._rows: list[ProjectRow] = []
+        self._states: dict[str, str] = {}
+
+    # ---- data in -------------------------------------------------------------------------------
+
+    def set_projects(self, projects: Iterable[ProjectInfo]) -> None:
+        """Replace the list (a refresh); known states stay attached to their slugs."""
+        self.beginResetModel()
+        self._rows = [ProjectRow(info, self._states.get(info.slug, "")) for info in projects]
+        self.endResetModel()
+
+    def set_states(self, states: dict[str, str]) -> None:
+        """Per-slug state (`conflict`, `pending`, `keep-offline`, `cached`); missing slugs have none."""
+        self._states = dict(states)
+        for row, item in enumerate(self._rows):
+            new = self._states.get(item.info.slug, "")
+            if new != item.state:
+                item.state = new
+                self.dataChanged.emit(self.index(row, 0), self.index(row, self.columnCount() - 1))
+
+    def projects(self) -> list[ProjectInfo]:
+        return [row.info for row in self._rows]
+
+    def slugs(self) -> set[str]:
+        return {row.info.slug for row in self._rows}
+
+    def row_of(self, slug: str) -> int:
+        return next((i for i, row in enumerate(self._rows) if row.info.slug == slug), -1)
+
+    def project(self, slug: str) -> ProjectInfo | None:
+        row = self.row_of(slug)
+        return self._rows[row].info if row >= 0 else None
+
+    # ---- QAbstractItemModel ----------------------------------------------------------------------
+
+    def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.HEADERS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> object:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return self.HEADERS[section]
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.TextAlignmentRole and section:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+    def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> object:
+        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+            return None
+        item = self._rows[index.row()]
+        info, column = item.info, index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            if column == self.NAME:
+                return info.name
+            if column == self.FILES:
+                return f"{info.files_count:,}"
+            if column == self.SIZE:
+                return human_bytes(info.total_bytes)
+            return relative_time(info.updated_date)
+        if role == SORT_ROLE:
+            return (info.name.casefold(), info.files_count, info.total_bytes, info.updated_date)[column]
+        if role == SLUG_ROLE:
+            return info.slug
+        if role == STACK_ROLE:
+            return list(info.tech_stack)
+        if role == STATE_ROLE:
+            return item.state
+        if role == PROJECT_ROLE:
+            return info
+        if role == Qt.ItemDataRole.DecorationRole and column == self.NAME and item.state:
+            return state_icon(item.state)
+        if role == Qt.ItemDataRole.TextAlignmentRole and column != self.NAME:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return self._tooltip(item)
+        return None
+
+    @staticmethod
+    def _tooltip(item: ProjectRow) -> str:
+        info = item.info
+        lines = [f"<b>{_escape(info.name)}</b>", f"slug: {_escape(info.slug)}"]
+        if info.tech_stack:
+            lines.append("stack: " + _escape(", ".join(info.tech_stack)))
+        lines.append(f"{info.files_count:,} files, {human_bytes(info.total_bytes)}")
+        if info.updated_date:
+            lines.append("updated " + datetime.fromtimestamp(info.updated_date).strftime("%Y-%m-%d %H:%M"))
+        if not info.has_manifest:
+            lines.append("<i>made by another tool (no ProjectDesk manifest)</i>")
+        if item.state:
+            lines.append(STATE_TEXT.get(item.state, item.state))
+        return "<br>".join(lines)
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+class ProjectFilterProxy(QSortFilterProxyModel):
+    """Sorts by the model's SORT_ROLE and keeps rows whose name, slug or tech stack contain every word typed."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._words: list[str] = []
+        self.setSortRole(SORT_ROLE)
+        self.setDynamicSortFilter(True)
+
+    def set_query(self, text: str) -> None:
+        if hasattr(self, "endFilterChange"):  # Qt 6.10+; invalidateRowsFilter is deprecated there
+            self.beginFilterChange()
+            self._words = text.casefold().split()
+            self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+        else:
+            self._words = text.casefold().split()
+            self.invalidateRowsFilter()
+
+    def query(self) -> str:
+        return " ".join(self._words)
+
+    def filterAcceptsRow(self, source_row: int, source_parent: AnyIndex) -> bool:
+        if not self._words:
+            return True
+        model = self.sourceModel()
+        index = model.index(source_row, 0, source_parent)
+        info = model.data(index, PROJECT_ROLE)
+        if not isinstance(info, ProjectInfo):
+            return False
+        haystack = " ".join([info.name, info.slug, *info.tech_stack]).casefold()
+        return all(word in haystack for word in self._words)
+
+
+def chip_color(name: str, dark: bool) -> QColor:
+    """A stable, soft colour per technology name, readable on the palette's base colour."""
+    hue = zlib.crc32(name.encode("utf-8")) % 360
+    return QColor.fromHsl(hue, 90, 70 if dark else 225)
+
+
+class ProjectDelegate(QStyledItemDelegate):
+    """Paints the name column as two lines: the name, then the tech stack as small rounded labels."""
+
+    PADDING = 4
+    MAX_CHIPS = 6
+
+    def _chip_font(self, base: QFont) -> QFont:
+        font = QFont(base)
+        size = base.pointSizeF()
+        if size > 0:
+            font.setPointSizeF(max(6.5, size * 0.8))
+        else:
+            font.setPixelSize(max(9, int(base.pixelSize() * 0.8)))
+        return font
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: AnyIndex) -> QSize:
+        size = super().sizeHint(option, index)
+        if index.column() != ProjectListModel.NAME:
+            return size
+        line = QFontMetrics(option.font).height()
+        chips = QFontMetrics(self._chip_font(option.font)).height() + 4
+        return QSize(size.width(), line + chips + 3 * self.PADDING)
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: AnyIndex) -> None:
+        if index.column() != ProjectListModel.NAME:
+            super().paint(painter, option, index)
+            return
+        opt = QStyleOptionViewItem(option)
+        self.initStyleOption(opt, index)
+        name = opt.text
+        opt.text = ""
+        widget = opt.widget
+        style = widget.style() if widget is not None else QApplication.style()
+        style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, widget)
+        text_rect: QRect = style.subElementRect(QStyle.SubElement.SE_ItemViewItemText, opt, widget)
+        selected = bool(opt.state & QStyle.StateFlag.State_Selected)
+        palette: QPalette = opt.palette
+        text_role = QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text
+        painter.save()
+        font = QFont(opt.font)
+        font.setWeight(QFont.Weight.DemiBold)
+        painter.setFont(font)
+        painter.setPen(palette.color(text_role))
+        metrics = QFontMetrics(font)
+        top = text_rect.top() + self.PADDING
+        name_rect = QRect(text_rect.left(), top, text_rect.width(), metrics.height())
+        elided = metrics.elidedText(name, Qt.TextElideMode.ElideRight, name_rect.width())
+        painter.drawText(name_rect, int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter), elided)
+        self._paint_chips(painter, opt, index, text_rect, top + metrics.height() + self.PADDING, selected)
+        painter.restore()
+
+    def _paint_chips(
+        self, painter: QPainter, opt: QStyleOptionViewItem, index: AnyIndex, rect: QRect, top: int, selected: bool
+    ) -> None:
+        stack = index.data(STACK_ROLE) or []
+        if not stack:
+            return
+        font = self._chip_font(opt.font)
+        painter.setFont(font)
+        metrics = QFontMetrics(font)
+        palette: QPalette = opt.palette
+        dark = palette.color(QPalette.ColorRole.Base).lightness() < 128
+        height = metrics.height() + 2
+        x = rect.left()
+        shown = list(stack)[: self.MAX_CHIPS]
+        for i, tech in enumerate(shown):
+            label = str(tech)
+            width = metrics.horizontalAdvance(label) + 10
+            rest = len(stack) - i
+            if x + width > rect.right() and rest > 0:
+                label = f"+{rest}"
+                width = metrics.horizontalAdvance(label) + 10
+                if x + width > rect.right():
+                    break
+                self._chip(painter, QRect(x, top, width, height), label, palette.color(QPalette.ColorRole.Mid), dark)
+                break
+            color = chip_color(label, dark)
+            if selected:
+                color.setAlpha(200)
+            self._chip(painter, QRect(x, top, width, height), label, color, dark)
+            x += width + 4
+
+    @staticmethod
+    def _chip(painter: QPainter, rect: QRect, label: str, color: QColor, dark: bool) -> None:
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(color)
+        painter.drawRoundedRect(rect, 4, 4)
+        painter.setPen(QColor("#f2f2f2") if dark else QColor("#202020"))
+        painter.drawText(rect, int(Qt.AlignmentFlag.AlignCenter), label)
+
+
+class DropTreeView(QTreeView):
+    """A tree view that accepts local files and folders from the file manager and paints a placeholder
+    text when it has no rows.
+
+    Signals:
+        pathsDropped(list[Path], QModelIndex): local paths dropped, and the index under the cursor.
+    """
+
+    pathsDropped = Signal(list, QModelIndex)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._placeholder = ""
+        self._placeholder_hint = ""
+        self._drag_active = False
+        self.setAcceptDrops(True)
+        self.viewport().setAcceptDrops(True)
+        self.setDropIndicatorShown(True)
+        self.setDragDropMode(QAbstractItemView.DragDropMode.DropOnly)
+
+    def set_placeholder(self, text: str, hint: str = "") -> None:
+        self._placeholder, self._placeholder_hint = text, hint
+        self.viewport().update()
+
+    def placeholder(self) -> str:
+        return self._placeholder
+
+    # ---- drops ----------------------------------------------------------------------------------
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if local_paths(event.mimeData()):
+            event.setDropAction(Qt.DropAction.CopyAction)
+            event.accept()
+            self._set_drag_active(True)
+        else:
+            event.ignore()
+
+    def dragMoveEvent(self, event: QDragMoveEvent) -> None:
+        if local_paths(event.mimeData()):
+            event.setDropAction(Qt.DropAction.CopyAction)
+            event.accept()
+        else:
+            event.ignore()
+
+    def dragLeaveEvent(self, event: QDragLeaveEvent) -> None:
+        self._set_drag_active(False)
+        event.accept()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        self._set_drag_active(False)
+        paths = local_paths(event.mimeData())
+        if not paths:
+            event.ignore()
+            return
+        event.setDropAction(Qt.DropAction.CopyAction)
+        event.accept()
+        target = self.indexAt(event.position().toPoint())
+        self.pathsDropped.emit(paths, target)
+
+    def _set_drag_active(self, active: bool) -> None:
+        if self._drag_active != active:
+            self._drag_active = active
+            self.viewport().update()
+
+    # ---- painting -------------------------------------------------------------------------------
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        super().paintEvent(event)
+        model = self.model()
+        empty = model is None or model.rowCount(self.rootIndex()) == 0
+        if not (empty and self._placeholder) and not self._drag_active:
+            return
+        painter = QPainter(self.viewport())
+        rect = self.viewport().rect()
+        palette = self.palette()
+        if self._drag_active:
+            pen = QPen(palette.color(QPalette.ColorRole.Highlight), 2, Qt.PenStyle.DashLine)
+            painter.setPen(pen)
+            painter.drawRoundedRect(rect.adjusted(3, 3, -4, -4), 6, 6)
+        if empty and self._placeholder:
+            text_rect = rect.adjusted(24, 0, -24, 0)
+            font = QFont(self.font())
+            font.setPointSizeF(font.pointSizeF() * 1.15 if font.pointSizeF() > 0 else 11)
+            painter.setFont(font)
+            painter.setPen(palette.color(QPalette.ColorRole.PlaceholderText))
+            metrics = QFontMetrics(font)
+            flags = int(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignBottom | Qt.TextFlag.TextWordWrap)
+            upper = text_rect.adjusted(0, 0, 0, -text_rect.height() // 2)
+            painter.drawText(upper, flags, self._placeholder)
+            if self._placeholder_hint:
+                painter.setFont(self.font())
+                lower = text_rect.adjusted(0, text_rect.height() // 2 + metrics.height() // 2, 0, 0)
+                top_flags = int(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop | Qt.TextFlag.TextWordWrap)
+                painter.drawText(lower, top_flags, self._placeholder_hint)
+        painter.end()
+
+
+class ProjectListView(DropTreeView):
+    """The project table: sortable columns, the name column painted by ProjectDelegate."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setRootIsDecorated(False)
+        self.setUniformRowHeights(True)
+        self.setSortingEnabled(True)
+        self.setAllColumnsShowFocus(True)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.setItemDelegate(ProjectDelegate(self))
+        self.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.setIconSize(QSize(16, 16))
+
+    def configure_header(self) -> None:
+        header = self.header()
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(ProjectListModel.NAME, QHeaderView.ResizeMode.Stretch)
+        metrics = self.fontMetrics()
+        widths = {
+            ProjectListModel.FILES: metrics.horizontalAdvance("00,000") + 16,
+            ProjectListModel.SIZE: metrics.horizontalAdvance("000.0 MB") + 16,
+            ProjectListModel.UPDATED: metrics.horizontalAdvance("00 min ago") + 16,
+        }
+        for column, width in widths.items():
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
+            header.resizeSection(column, width)
+        header.setMinimumSectionSize(40)

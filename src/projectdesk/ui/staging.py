@@ -1,0 +1,40 @@
+"""A temporary folder that places dropped files and folders under a folder of a project, for plan_push.
+
+The dropped items are linked, not copied (copied only where the system refuses links), so staging a
+large folder costs nothing; removing the staging folder removes the links, never what they point to.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from projectdesk.core.keys import safe_relative_path
+
+
+def stage_drop(paths: Sequence[Path], folder: str) -> Path:
+    """Make `<temp>/<folder>/<name>` for each dropped path; returns the temp root (blocking)."""
+    root = Path(tempfile.mkdtemp(prefix="projectdesk-drop-"))
+    target = root.joinpath(*safe_relative_path(folder).split("/")) if folder else root
+    target.mkdir(parents=True, exist_ok=True)
+    for path in paths:
+        link = target / path.name
+        if link.exists() or link.is_symlink():
+            continue  # two dropped items with one name: the first one wins
+        source = path.resolve()
+        try:
+            link.symlink_to(source, target_is_directory=source.is_dir())
+        except OSError:  # e.g. Windows without the symlink privilege
+            if source.is_dir():
+                shutil.copytree(source, link, symlinks=True)
+            else:
+                shutil.copy2(source, link)
+    return root
+
+
+def remove_staging(root: Path) -> None:
+    """Delete a staging folder: links are unlinked, never followed."""
+    if root.name.startswith("projectdesk-drop-"):
+        shutil.rmtree(root, ignore_errors=True)

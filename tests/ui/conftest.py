@@ -1,0 +1,200 @@
+"""Fixtures for the window tests: one qasync loop for the session, windows on real services, drag helpers.
+
+The asyncio loop is qasync's, marked running for each test (`already_running` style), so handlers and
+executors behave as in the app while pytest-qt drives the Qt event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import qasync
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
+from PySide6.QtWidgets import QApplication, QDialog, QMessageBox, QWidget
+
+from projectdesk.config.paths import Paths
+from projectdesk.config.profiles import Profile
+from projectdesk.services.projects import ProjectService
+from projectdesk.ui.main_window import MainWindow
+from projectdesk.ui.transfers import FINISHED
+from tests.conftest import Store
+
+
+@pytest.fixture(scope="session")
+def qloop(qapp: QApplication) -> Iterator[asyncio.AbstractEventLoop]:
+    qapp.setQuitOnLastWindowClosed(False)
+    loop = qasync.QEventLoop(qapp)
+    asyncio.set_event_loop(loop)
+    yield loop
+    asyncio.set_event_loop(None)
+    loop.close()
+
+
+@pytest.fixture
+def aloop(qloop: asyncio.AbstractEventLoop) -> Iterator[asyncio.AbstractEventLoop]:
+    """The qasync loop, marked as the running loop of this thread for the test."""
+    asyncio.events._set_running_loop(qloop)
+    try:
+        yield qloop
+    finally:
+        asyncio.events._set_running_loop(None)
+
+
+@dataclass
+class WindowHarness:
+    window: MainWindow
+    service: ProjectService
+    qtbot: Any
+
+    def wait_ready(self, timeout: int = 15000) -> None:
+        self.qtbot.waitUntil(
+            lambda: self.window.service is not None and not self.window.wait_idle_tasks(), timeout=timeout
+        )
+
+    def wait_idle(self, timeout: int = 30000) -> None:
+        self.qtbot.waitUntil(lambda: not self.window.wait_idle_tasks(), timeout=timeout)
+
+    def wait_transfers(self, timeout: int = 60000) -> None:
+        model = self.window.transfer_model
+        self.qtbot.waitUntil(lambda: all(t.state in FINISHED for t in model.transfers()), timeout=timeout)
+        self.wait_idle(timeout)
+
+    def open_project(self, slug: str) -> None:
+        task = self.window.select_project(slug)
+        assert task is not None, f"{slug} is not in the list"
+        self.qtbot.waitUntil(task.done, timeout=20000)
+        assert self.window.slug == slug
+
+    def open_file(self, path: str) -> Any:
+        task = self.window.open_file(path)
+        if task is not None:
+            self.qtbot.waitUntil(task.done, timeout=30000)
+            if task.exception() is not None:
+                raise task.exception()  # type: ignore[misc]
+        page = self.window.editor_area.find_page(self.window.slug, path)
+        assert page is not None
+        self.qtbot.waitUntil(lambda: page.loaded, timeout=30000)
+        return page
+
+
+@pytest.fixture
+def make_window(
+    qtbot: Any, aloop: asyncio.AbstractEventLoop, isolated_dirs: Paths
+) -> Iterator[Callable[..., WindowHarness]]:
+    windows: list[MainWindow] = []
+
+    def make(
+        service: ProjectService,
+        *,
+        wait: bool = True,
+        factory: Callable[[Profile], ProjectService] | None = None,
+        size: tuple[int, int] | None = (1200, 760),
+    ) -> WindowHarness:
+        window = MainWindow(isolated_dirs, factory or (lambda _profile: service))
+        qtbot.addWidget(window)
+        windows.append(window)
+        if size is not None:
+            window.resize(*size)
+        window.show()
+        harness = WindowHarness(window, service, qtbot)
+        if wait:
+            harness.wait_ready()
+        return harness
+
+    yield make
+    for window in windows:
+        for box in window.findChildren(QDialog):
+            box.done(0)
+        window.force_close()
+        qtbot.waitUntil(lambda w=window: not w.wait_idle_tasks(), timeout=30000)
+        window.tasks.shutdown(wait=True)
+
+
+def service_for(store: Store) -> ProjectService:
+    return ProjectService(store.repo)
+
+
+def drag_drop(widget: QWidget, paths: list[Path], pos: QPoint | None = None) -> bool:
+    """Drag local paths onto a view's viewport and drop them there, as a file manager does.
+
+    Returns whether the drop was accepted.
+    """
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+    point = pos or QPoint(widget.width() // 2, widget.height() // 2)
+    actions = Qt.DropAction.CopyAction
+    enter = QDragEnterEvent(point, actions, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(widget, enter)
+    if not enter.isAccepted():
+        return False
+    move = QDragMoveEvent(point, actions, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(widget, move)
+    drop = QDropEvent(QPointF(point), actions, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(widget, drop)
+    return drop.isAccepted()
+
+
+def wait_for_child(qtbot: Any, parent: QWidget, kind: type, timeout: int = 20000) -> Any:
+    found: list[Any] = []
+
+    def check() -> bool:
+        for child in parent.findChildren(kind):
+            if child.isVisible():
+                found.append(child)
+                return True
+        return False
+
+    qtbot.waitUntil(check, timeout=timeout)
+    return found[0]
+
+
+def answer_box(qtbot: Any, parent: QWidget, button: QMessageBox.StandardButton, timeout: int = 10000) -> str:
+    """Click `button` on the message box the window shows; returns the box's text."""
+    box = wait_for_child(qtbot, parent, QMessageBox, timeout)
+    text = box.text()
+    box.button(button).click()
+    return str(text)
+
+
+class StallProbe:
+    """A 10 ms QTimer on the GUI thread; `longest` is the largest gap between two ticks (a stall)."""
+
+    def __init__(self) -> None:
+        from PySide6.QtCore import QTimer
+
+        self.longest = 0.0
+        self.ticks = 0
+        self._last = time.perf_counter()
+        self._timer = QTimer()
+        self._timer.setInterval(10)
+        self._timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self._timer.timeout.connect(self._tick)
+
+    def _tick(self) -> None:
+        now = time.perf_counter()
+        self.longest = max(self.longest, now - self._last)
+        self._last = now
+        self.ticks += 1
+
+    def __enter__(self) -> StallProbe:
+        self._last = time.perf_counter()
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._timer.stop()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test under tests/ui needs the Qt application: mark it `gui` (deselect with -m 'not gui')."""
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.gui)

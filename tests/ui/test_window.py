@@ -1,0 +1,327 @@
+"""The main window driven through real services (local store here; moto and SeaweedFS in test_window_s3.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QPoint
+from PySide6.QtWidgets import QMessageBox
+
+from projectdesk.services.projects import ProjectService
+from projectdesk.storage.local import LocalRepository
+from projectdesk.ui.dialogs.push_preview import PushPreviewDialog
+from projectdesk.ui.main_window import EMPTY_TEXT
+from tests.conftest import make_tree, tree_bytes
+from tests.ui.conftest import answer_box, drag_drop, wait_for_child
+
+PROJECT = {
+    "app/main.py": b'"""Entry point."""\nimport os\n\n\ndef main() -> None:\n    print("hi")\n',
+    "app/util.py": b"def helper(x):\n    return x * 2\n",
+    "README.md": "# Demo\ncaf\u00e9 \u2713\n".encode(),
+    "web/index.html": b"<!doctype html><title>x</title>\n",
+    "requirements.txt": b"fastapi\n",
+}
+
+
+def local_service(tmp_path: Path) -> ProjectService:
+    return ProjectService(LocalRepository(tmp_path / "store"))
+
+
+def test_first_run_shows_the_empty_state(make_window: Any, tmp_path: Path) -> None:
+    h = make_window(local_service(tmp_path))
+    assert h.window.project_model.rowCount() == 0
+    assert h.window.project_view.placeholder() == EMPTY_TEXT
+    assert h.window.connection_label.text() == "Online"
+    assert "local" in h.window.profile_label.text()
+
+
+def test_drop_folder_previews_and_uploads(make_window: Any, tmp_path: Path, qtbot: Any) -> None:
+    service = local_service(tmp_path)
+    h = make_window(service)
+    source = make_tree(tmp_path / "Demo App", {**PROJECT, "node_modules/x/index.js": b"ignored"})
+    assert drag_drop(h.window.project_view.viewport(), [source])
+    dialog = wait_for_child(qtbot, h.window, PushPreviewDialog)
+    assert dialog.name_field.text() == "Demo App"
+    assert "5 files" in dialog.summary.text() and "1 skipped by ignore rules" in dialog.summary.text()
+    assert dialog.upload_button.isEnabled()
+    dialog.name_field.setText("Renamed Demo")
+    assert dialog.slug_label.text().startswith("renamed-demo-")
+    dialog.upload_button.click()
+    qtbot.waitUntil(lambda: h.window.transfer_model.rowCount() == 1)
+    h.wait_transfers()
+    [project] = service.list_projects()
+    assert project.name == "Renamed Demo" and project.slug.startswith("renamed-demo-")
+    pulled = tmp_path / "pulled"
+    service.pull(project.slug, pulled)
+    assert tree_bytes(pulled) == PROJECT
+    assert h.window.project_model.rowCount() == 1
+    assert h.window.slug == project.slug  # the new project opens
+
+
+def test_edit_and_save_reaches_the_store(make_window: Any, tmp_path: Path, qtbot: Any) -> None:
+    service = local_service(tmp_path)
+    plan = service.plan_push(make_tree(tmp_path / "p", PROJECT), name="Edit me")
+    service.push(plan)
+    h = make_window(service)
+    h.open_project(plan.slug)
+    page = h.open_file("app/main.py")
+    assert page.highlighter is not None and page.can_save
+    page.editor.moveCursor(page.editor.textCursor().MoveOperation.End)
+    page.editor.insertPlainText("# edited\n")
+    assert page.is_modified
+    assert h.window.editor_area.tabs.tabText(0).startswith("\u2022 ")
+    task = h.window.save_current()
+    qtbot.waitUntil(task.done)
+    assert not page.is_modified
+    assert service.read_file(plan.slug, "app/main.py") == PROJECT["app/main.py"] + b"# edited\n"
+
+
+def test_closing_a_modified_tab_asks_first(make_window: Any, tmp_path: Path, qtbot: Any) -> None:
+    service = local_service(tmp_path)
+    plan = service.plan_push(make_tree(tmp_path / "p", PROJECT), name="Ask")
+    service.push(plan)
+    h = make_window(service)
+    h.open_project(plan.slug)
+    page = h.open_file("README.md")
+    page.editor.insertPlainText("draft ")
+    task = h.window.close_page(page)
+    text = answer_box(qtbot, h.window, QMessageBox.StandardButton.Cancel)
+    assert "README.md" in text
+    qtbot.waitUntil(task.done)
+    assert h.window.editor_area.find_page(plan.slug, "README.md") is page
+    task = h.window.close_page(page)
+    answer_box(qtbot, h.window, QMessageBox.StandardButton.Discard)
+    qtbot.waitUntil(task.done)
+    assert h.window.editor_area.find_page(plan.slug, "README.md") is None
+    assert service.read_file(plan.slug, "README.md") == PROJECT["README.md"]
+
+
+def test_files_dropped_on_a_folder_upload_into_it(make_window: Any, tmp_path: Path, qtbot: Any) -> None:
+    service = local_service(tmp_path)
+    plan = service.plan_push(make_tree(tmp_path / "p", PROJECT), name="Tree drop")
+    service.push(plan)
+    h = make_window(service)
+    h.open_project(plan.slug)
+    extra = make_tree(tmp_path / "extra", {"new.py": b"x = 1\n", "pkg/inner.txt": b"inner"})
+    view = h.window.tree_view
+    index = h.window.tree_model.index_for_path("app")
+    rect = view.visualRect(index)
+    assert drag_drop(view.viewport(), [extra / "new.py", extra / "pkg"], rect.center())
+    qtbot.waitUntil(lambda: h.window.transfer_model.rowCount() == 1, timeout=10000)
+    h.wait_transfers()
+    assert service.read_file(plan.slug, "app/new.py") == b"x = 1\n"
+    assert service.read_file(plan.slug, "app/pkg/inner.txt") == b"inner"
+    assert service.read_file(plan.slug, "app/util.py") == PROJECT["app/util.py"]
+    assert (extra / "pkg" / "inner.txt").read_bytes() == b"inner"  # the staging links are gone, the source is not
+    assert h.window.tree_model.index_for_path("app/new.py").isValid()
+    info = service.info(plan.slug)
+    assert info.files_count == len(PROJECT) + 2
+
+
+def test_view_drop_ignores_non_file_urls(make_window: Any, tmp_path: Path) -> None:
+    h = make_window(local_service(tmp_path))
+    assert not drag_drop(h.window.project_view.viewport(), [], QPoint(10, 10))
+
+
+def test_a_dropped_zip_is_imported(make_window: Any, tmp_path: Path, qtbot: Any) -> None:
+    import zipfile
+
+    service = local_service(tmp_path)
+    h = make_window(service)
+    archive = tmp_path / "shop.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for path, data in PROJECT.items():
+            zf.writestr(f"shop/{path}", data)
+    assert drag_drop(h.window.project_view.viewport(), [archive])
+    qtbot.waitUntil(lambda: h.window.transfer_model.rowCount() == 1, timeout=10000)
+    h.wait_transfers()
+    [transfer] = h.window.transfer_model.transfers()
+    assert transfer.state == "done" and transfer.kind == "Import"
+    [project] = service.list_projects()
+    assert project.name == "shop"
+    pulled = tmp_path / "pulled"
+    service.pull(project.slug, pulled)
+    assert tree_bytes(pulled) == PROJECT
+
+
+def test_a_file_dropped_on_the_project_list_explains_itself(make_window: Any, tmp_path: Path, qtbot: Any) -> None:
+    h = make_window(local_service(tmp_path))
+    loose = tmp_path / "loose.txt"
+    loose.write_bytes(b"x")
+    assert drag_drop(h.window.project_view.viewport(), [loose])
+    qtbot.waitUntil(lambda: h.window.banner.isVisible())
+    assert "Drop a folder" in h.window.banner.text()
+
+
+def test_limit_errors_disable_upload_in_the_preview(make_window: Any, tmp_path: Path, qtbot: Any) -> None:
+    service = ProjectService(
+        LocalRepository(tmp_path / "store"),
+        limits=__import__("projectdesk.core.limits", fromlist=["Limits"]).Limits(max_file_bytes=1000),
+    )
+    h = make_window(service)
+    source = make_tree(tmp_path / "heavy", {"ok.txt": b"fine", "big.bin": b"\x00" * 5000})
+    (source / "loop").symlink_to(source, target_is_directory=True)
+    assert drag_drop(h.window.project_view.viewport(), [source])
+    dialog = wait_for_child(qtbot, h.window, PushPreviewDialog)
+    assert not dialog.upload_button.isEnabled()
+    assert "big.bin" in dialog.limit_label.text() and dialog.limit_label.isVisible()
+    sections = [dialog.details.topLevelItem(i).text(0) for i in range(dialog.details.topLevelItemCount())]
+    assert any(s.startswith("Cannot be uploaded (1)") for s in sections)  # the symlink loop
+    assert any(s.startswith("Over the size limit (1)") for s in sections)
+    dialog.reject()
+    h.wait_idle()
+    assert service.list_projects() == []
+    assert h.window.transfer_model.rowCount() == 0
+
+
+def test_non_utf8_file_opens_read_only_and_cannot_be_saved(make_window: Any, tmp_path: Path, qtbot: Any) -> None:
+    service = local_service(tmp_path)
+    legacy = "Gr\u00fc\u00dfe aus K\u00f6ln\n".encode("cp1252")
+    plan = service.plan_push(make_tree(tmp_path / "p", {**PROJECT, "legacy.txt": legacy}), name="Legacy")
+    service.push(plan)
+    h = make_window(service)
+    h.open_project(plan.slug)
+    page = h.open_file("legacy.txt")
+    assert page.editor.isReadOnly() and not page.can_save
+    assert page.note.isVisibleTo(h.window) and "not UTF-8" in page.note.text()
+    assert page.editor.toPlainText() == "Gr\u00fc\u00dfe aus K\u00f6ln\n"
+    qtbot.keyClicks(page.editor, "typed")
+    assert not page.is_modified and not h.window.save_action.isEnabled()
+    task = h.window.save_current()
+    qtbot.waitUntil(task.done)
+    assert "not UTF-8" in h.window.banner.text()
+    assert service.read_file(plan.slug, "legacy.txt") == legacy
+    assert "read-only" in h.window.position_label.text()
+
+
+def test_binary_and_image_files_open_as_such(make_window: Any, tmp_path: Path, qtbot: Any) -> None:
+    from PySide6.QtGui import QColor, QImage
+
+    image = QImage(64, 32, QImage.Format.Format_RGB32)
+    image.fill(QColor("#3366cc"))
+    png = tmp_path / "logo.png"
+    image.save(str(png))
+    svg = (Path(__file__).resolve().parents[2] / "resources" / "icons" / "projectdesk.svg").read_bytes()
+    service = local_service(tmp_path)
+    files = {"logo.png": png.read_bytes(), "icon.svg": svg, "blob.bin": b"\x00\x01\x02\xff" * 100}
+    plan = service.plan_push(make_tree(tmp_path / "p", files), name="Media")
+    service.push(plan)
+    h = make_window(service)
+    h.open_project(plan.slug)
+    page = h.open_file("logo.png")
+    qtbot.waitUntil(lambda: "64 × 32 px" in page.image_caption.text())
+    assert page.editor is None and not page.image_label.pixmap().isNull()
+    page = h.open_file("icon.svg")
+    qtbot.waitUntil(lambda: "SVG image" in page.image_caption.text())
+    page = h.open_file("blob.bin")
+    assert page.content.note == "Binary file, 400 bytes" and page.editor is None
+    assert page.hex_view.toPlainText().startswith("00000000  00 01 02 ff")
+    assert len(h.window.editor_area.pages()) == 3
+
+
+def test_saving_over_a_remote_change_asks_first(make_window: Any, tmp_path: Path, qtbot: Any) -> None:
+    service = local_service(tmp_path)
+    plan = service.plan_push(make_tree(tmp_path / "p", PROJECT), name="Race")
+    service.push(plan)
+    h = make_window(service)
+    h.open_project(plan.slug)
+    page = h.open_file("app/util.py")
+    service.write_file(plan.slug, "app/util.py", b"changed elsewhere\n")
+    page.editor.insertPlainText("# mine\n")
+    task = h.window.save_current()
+    answer_box(qtbot, h.window, QMessageBox.StandardButton.Cancel)
+    qtbot.waitUntil(task.done)
+    assert page.is_modified
+    assert service.read_file(plan.slug, "app/util.py") == b"changed elsewhere\n"
+    task = h.window.save_current()
+    text = answer_box(qtbot, h.window, QMessageBox.StandardButton.Save)
+    assert "changed on the server" in text
+    qtbot.waitUntil(task.done)
+    assert not page.is_modified
+    assert service.read_file(plan.slug, "app/util.py") == b"# mine\n" + PROJECT["app/util.py"]
+
+
+def test_switching_project_with_unsaved_edits_asks(make_window: Any, tmp_path: Path, qtbot: Any) -> None:
+    service = local_service(tmp_path)
+    first = service.plan_push(make_tree(tmp_path / "one", PROJECT), name="One")
+    service.push(first)
+    second = service.plan_push(make_tree(tmp_path / "two", PROJECT), name="Two")
+    service.push(second)
+    h = make_window(service)
+    h.window.refresh()
+    h.wait_idle()
+    h.open_project(first.slug)
+    page = h.open_file("README.md")
+    page.editor.insertPlainText("unsaved ")
+    task = h.window.select_project(second.slug)
+    answer_box(qtbot, h.window, QMessageBox.StandardButton.Cancel)
+    qtbot.waitUntil(task.done)
+    assert h.window.slug == first.slug and page.is_modified
+    task = h.window.select_project(second.slug)
+    answer_box(qtbot, h.window, QMessageBox.StandardButton.SaveAll)
+    qtbot.waitUntil(task.done)
+    assert h.window.slug == second.slug
+    assert service.read_file(first.slug, "README.md").startswith(b"unsaved ")
+
+
+def test_go_to_file_and_find(make_window: Any, tmp_path: Path, qtbot: Any) -> None:
+    from PySide6.QtCore import Qt
+
+    from projectdesk.ui.dialogs.quick_open import QuickOpenDialog
+
+    service = local_service(tmp_path)
+    plan = service.plan_push(make_tree(tmp_path / "p", PROJECT), name="Nav")
+    service.push(plan)
+    h = make_window(service)
+    h.open_project(plan.slug)
+    h.window.goto_action.trigger()
+    dialog = wait_for_child(qtbot, h.window, QuickOpenDialog)
+    qtbot.keyClicks(dialog.field, "utl")
+    assert dialog.model.stringList()[0] == "app/util.py"
+    qtbot.keyClick(dialog.field, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: h.window.editor_area.find_page(plan.slug, "app/util.py") is not None)
+    h.wait_idle()
+    page = h.window.editor_area.current()
+    assert page.path == "app/util.py"
+    assert h.window.tree_view.currentIndex().data() == "util.py"
+    h.window.find_action.trigger()
+    bar = h.window.editor_area.find_bar
+    assert bar.isVisible()
+    qtbot.keyClicks(bar.field, "return")
+    assert page.editor.textCursor().selectedText() == "return"
+    bar.field.setText("nothing-here")
+    assert not bar.find_text(forward=True) and bar.status.text() == "No results"
+
+
+def test_layout_profile_and_project_are_restored(make_window: Any, tmp_path: Path, qtbot: Any) -> None:
+    service = local_service(tmp_path)
+    plan = service.plan_push(make_tree(tmp_path / "p", PROJECT), name="Remember me")
+    service.push(plan)
+    h = make_window(service)
+    h.open_project(plan.slug)
+    h.window.resize(771, 555)  # within the offscreen screen (restoreGeometry keeps windows on screen)
+    h.window.splitter.setSizes([250, 150, 300])
+    sizes = h.window.splitter.sizes()
+    h.window.force_close()
+    assert h.window.settings.path.parent == h.window._paths.config_dir
+    again = make_window(service, size=None)
+    qtbot.waitUntil(lambda: again.window.slug == plan.slug, timeout=10000)
+    again.wait_idle()
+    assert (again.window.size().width(), again.window.size().height()) == (771, 555)
+    assert again.window.splitter.sizes() == sizes
+    assert again.window.profile_box.currentData() == "local"
+    assert again.window.tree_model.rowCount() > 0
+
+
+def test_failures_opening_the_store_reach_the_window(make_window: Any, tmp_path: Path, qtbot: Any) -> None:
+    from projectdesk.core.errors import AuthError
+
+    def broken(_profile: Any) -> ProjectService:
+        raise AuthError("The secret access key is wrong for this access key ID.")
+
+    h = make_window(local_service(tmp_path), wait=False, factory=broken)
+    qtbot.waitUntil(lambda: h.window.banner.isVisible(), timeout=10000)
+    h.wait_idle()
+    assert "Sign-in failed" in h.window.banner.text() and "secret access key is wrong" in h.window.banner.text()
+    assert h.window.project_view.placeholder() == "Could not open this store"
