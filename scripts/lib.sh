@@ -6,9 +6,10 @@ RUN_DEBIAN_PACKAGES=(
   libglib2.0-0 libdbus-1-3 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0
   libxcb-randr0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1 libx11-xcb1 fonts-dejavu-core
 )
-# Plus what the tests use: a virtual X server for screenshots, and a real Secret Service (gnome-keyring-daemon
+# Plus what the tests use: a virtual X server and a small window manager for screenshots (openbox gives the
+# dialogs of scripts/screenshots.py their title bars), and a real Secret Service (gnome-keyring-daemon
 # on a private D-Bus session) for the keyring tier, tests/secret_service.
-TEST_DEBIAN_PACKAGES=("${RUN_DEBIAN_PACKAGES[@]}" xvfb gnome-keyring dbus dbus-x11)
+TEST_DEBIAN_PACKAGES=("${RUN_DEBIAN_PACKAGES[@]}" xvfb openbox gnome-keyring dbus dbus-x11)
 
 ensure_debian_packages() {
   command -v dpkg-query >/dev/null || { echo "not a Debian/Ubuntu system: install Qt 6's libraries yourself"; return 0; }

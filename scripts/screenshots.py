@@ -406,6 +406,42 @@ async def seaweed_scenario(window: Any, out: Path, work: Path) -> list[Path]:
     return d.shots
 
 
+async def run_all(args: argparse.Namespace, work: Path) -> list[Path]:
+    """Both scenarios in one run of the event loop (the app, too, runs it once)."""
+    from projectdesk.app import create_window
+    from projectdesk.config.paths import Paths
+    from projectdesk.config.profiles import Profile, ProfileStore
+
+    shots: list[Path] = []
+    if not args.only_seaweedfs:
+        window = create_window(Paths.default())
+        window.showMaximized()
+        print("local store:")
+        shots += await local_scenario(window, args.out, work)
+        window.force_close()
+        await asyncio.sleep(0.5)
+    if args.seaweedfs or args.only_seaweedfs:
+        from tests.servers.seaweedfs import SeaweedServer
+
+        with SeaweedServer(work / "weed") as server:
+            server.create_bucket("projects")
+            os.environ["AWS_ACCESS_KEY_ID"] = server.access_key
+            os.environ["AWS_SECRET_ACCESS_KEY"] = server.secret_key
+            paths = Paths.default()
+            profile = Profile(
+                name="weed", endpoint_url=server.endpoint_url, region="us-east-1", bucket="projects", path_style=True
+            )
+            ProfileStore(paths).add(profile)
+            window = create_window(paths)
+            window.profile_box.setCurrentIndex(window.profile_box.findData("weed"))
+            window.showMaximized()
+            print("SeaweedFS profile:")
+            shots += await seaweed_scenario(window, args.out, work)
+            window.force_close()
+            await asyncio.sleep(0.5)
+    return shots
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
@@ -421,44 +457,13 @@ def main() -> int:
         import qasync
 
         sys.path.insert(0, str(ROOT))
-        from projectdesk.app import create_application, create_window
-        from projectdesk.config.paths import Paths
+        from projectdesk.app import create_application
 
         app = create_application()
+        app.setQuitOnLastWindowClosed(False)  # one window after the other
         loop = qasync.QEventLoop(app)
         asyncio.set_event_loop(loop)
-        shots: list[Path] = []
-        if not args.only_seaweedfs:
-            window = create_window(Paths.default())
-            window.showMaximized()
-            print("local store:")
-            shots += loop.run_until_complete(local_scenario(window, args.out, work))
-            window.force_close()
-        if args.seaweedfs or args.only_seaweedfs:
-            from tests.servers.seaweedfs import SeaweedServer
-
-            from projectdesk.config.profiles import Profile, ProfileStore
-
-            with SeaweedServer(work / "weed") as server:
-                server.create_bucket("projects")
-                os.environ["AWS_ACCESS_KEY_ID"] = server.access_key
-                os.environ["AWS_SECRET_ACCESS_KEY"] = server.secret_key
-                paths = Paths.default()
-                ProfileStore(paths).add(
-                    Profile(
-                        name="weed",
-                        endpoint_url=server.endpoint_url,
-                        region="us-east-1",
-                        bucket="projects",
-                        path_style=True,
-                    )
-                )
-                window = create_window(paths)
-                window.profile_box.setCurrentIndex(window.profile_box.findData("weed"))
-                window.showMaximized()
-                print("SeaweedFS profile:")
-                shots += loop.run_until_complete(seaweed_scenario(window, args.out, work))
-                window.force_close()
+        shots = loop.run_until_complete(run_all(args, work))
         print(f"{len(shots)} screenshots in {args.out}")
         return 0
     finally:

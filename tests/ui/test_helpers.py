@@ -98,13 +98,21 @@ class CacheLikeService:
     def file_states(self, slug: str) -> dict[str, str]:
         return {"x.py": "dirty", "w.py": "clean", "odd.py": "something-new"}
 
+    def cache_usage(self) -> list[Any]:
+        class Usage:
+            def __init__(self, slug: str, files: int, keep: bool) -> None:
+                self.slug, self.files, self.keep_offline = slug, files, keep
+
+        return [Usage("a-1", 2, False), Usage("c-3", 0, False), Usage("d-4", 5, True)]
+
 
 def test_extras_are_read_by_duck_typing() -> None:
     service = CacheLikeService()
     assert extras.has_extras(service) and extras.is_offline(service) is True
     snap = extras.snapshot(service)
     assert snap.pending == [("a-1", "x.py"), ("b-2", "y.py")] and snap.conflicts == [("b-2", "z.py")]
-    assert extras.project_states(snap) == {"a-1": "pending", "b-2": "conflict"}
+    assert snap.cached == {"a-1", "d-4"} and snap.kept_offline == {"d-4"}
+    assert extras.project_states(snap) == {"a-1": "pending", "b-2": "conflict", "d-4": "keep-offline"}
     assert extras.file_states(service, "a-1", snap) == {"x.py": "pending", "w.py": "cached"}
     plain = object()
     assert not extras.has_extras(plain) and extras.is_offline(plain) is None

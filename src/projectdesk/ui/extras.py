@@ -1,7 +1,8 @@
 """What the window reads from an offline-capable service, when it has it (duck typing, no Qt).
 
 A plain ProjectService has none of these; the cache's CachedProjectService adds `cached_projects()`,
-`is_offline`, `file_states(slug)`, `pending()` and `conflicts()`. The window works with either.
+`is_offline`, `file_states(slug)`, `pending()`, `conflicts()`, `cache_usage()` and `check_online()`.
+The window works with either.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ class SyncSnapshot:
     offline: bool | None = None  # None: the service does not say
     pending: list[tuple[str, str]] = field(default_factory=list)  # (slug, path)
     conflicts: list[tuple[str, str]] = field(default_factory=list)
-    cached: set[str] = field(default_factory=set)
+    cached: set[str] = field(default_factory=set)  # projects with at least one file in the cache
     kept_offline: set[str] = field(default_factory=set)
 
 
@@ -73,13 +74,14 @@ def snapshot(service: object) -> SyncSnapshot:
         snap.pending = _pairs(_call(service, "pending"))
     if callable(getattr(service, "conflicts", None)):
         snap.conflicts = _pairs(_call(service, "conflicts"))
-    cached = cached_projects(service)
-    if cached is not None:
-        snap.cached = {p.slug for p in cached}
-    cache = getattr(service, "cache", None)
-    kept = _call(cache, "keep_offline_slugs") if callable(getattr(cache, "keep_offline_slugs", None)) else None
-    if kept:
-        snap.kept_offline = {str(s) for s in kept}
+    usage = getattr(service, "cache_usage", None)
+    if callable(usage):  # per project: files with a copy here, keep-offline flag
+        for item in usage():
+            slug = str(getattr(item, "slug", ""))
+            if slug and int(getattr(item, "files", 0) or 0) > 0:
+                snap.cached.add(slug)
+            if slug and getattr(item, "keep_offline", False):
+                snap.kept_offline.add(slug)
     return snap
 
 

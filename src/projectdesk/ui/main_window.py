@@ -39,8 +39,7 @@ from projectdesk.config.paths import Paths
 from projectdesk.config.profiles import KIND_LOCAL, Profile, ProfileStore
 from projectdesk.core.errors import Cancelled, Conflict, InvalidInput, Offline, ProjectDeskError
 from projectdesk.core.models import FileEntry, ProjectInfo
-from projectdesk.services.projects import ProjectService, PushPlan, PushResult
-from projectdesk.storage.repository import DownloadReport
+from projectdesk.services.projects import ProjectService, PushPlan
 from projectdesk.ui import extras
 from projectdesk.ui.banner import ERROR, INFO, WARNING, Banner
 from projectdesk.ui.content import BINARY, IMAGE, TEXT, FileContent, classify
@@ -51,12 +50,13 @@ from projectdesk.ui.drops import DroppedItems, sort_drop
 from projectdesk.ui.editor import MODIFIED_MARK, EditorArea, EditorPage, decode_image, is_dark
 from projectdesk.ui.file_tree import IS_DIR_ROLE, PATH_ROLE, FileTreeModel, FileTreeView, TreeIndex
 from projectdesk.ui.formatting import human_bytes
+from projectdesk.ui.jobs import TransferJobs
 from projectdesk.ui.project_list import SLUG_ROLE, ProjectFilterProxy, ProjectListModel, ProjectListView
-from projectdesk.ui.resources import app_icon, state_icon
+from projectdesk.ui.resources import app_icon, icon_path, state_icon
 from projectdesk.ui.settings import WindowSettings
 from projectdesk.ui.staging import remove_staging, stage_drop
-from projectdesk.ui.tasks import ProgressRelay, Tasks, handler, spawn
-from projectdesk.ui.transfers import CANCELLED, DONE, FAILED, Transfer, TransferModel, TransfersPanel
+from projectdesk.ui.tasks import Tasks, handler, spawn
+from projectdesk.ui.transfers import Transfer, TransferModel, TransfersPanel
 
 log = logging.getLogger(__name__)
 
@@ -221,7 +221,10 @@ class MainWindow(QMainWindow):
         self.editor_area.closeRequested.connect(self.close_page)
         self.editor_area.currentPageChanged.connect(self._on_page_changed)
         self.editor_area.pageModifiedChanged.connect(self._on_page_modified)
-        self.transfers.retryRequested.connect(self._on_retry)
+        self.jobs = TransferJobs(self.tasks, self.transfer_model, self, self._track, self)
+        self.jobs.started.connect(lambda _transfer: self.transfers_dock.show())
+        self.jobs.uploaded.connect(self._on_uploaded)
+        self.transfers.retryRequested.connect(self.jobs.retry)
         self.transfers.detailsRequested.connect(self._on_transfer_details)
 
     def _action(
@@ -363,9 +366,12 @@ class MainWindow(QMainWindow):
         self._set_connection("connecting")
 
     def _welcome_html(self) -> str:
+        icon = icon_path("projectdesk-64.png")
+        image = f"<p><img src='{icon.as_posix()}' width='64' height='64'></p>" if icon is not None else ""
         return (
-            "<p style='font-size:13pt'>Open a file from the tree</p>"
+            f"{image}<p style='font-size:13pt'>Open a file from the tree</p>"
             "<p>Ctrl+P goes to a file by name · Ctrl+F finds in a file · Ctrl+S saves</p>"
+            "<p>Drop files or folders on a folder of the tree to upload them there.</p>"
         )
 
     # ================================================================================================
@@ -459,6 +465,9 @@ class MainWindow(QMainWindow):
 
     def notify(self, message: str, *, timeout_ms: int = 6000) -> None:
         self.statusBar().showMessage(message, timeout_ms)
+
+    def warn(self, title: str, message: str) -> None:
+        self.banner.show_message(title, message, WARNING)
 
     def _set_connection(self, state: str) -> None:
         texts = {"connecting": "Connecting…", "online": "Online", "offline": "Offline"}
@@ -1056,7 +1065,7 @@ class MainWindow(QMainWindow):
         service = self._require_service()
         self.notify(f"Scanning {folder}…", timeout_ms=0)
         plan = await self.tasks.call(service.plan_push, folder)
-        self.notify(plan.summary())
+        self.notify(f"Scanned {folder.name}: {len(plan.scan.files):,} files, {human_bytes(plan.scan.total_bytes)}")
         dialog = PushPreviewDialog(plan, known_slugs=self.project_model.slugs(), parent=self)
         accepted = await run_dialog(dialog)
         chosen = dialog.plan()
@@ -1064,7 +1073,7 @@ class MainWindow(QMainWindow):
         if not accepted:
             self.notify("Upload cancelled.")
             return None
-        self.start_push(chosen, folder, service)
+        self.jobs.push(chosen, folder, service)
         return chosen
 
     def _on_tree_dropped(self, paths: list[Path], index: QModelIndex) -> None:
@@ -1090,84 +1099,10 @@ class MainWindow(QMainWindow):
                     self.notify("Upload cancelled.")
                     return
             names = ", ".join(p.name for p in paths[:3]) + (f" +{len(paths) - 3}" if len(paths) > 3 else "")
-            self.start_push(plan, staging, service, title=f"{names} → {where}", staging=staging)
+            self.jobs.push(plan, staging, service, title=f"{names} → {where}", staging=staging)
             staging = None  # the transfer owns it now
         finally:
             if staging is not None:
-                await self.tasks.call(remove_staging, staging)
-
-    def start_push(
-        self, plan: PushPlan, source: Path, service: ProjectService, *, title: str = "", staging: Path | None = None
-    ) -> Transfer:
-        """Run a push as a transfer row (progress, cancel, retry)."""
-        scan = plan.scan
-        detail = f"{len(scan.ignored):,} skipped by ignore rules" if scan.ignored else ""
-        transfer = Transfer(
-            "Upload",
-            title or f"{source.name} → {'new project ' if plan.is_new else ''}{plan.name}",
-            detail=detail,
-            slug=plan.slug,
-            files_total=len(plan.to_upload),
-            bytes_total=sum(item.size for item in plan.to_upload),
-        )
-        self.transfer_model.add(transfer)
-        self.transfers_dock.show()
-        self._track(self._run_push(transfer, plan, source, service, staging))
-        return transfer
-
-    async def _run_push(
-        self, transfer: Transfer, plan: PushPlan, source: Path, service: ProjectService, staging: Path | None
-    ) -> None:
-        relay = ProgressRelay(self)
-        relay.progressed.connect(lambda progress: self.transfer_model.update_progress(transfer, progress))
-        self.transfer_model.start(transfer)
-
-        async def again() -> None:
-            retry_source = staging if staging is not None and staging.exists() else source
-            fresh = await self.tasks.call(service.plan_push, retry_source, name=plan.name, slug=plan.slug)
-            if fresh.limit_error is not None:
-                raise fresh.limit_error
-            self.transfer_model.finish(transfer, CANCELLED, error="Retried below.")
-            self.start_push(fresh, source, service, title=transfer.title, staging=staging)
-
-        transfer.retry = lambda: self._track(again())
-        keep_staging = False
-        try:
-            result: PushResult = await self.tasks.transfer(service.push, plan, progress=relay, cancel=transfer.cancel)
-        except Cancelled as exc:
-            keep_staging = True
-            self.transfer_model.finish(
-                transfer, CANCELLED, error=f"{exc.message} Files already sent are complete; Retry sends the rest."
-            )
-            self.notify(f"Upload cancelled: {transfer.title}")
-        except ProjectDeskError as exc:
-            keep_staging = True
-            self.transfer_model.finish(transfer, FAILED, error=f"{exc.title}: {exc.message}")
-            self.report_error(exc)
-        else:
-            if result.failed:
-                keep_staging = True
-                failures = [(path, error.message) for path, error in result.failed]
-                self.transfer_model.finish(
-                    transfer,
-                    FAILED,
-                    error=f"{len(failures)} of {len(plan.to_upload)} files failed (first: {failures[0][0]}: "
-                    f"{failures[0][1]}). Retry sends them again.",
-                    failures=failures,
-                )
-                self.banner.show_message("Upload incomplete", transfer.error, ERROR)
-            else:
-                transfer.retry = None
-                skipped = [transfer.detail] if transfer.detail else []
-                if plan.unchanged:
-                    skipped.append(f"{len(plan.unchanged):,} unchanged")
-                self.transfer_model.finish(transfer, DONE, detail=", ".join(skipped))
-                self.notify(f"Uploaded {result.uploaded:,} files to {plan.name}")
-            if service is self.service:
-                await self._after_upload(plan.slug)
-        finally:
-            relay.deleteLater()
-            if staging is not None and not keep_staging:
                 await self.tasks.call(remove_staging, staging)
 
     async def _after_upload(self, slug: str) -> None:
@@ -1177,47 +1112,13 @@ class MainWindow(QMainWindow):
         elif not self.slug and self.project_model.project(slug) is not None:
             self.select_project(slug)
 
+    def _on_uploaded(self, service: object, slug: str) -> None:
+        if service is self.service and not self._closing:
+            self._track(self._after_upload(slug))
+
     def start_import(self, archive: Path) -> Transfer:
         """Import a .zip as a new project, as a transfer row."""
-        service = self._require_service()
-        transfer = Transfer("Import", f"{archive.name} → new project")
-        self.transfer_model.add(transfer)
-        self.transfers_dock.show()
-        transfer.retry = lambda: self._track(self._retry_import(transfer, archive))
-        self._track(self._run_import(transfer, archive, service))
-        return transfer
-
-    async def _retry_import(self, transfer: Transfer, archive: Path) -> None:
-        self.transfer_model.finish(transfer, CANCELLED, error="Retried below.")
-        self.start_import(archive)
-
-    async def _run_import(self, transfer: Transfer, archive: Path, service: ProjectService) -> None:
-        relay = ProgressRelay(self)
-        relay.progressed.connect(lambda progress: self.transfer_model.update_progress(transfer, progress))
-        self.transfer_model.start(transfer)
-        try:
-            plan, result = await self.tasks.transfer(
-                service.import_zip, archive, progress=relay, cancel=transfer.cancel
-            )
-        except Cancelled as exc:
-            self.transfer_model.finish(transfer, CANCELLED, error=exc.message)
-            return
-        except ProjectDeskError as exc:
-            self.transfer_model.finish(transfer, FAILED, error=f"{exc.title}: {exc.message}")
-            self.report_error(exc)
-            return
-        finally:
-            relay.deleteLater()
-        transfer.slug = plan.slug
-        if result.failed:
-            failures = [(path, error.message) for path, error in result.failed]
-            self.transfer_model.finish(transfer, FAILED, error=f"{len(failures)} files failed.", failures=failures)
-        else:
-            transfer.retry = None
-            self.transfer_model.finish(transfer, DONE, detail=f"{plan.name} ({plan.slug})")
-            self.notify(f"Imported {archive.name} as {plan.name}")
-        if service is self.service:
-            await self._after_upload(plan.slug)
+        return self.jobs.import_zip(archive, self._require_service())
 
     @handler
     async def choose_download_folder(self) -> None:
@@ -1234,50 +1135,7 @@ class MainWindow(QMainWindow):
             self.start_download(self.slug, Path(chosen[0]) / self.slug)
 
     def start_download(self, slug: str, dest: Path) -> Transfer:
-        service = self._require_service()
-        transfer = Transfer("Download", f"{slug} → {dest}", slug=slug)
-        self.transfer_model.add(transfer)
-        self.transfers_dock.show()
-        transfer.retry = lambda: self._track(self._retry_download(transfer, slug, dest))
-        self._track(self._run_download(transfer, slug, dest, service))
-        return transfer
-
-    async def _retry_download(self, transfer: Transfer, slug: str, dest: Path) -> None:
-        self.transfer_model.finish(transfer, CANCELLED, error="Retried below.")
-        self.start_download(slug, dest)
-
-    async def _run_download(self, transfer: Transfer, slug: str, dest: Path, service: ProjectService) -> None:
-        relay = ProgressRelay(self)
-        relay.progressed.connect(lambda progress: self.transfer_model.update_progress(transfer, progress))
-        self.transfer_model.start(transfer)
-        try:
-            report: DownloadReport = await self.tasks.transfer(
-                service.pull, slug, dest, progress=relay, cancel=transfer.cancel
-            )
-        except Cancelled as exc:
-            self.transfer_model.finish(transfer, CANCELLED, error=f"{exc.message} Retry downloads again.")
-            return
-        except ProjectDeskError as exc:
-            self.transfer_model.finish(transfer, FAILED, error=f"{exc.title}: {exc.message}")
-            self.report_error(exc)
-            return
-        finally:
-            relay.deleteLater()
-        failures = [(path, error.message) for path, error in report.failed]
-        failures += [(path, f"skipped: {why}") for path, why in report.skipped]
-        if report.failed:
-            self.transfer_model.finish(transfer, FAILED, error=f"{len(report.failed)} files failed.", failures=failures)
-        else:
-            transfer.retry = None
-            skipped = f"{len(report.skipped)} unsafe names skipped" if report.skipped else ""
-            self.transfer_model.finish(transfer, DONE, detail=skipped, failures=failures)
-            self.notify(f"Downloaded {len(report.downloaded):,} files to {dest}")
-
-    def _on_retry(self, transfer: object) -> None:
-        if isinstance(transfer, Transfer) and transfer.retry is not None:
-            retry, transfer.retry = transfer.retry, None
-            retry()
-            self.transfer_model.changed(transfer)
+        return self.jobs.download(slug, dest, self._require_service())
 
     @handler
     async def _on_transfer_details(self, transfer: object) -> None:

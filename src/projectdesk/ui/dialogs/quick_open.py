@@ -4,9 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from PySide6.QtCore import QStringListModel, Qt, Signal
-from PySide6.QtGui import QKeyEvent
-from PySide6.QtWidgets import QDialog, QLabel, QLineEdit, QListView, QVBoxLayout, QWidget
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QStringListModel, Qt, Signal
+from PySide6.QtGui import QFont, QFontMetrics, QKeyEvent, QPainter, QPalette
+from PySide6.QtWidgets import (
+    QApplication,
+    QDialog,
+    QLabel,
+    QLineEdit,
+    QListView,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 SHOWN = 200
 
@@ -46,6 +57,42 @@ def best_matches(query: str, paths: Sequence[str], limit: int = SHOWN) -> list[s
     return [p for _, p in scored[:limit]]
 
 
+class PathDelegate(QStyledItemDelegate):
+    """Shows a path as its file name, then its folder in a dimmer colour (as editors' quick-open lists do)."""
+
+    def paint(
+        self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
+    ) -> None:
+        opt = QStyleOptionViewItem(option)
+        self.initStyleOption(opt, index)
+        path = opt.text
+        opt.text = ""
+        widget = opt.widget
+        style = widget.style() if widget is not None else QApplication.style()
+        style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, widget)
+        rect: QRect = style.subElementRect(QStyle.SubElement.SE_ItemViewItemText, opt, widget).adjusted(4, 0, -4, 0)
+        folder, _, name = path.rpartition("/")
+        selected = bool(opt.state & QStyle.StateFlag.State_Selected)
+        palette = opt.palette
+        painter.save()
+        bold = QFont(opt.font)
+        bold.setWeight(QFont.Weight.DemiBold)
+        painter.setFont(bold)
+        painter.setPen(palette.color(QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text))
+        flags = int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        painter.drawText(rect, flags, name)
+        if folder:
+            offset = QFontMetrics(bold).horizontalAdvance(name) + 12
+            painter.setFont(opt.font)
+            dim = palette.color(QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.PlaceholderText)
+            painter.setPen(dim)
+            rest = rect.adjusted(offset, 0, 0, 0)
+            painter.drawText(
+                rest, flags, QFontMetrics(opt.font).elidedText(folder, Qt.TextElideMode.ElideLeft, rest.width())
+            )
+        painter.restore()
+
+
 class QuickOpenDialog(QDialog):
     """A filter field over a project's paths; Enter opens the selected one.
 
@@ -66,6 +113,7 @@ class QuickOpenDialog(QDialog):
         self.list.setUniformItemSizes(True)
         self.model = QStringListModel(self)
         self.list.setModel(self.model)
+        self.list.setItemDelegate(PathDelegate(self.list))
         self.count = QLabel(self)
         layout = QVBoxLayout(self)
         layout.addWidget(self.field)
