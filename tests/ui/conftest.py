@@ -164,37 +164,43 @@ def answer_box(qtbot: Any, parent: QWidget, button: QMessageBox.StandardButton, 
 
 
 class StallProbe:
-    """A 10 ms QTimer on the GUI thread; `longest` is the largest gap between two ticks (a stall)."""
+    """A 10 ms QTimer on the GUI thread.
+
+    `longest` is the largest wall-clock gap between two ticks: what a user feels, including time the
+    thread waited for the GIL or for a CPU on a busy machine. `longest_cpu` is the most CPU time the
+    GUI thread itself spent between two ticks: the work our code did in one go.
+    """
 
     def __init__(self) -> None:
         from PySide6.QtCore import QTimer
 
         self.longest = 0.0
+        self.longest_cpu = 0.0
         self.ticks = 0
         self._last = time.perf_counter()
+        self._last_cpu = time.thread_time()
         self._timer = QTimer()
         self._timer.setInterval(10)
         self._timer.setTimerType(Qt.TimerType.PreciseTimer)
         self._timer.timeout.connect(self._tick)
 
     def _tick(self) -> None:
-        now = time.perf_counter()
+        now, cpu = time.perf_counter(), time.thread_time()
         self.longest = max(self.longest, now - self._last)
-        self._last = now
+        self.longest_cpu = max(self.longest_cpu, cpu - self._last_cpu)
+        self._last, self._last_cpu = now, cpu
         self.ticks += 1
 
     def __enter__(self) -> StallProbe:
-        self._last = time.perf_counter()
+        self._last, self._last_cpu = time.perf_counter(), time.thread_time()
         self._timer.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._timer.stop()
 
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Every test under tests/ui needs the Qt application: mark it `gui` (deselect with -m 'not gui')."""
-    here = Path(__file__).parent
-    for item in items:
-        if here in Path(str(item.fspath)).parents:
-            item.add_marker(pytest.mark.gui)
+    def __str__(self) -> str:
+        return (
+            f"longest GUI stall {self.longest * 1000:.0f} ms (GUI-thread CPU in one go at most "
+            f"{self.longest_cpu * 1000:.0f} ms)"
+        )

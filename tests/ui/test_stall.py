@@ -18,7 +18,14 @@ from projectdesk.ui.dialogs.push_preview import PushPreviewDialog
 from tests.conftest import Store, make_tree
 from tests.ui.conftest import StallProbe, drag_drop, wait_for_child
 
-BOUND = 0.250  # seconds; the goal is < 50 ms, the assertion leaves room for a loaded CI machine
+# Seconds. The goal is < 50 ms. Wall-clock gaps include waiting for a CPU, which on a busy 2-core box
+# (load 5-6 while these were written) reached ~280 ms with < 40 ms of our own work: the wall bound only
+# catches freezes; the CPU bound catches our code doing too much at once on the GUI thread.
+WALL_BOUND = 0.400
+CPU_BOUND = 0.100
+# Loading 10 MB into a QTextDocument grows its text buffer past 8 M characters once: Qt copies it into
+# a new 32 MB buffer in one go (50-130 ms measured here), the only step that cannot be split.
+CPU_BOUND_10MB = 0.200
 FILES = 2000
 
 
@@ -60,10 +67,9 @@ def test_upload_of_2000_files_does_not_stall_the_window(
     assert transfer.files_done == FILES
     report(
         capsys,
-        f"{store.kind}: {FILES} files ({total / 1e6:.1f} MB) uploaded in {elapsed:.2f} s, "
-        f"longest GUI stall {probe.longest * 1000:.0f} ms over {probe.ticks} ticks",
+        f"{store.kind}: {FILES} files ({total / 1e6:.1f} MB) uploaded in {elapsed:.2f} s, {probe}",
     )
-    assert probe.longest < BOUND
+    assert probe.longest < WALL_BOUND and probe.longest_cpu < CPU_BOUND
 
 
 def test_opening_a_10_mb_file_does_not_stall_the_window(
@@ -94,9 +100,9 @@ def test_opening_a_10_mb_file_does_not_stall_the_window(
     report(
         capsys,
         f"10 MB file ({len(data) / 1e6:.1f} MB, {page.editor.document().blockCount():,} lines) opened in "
-        f"{elapsed:.2f} s, longest GUI stall {probe.longest * 1000:.0f} ms",
+        f"{elapsed:.2f} s, {probe}",
     )
-    assert probe.longest < BOUND
+    assert probe.longest < WALL_BOUND and probe.longest_cpu < CPU_BOUND_10MB
 
 
 def test_opening_a_highlighted_500_kb_file_does_not_stall_the_window(
@@ -120,6 +126,6 @@ def test_opening_a_highlighted_500_kb_file_does_not_stall_the_window(
     report(
         capsys,
         f"{len(data) / 1e3:.0f} KB Python file opened in {opened:.2f} s, fully highlighted in "
-        f"{highlighted:.2f} s, longest GUI stall {probe.longest * 1000:.0f} ms",
+        f"{highlighted:.2f} s, {probe}",
     )
-    assert probe.longest < BOUND
+    assert probe.longest < WALL_BOUND and probe.longest_cpu < CPU_BOUND

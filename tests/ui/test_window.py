@@ -325,3 +325,26 @@ def test_failures_opening_the_store_reach_the_window(make_window: Any, tmp_path:
     h.wait_idle()
     assert "Sign-in failed" in h.window.banner.text() and "secret access key is wrong" in h.window.banner.text()
     assert h.window.project_view.placeholder() == "Could not open this store"
+
+
+def test_closing_a_tab_while_it_loads_is_quiet(make_window: Any, tmp_path: Path, qtbot: Any) -> None:
+    service = local_service(tmp_path)
+    big = b"".join(b"line %07d of a long generated file\n" % i for i in range(90_000))  # 3.3 MB
+    plan = service.plan_push(make_tree(tmp_path / "p", {"big.txt": big, "pic.png": b"not really a png"}), name="B")
+    service.push(plan)
+    h = make_window(service)
+    h.open_project(plan.slug)
+    opening = h.window.open_file("big.txt")
+    qtbot.waitUntil(lambda: h.window.editor_area.find_page(plan.slug, "big.txt") is not None, timeout=10000)
+    page = h.window.editor_area.find_page(plan.slug, "big.txt")
+    closing = h.window.close_page(page)
+    qtbot.waitUntil(lambda: opening.done() and closing.done(), timeout=20000)
+    assert opening.exception() is None and closing.exception() is None
+    image_task = h.window.open_file("pic.png")
+    qtbot.waitUntil(lambda: h.window.editor_area.find_page(plan.slug, "pic.png") is not None, timeout=10000)
+    h.window.close_page(h.window.editor_area.find_page(plan.slug, "pic.png"))
+    qtbot.waitUntil(image_task.done, timeout=10000)
+    assert image_task.exception() is None
+    h.wait_idle()
+    assert not h.window.banner.isVisible(), h.window.banner.text()
+    assert h.window.editor_area.pages() == []

@@ -11,6 +11,7 @@ import asyncio
 import time
 from pathlib import PurePosixPath
 
+from pygments.lexer import Lexer
 from PySide6.QtCore import QByteArray, QRect, QSize, Qt, Signal
 from PySide6.QtGui import (
     QColor,
@@ -50,7 +51,7 @@ from PySide6.QtWidgets import (
 from projectdesk.core.models import FileEntry
 from projectdesk.ui.content import IMAGE, TEXT, FileContent
 from projectdesk.ui.formatting import human_bytes
-from projectdesk.ui.highlighter import PygmentsHighlighter, lexer_for
+from projectdesk.ui.highlighter import PygmentsHighlighter
 
 CHUNK_CHARS = 96 * 1024  # characters inserted per event-loop turn while a file loads
 HIGHLIGHTED_CHUNK_CHARS = 24 * 1024  # smaller when highlighting: every new line costs a (time-boxed) call
@@ -80,10 +81,12 @@ class CodeEditor(QPlainTextEdit):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._numbers = _LineNumbers(self)
+        self._margin = -1
         self._search_selections: list[QTextEdit.ExtraSelection] = []
         self.indent = "    "
         font = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
         self.setFont(font)
+        self._digit_width = self.fontMetrics().horizontalAdvance("9")
         self.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
         self.setTabStopDistance(self.fontMetrics().horizontalAdvance(" ") * 4)
         self.setFrameShape(QFrame.Shape.NoFrame)
@@ -97,10 +100,15 @@ class CodeEditor(QPlainTextEdit):
 
     def line_number_width(self) -> int:
         digits = max(3, len(str(max(1, self.blockCount()))))
-        return 14 + self.fontMetrics().horizontalAdvance("9") * digits
+        return 14 + self._digit_width * digits
 
     def _update_margin(self) -> None:
-        self.setViewportMargins(self.line_number_width(), 0, 0, 0)
+        width = self.line_number_width()
+        if width != self._margin:  # setViewportMargins relays out the viewport even when nothing changed
+            self._margin = width
+            self.setViewportMargins(width, 0, 0, 0)
+            rect = self.contentsRect()
+            self._numbers.setGeometry(QRect(rect.left(), rect.top(), width, rect.height()))
 
     def _on_update_request(self, rect: QRect, dy: int) -> None:
         if dy:
@@ -345,6 +353,7 @@ class EditorPage(QWidget):
         self.highlighter: PygmentsHighlighter | None = None
         self.image_label: QLabel | None = None
         self.loaded = content.kind != TEXT
+        self.closed = False  # the tab was closed (its widgets may be gone: check before touching them)
         self._dark = dark
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -376,7 +385,7 @@ class EditorPage(QWidget):
 
     @property
     def is_modified(self) -> bool:
-        return self.editor is not None and self.editor.document().isModified()
+        return self.editor is not None and self.loaded and self.editor.document().isModified()
 
     def _set_note(self, text: str) -> None:
         self.note.setText(text)
@@ -389,10 +398,11 @@ class EditorPage(QWidget):
 
     # ---- text -----------------------------------------------------------------------------------
 
-    async def load_text(self) -> float:
+    async def load_text(self, lexer: Lexer | None = None) -> float:
         """Put the text into the editor in chunks, yielding to the event loop between them.
 
-        Returns the seconds it took. The editor is read-only until the whole text is in.
+        `lexer` (from highlighter.prepare_lexer, run in a worker) turns highlighting on. Returns the
+        seconds it took. The editor is read-only until the whole text is in.
         """
         editor = self.editor
         assert editor is not None
@@ -402,8 +412,7 @@ class EditorPage(QWidget):
         text = self.content.text
         if "\t" in text[:65536] and "\n    " not in text[:65536]:
             editor.indent = "\t"
-        lexer = lexer_for(self.name) if self.content.highlight else None
-        if lexer is not None:
+        if lexer is not None and self.content.highlight:
             self.highlighter = PygmentsHighlighter(document, lexer, dark=self._dark)
         chunk = CHUNK_CHARS if self.highlighter is None else HIGHLIGHTED_CHUNK_CHARS
         if len(text) <= chunk:
@@ -414,7 +423,7 @@ class EditorPage(QWidget):
                 cursor.movePosition(QTextCursor.MoveOperation.End)
                 cursor.insertText(text[start : start + chunk])
                 await asyncio.sleep(0)
-                if self.editor is None:  # closed while loading
+                if self.closed:  # the tab was closed while loading
                     return time.perf_counter() - started
             editor.moveCursor(QTextCursor.MoveOperation.Start)
         editor.setUndoRedoEnabled(True)
@@ -447,6 +456,7 @@ class EditorPage(QWidget):
 
     def close_page(self) -> None:
         """Stop loading and highlighting (the tab is going away)."""
+        self.closed = True
         if self.highlighter is not None:
             self.highlighter.setDocument(None)
             self.highlighter = None

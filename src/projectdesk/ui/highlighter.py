@@ -42,6 +42,19 @@ def lexer_for(filename: str) -> Lexer | None:
     return lexer
 
 
+def prepare_lexer(filename: str) -> Lexer | None:
+    """lexer_for, with everything slow done now (blocking; call it in a worker thread): Pygments
+    compiles file-name patterns, a lexer's token regexes and the colour styles the first time they are
+    used, which takes 50–150 ms that must not fall on the GUI thread."""
+    lexer = lexer_for(filename)
+    if lexer is not None:
+        for _ in lexer.get_tokens_unprocessed("x\n"):
+            pass
+        get_style_by_name(LIGHT_STYLE)
+        get_style_by_name(DARK_STYLE)
+    return lexer
+
+
 def lex_line(lexer: RegexLexer, text: str, stack: tuple[str, ...]) -> tuple[list[Token], tuple[str, ...]]:
     """RegexLexer.get_tokens_unprocessed for one line, starting in `stack`; returns tokens and the end stack.
 

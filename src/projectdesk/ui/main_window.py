@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from pygments.lexer import Lexer
 from PySide6.QtCore import QEvent, QItemSelection, QModelIndex, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QIcon, QKeySequence, QPaintEvent, QShowEvent
 from PySide6.QtWidgets import (
@@ -50,6 +51,7 @@ from projectdesk.ui.drops import DroppedItems, sort_drop
 from projectdesk.ui.editor import MODIFIED_MARK, EditorArea, EditorPage, decode_image, is_dark
 from projectdesk.ui.file_tree import IS_DIR_ROLE, PATH_ROLE, FileTreeModel, FileTreeView, TreeIndex
 from projectdesk.ui.formatting import human_bytes
+from projectdesk.ui.highlighter import prepare_lexer
 from projectdesk.ui.jobs import TransferJobs
 from projectdesk.ui.project_list import SLUG_ROLE, ProjectFilterProxy, ProjectListModel, ProjectListView
 from projectdesk.ui.resources import app_icon, icon_path, state_icon
@@ -110,6 +112,7 @@ class MainWindow(QMainWindow):
         self._tasks_running: set[asyncio.Task[None]] = set()
         self._opening: dict[tuple[str, str], asyncio.Task[None]] = {}
         self._snapshot = extras.SyncSnapshot()
+        self._retired: list[ProjectService] = []  # services of profiles switched away from
         self._online: bool | None = None
         self.setWindowTitle("ProjectDesk")
         self.setWindowIcon(app_icon())
@@ -436,9 +439,13 @@ class MainWindow(QMainWindow):
     def _track(self, coro: Any) -> asyncio.Task[None]:
         """Run a coroutine whose errors are reported; closing the window cancels it."""
         task = spawn(coro, self)
+        self.adopt_task(task)
+        return task
+
+    def adopt_task(self, task: asyncio.Task[None]) -> None:
+        """Keep a running task (handlers hand theirs over): closing the window cancels it."""
         self._tasks_running.add(task)
         task.add_done_callback(self._tasks_running.discard)
-        return task
 
     def wait_idle_tasks(self) -> list[asyncio.Task[None]]:
         """The window's background tasks still running (tests wait for these)."""
@@ -557,8 +564,8 @@ class MainWindow(QMainWindow):
         self._show_project(None)
         self.project_model.set_projects([])
         self.project_view.set_placeholder("Loading projects…")
-        if self.service is not None and not self.transfer_model.active():
-            self._track(self.tasks.call(extras.close, self.service))
+        if self.service is not None:  # closed on quit: a transfer or a late call may still use it
+            self._retired.append(self.service)
         self.service = None
         self._set_connection("connecting")
         profile = self._profiles.get(name)
@@ -568,9 +575,10 @@ class MainWindow(QMainWindow):
         self.notify(f"Opening {name}…")
         try:
             service = await self.tasks.call(self._factory, profile)
-        except ProjectDeskError:
-            self.project_view.set_placeholder("Could not open this store", "See the message above.")
-            self._set_connection("offline")
+        except Exception:
+            if generation == self._service_generation:
+                self.project_view.set_placeholder("Could not open this store", "See the message above.")
+                self._set_connection("offline")
             raise
         if generation != self._service_generation:
             return
@@ -636,6 +644,7 @@ class MainWindow(QMainWindow):
         self.project_view.set_placeholder(EMPTY_TEXT, EMPTY_HINT)
         if current:
             self._select_in_view(current)
+            self._update_header()
 
     def _on_filter_changed(self, text: str) -> None:
         self.project_proxy.set_query(text)
@@ -692,24 +701,25 @@ class MainWindow(QMainWindow):
     def _show_project(self, slug: str | None) -> None:
         self.slug = slug or ""
         self._project_generation += 1
-        info = self.project_model.project(slug) if slug else None
-        if info is None:
-            self.project_header.setText("")
-            self.tree_model.clear()
-            self.tree_view.set_placeholder("No project selected" if not slug else "Loading files…")
-        else:
-            stack = ", ".join(info.tech_stack)
-            self.project_header.setText(
-                f"<b>{_escape(info.name)}</b><br><span style='font-size:small'>{_escape(info.slug)} · "
-                f"{info.files_count:,} files · {human_bytes(info.total_bytes)}"
-                + (f" · {_escape(stack)}" if stack else "")
-                + "</span>"
-            )
-            self.tree_model.clear()
-            self.tree_view.set_placeholder("Loading files…")
+        self.tree_model.clear()
+        self.tree_view.set_placeholder("Loading files…" if slug else "No project selected")
+        self._update_header()
         self.editor_area.set_welcome(self._welcome_html() if slug else "Select a project on the left.")
         self._update_title()
         self._update_actions()
+
+    def _update_header(self) -> None:
+        info = self.project_model.project(self.slug) if self.slug else None
+        if info is None:
+            self.project_header.setText("")
+            return
+        stack = ", ".join(info.tech_stack)
+        self.project_header.setText(
+            f"<b>{_escape(info.name)}</b><br><span style='font-size:small'>{_escape(info.slug)} · "
+            f"{info.files_count:,} files · {human_bytes(info.total_bytes)}"
+            + (f" · {_escape(stack)}" if stack else "")
+            + "</span>"
+        )
 
     async def _load_tree(self, slug: str, *, keep_expanded: bool = False) -> None:
         service = self.service
@@ -794,27 +804,31 @@ class MainWindow(QMainWindow):
         started = time.perf_counter()
         self.notify(f"Opening {path}…", timeout_ms=0)
 
-        def read() -> tuple[bytes, FileContent]:
+        def read() -> tuple[bytes, FileContent, Lexer | None]:
             data = service.read_file(slug, path)
-            return data, classify(path, data)
+            content = classify(path, data)
+            lexer = prepare_lexer(path) if content.kind == TEXT and content.highlight else None
+            return data, content, lexer
 
-        data, content = await self.tasks.call(read)
+        data, content, lexer = await self.tasks.call(read)
         if slug != self.slug or self._closing:
             return
         page = EditorPage(slug, path, self.tree_model.entry(path), content, dark=is_dark(self.palette()))
         self.editor_area.add_page(page)
         if content.kind == TEXT:
-            await page.load_text()
-            if page.editor is not None:
+            await page.load_text(lexer)
+            if not page.closed and page.editor is not None:
                 page.editor.cursorPositionChanged.connect(self._update_position)
                 if self.editor_area.current() is page:
                     page.editor.setFocus()
         elif content.kind == IMAGE:
             image = await self.tasks.call(decode_image, path, data)
-            if page.image_label is not None:
+            if not page.closed:
                 page.show_image(image)
         elif content.kind == BINARY:
             page.show_hex(data)
+        if page.closed:
+            return
         elapsed = (time.perf_counter() - started) * 1000
         self.notify(f"Opened {path} ({human_bytes(content.size)}) in {elapsed:.0f} ms")
         self._on_page_changed(self.editor_area.current())
@@ -1241,8 +1255,10 @@ class MainWindow(QMainWindow):
         for page in list(self.editor_area.pages()):
             page.close_page()
         self.tasks.shutdown(wait=False)
-        if self.service is not None:
-            service, self.service = self.service, None
+        services = [*self._retired, *([self.service] if self.service is not None else [])]
+        self.service = None
+        self._retired.clear()
+        for service in services:
             if hasattr(service, "on_offline_changed"):
                 service.on_offline_changed = None
             try:

@@ -102,7 +102,8 @@ def handler(
 
     A ProjectDeskError (or any other exception) becomes `self.report_error(exc)`; unexpected errors
     are also logged with their traceback and re-raised, so tests and the app's excepthook see them.
-    Calling the method returns the task, so tests can wait for it.
+    Calling the method returns the task, so tests can wait for it; an owner with `adopt_task(task)`
+    is handed every task too.
     """
 
     @functools.wraps(fn)
@@ -120,7 +121,16 @@ def handler(
                 raise
 
     slot: Callable[Concatenate[S, P], asyncio.Task[None]] = qasync.asyncSlot()(guarded)
-    return slot
+
+    def start(self: S, /, *args: P.args, **kwargs: P.kwargs) -> asyncio.Task[None]:
+        task = slot(self, *args, **kwargs)
+        adopt = getattr(self, "adopt_task", None)
+        if callable(adopt):  # the window keeps it: closing cancels it, tests can wait for it
+            adopt(task)
+        return task
+
+    start.__name__, start.__qualname__, start.__doc__ = fn.__name__, fn.__qualname__, fn.__doc__
+    return start
 
 
 def spawn(coro: Coroutine[Any, Any, None], sink: ErrorSink) -> asyncio.Task[None]:
