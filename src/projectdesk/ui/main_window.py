@@ -127,7 +127,7 @@ class MainWindow(QMainWindow):
         self._status_timer.timeout.connect(self._on_status_timer)
         self._offlineChanged.connect(self._on_offline_changed)
         hints = QGuiApplication.styleHints()
-        hints.colorSchemeChanged.connect(lambda _scheme: self._apply_palette())
+        hints.colorSchemeChanged.connect(self._on_color_scheme)
 
     # ================================================================================================
     # construction
@@ -1177,6 +1177,9 @@ class MainWindow(QMainWindow):
 
     # ================================================================================================
     # look
+
+    def _on_color_scheme(self, _scheme: object) -> None:
+        self._apply_palette()
 
     def _apply_palette(self) -> None:
         dark = is_dark(self.palette())
