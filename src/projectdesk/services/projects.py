@@ -11,9 +11,11 @@ import threading
 import time
 import zipfile
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from projectdesk.config.paths import Paths
 from projectdesk.core import techstack
 from projectdesk.core.errors import InvalidInput, LimitExceeded, NotFound, ProjectDeskError
 from projectdesk.core.keys import safe_relative_path, safe_segment
@@ -21,7 +23,7 @@ from projectdesk.core.limits import Limits
 from projectdesk.core.models import FileEntry, Manifest, ProjectInfo
 from projectdesk.core.sizes import human_bytes
 from projectdesk.core.slugs import new_slug
-from projectdesk.services.hashing import sha256_bytes, sha256_file
+from projectdesk.services.hashing import hash_files, sha256_bytes
 from projectdesk.services.scan import ScanResult, scan_folder
 from projectdesk.storage.repository import DownloadReport, Repository, UploadItem
 from projectdesk.storage.transfer import ProgressCallback
@@ -43,6 +45,7 @@ class PushPlan:
     remote_only: list[FileEntry]  # removed only when the push is told to delete
     previous: Manifest | None
     limit_error: LimitExceeded | None = None
+    remote: list[FileEntry] = field(default_factory=list)  # the listing the plan was made from
 
     def summary(self) -> str:
         scan = self.scan
@@ -68,10 +71,19 @@ class PushResult:
 class ProjectService:
     """Project operations on one repository, with the profile's limits and ignore rules."""
 
-    def __init__(self, repo: Repository, *, limits: Limits | None = None, ignore_patterns: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        repo: Repository,
+        *,
+        limits: Limits | None = None,
+        ignore_patterns: Sequence[str] = (),
+        hash_index_dir: Path | None = None,
+    ) -> None:
         self.repo = repo
         self.limits = limits or Limits()
         self.ignore_patterns = tuple(ignore_patterns)
+        # SHA-256 of pushed files by (size, mtime, ctime, inode), so a re-push reads only changed files
+        self.hash_index_dir = hash_index_dir or Paths.default().data_dir / "push-index"
 
     # ---- reading -------------------------------------------------------------------------------
 
@@ -125,24 +137,36 @@ class ProjectService:
 
     def plan_push(self, local_dir: Path, *, name: str | None = None, slug: str | None = None) -> PushPlan:
         """Scan `local_dir` and compare it with the project `slug` (a new project when None or absent)."""
-        scan = scan_folder(local_dir, ignore_patterns=self.ignore_patterns, limits=self.limits)
-        limit_error: LimitExceeded | None = None
-        try:
-            self.limits.check((item.path, item.size) for item in scan.files)
-        except LimitExceeded as exc:
-            limit_error = exc
-        previous: Manifest | None = None
-        remote: list[FileEntry] = []
-        if slug is None:
-            slug = new_slug(name or Path(local_dir).resolve().name, set(self.repo.list_slugs()))
-            is_new = True
-        else:
+        if slug is not None:
             safe_segment(slug, "project slug")
-            previous = self.repo.get_manifest(slug)
-            remote = self.repo.list_files(slug)
-            is_new = previous is None and not remote
+        # The server's side (manifest and listing, or the taken slugs) is fetched while the folder is
+        # scanned and hashed: a re-push waits for the network once, not after the disk.
+        with ThreadPoolExecutor(2, thread_name_prefix="plan") as pool:
+            if slug is None:
+                taken = pool.submit(self.repo.list_slugs)
+            else:
+                manifest = pool.submit(self.repo.get_manifest, slug)
+                listing = pool.submit(self.repo.list_files, slug)
+            scan = scan_folder(local_dir, ignore_patterns=self.ignore_patterns, limits=self.limits)
+            limit_error: LimitExceeded | None = None
+            try:
+                self.limits.check((item.path, item.size) for item in scan.files)
+            except LimitExceeded as exc:
+                limit_error = exc
+            hashes: dict[str, str] = {}
+            if limit_error is None:
+                files = ((item.path, item.local_path) for item in scan.files)
+                hashes = hash_files(Path(local_dir), files, self.hash_index_dir)
+            previous: Manifest | None = None
+            remote: list[FileEntry] = []
+            if slug is None:
+                slug = new_slug(name or Path(local_dir).resolve().name, set(taken.result()))
+                is_new = True
+            else:
+                previous = manifest.result()
+                remote = listing.result()
+                is_new = previous is None and not remote
         project_name = name or (previous.name if previous else "") or Path(local_dir).resolve().name
-        hashes = {item.path: sha256_file(item.local_path) for item in scan.files} if limit_error is None else {}
         remote_by_path = {entry.path: entry for entry in remote}
         known = previous.files if previous else {}
         to_upload: list[UploadItem] = []
@@ -156,7 +180,7 @@ class ProjectService:
         local_paths = {item.path for item in scan.files}
         remote_only = [entry for entry in remote if entry.path not in local_paths]
         return PushPlan(
-            slug, project_name, is_new, scan, hashes, to_upload, unchanged, remote_only, previous, limit_error
+            slug, project_name, is_new, scan, hashes, to_upload, unchanged, remote_only, previous, limit_error, remote
         )
 
     def push(
@@ -177,9 +201,15 @@ class ProjectService:
         result.failed = list(report.failed)
         failed_paths = {path for path, _ in report.failed}
         hashes = {p: h for p, h in plan.hashes.items() if p not in failed_paths}
+        # What the bucket holds now: the plan's listing plus what was sent, less what was deleted
+        # (no second listing of the whole project just to count it).
+        present = {entry.path: entry for entry in plan.remote}
+        present.update(report.uploaded)
         if plan.remote_only:
             if delete:
                 result.deleted = self.repo.delete_paths(plan.slug, [entry.path for entry in plan.remote_only])
+                for entry in plan.remote_only:
+                    present.pop(entry.path, None)
             elif plan.previous is not None:
                 for entry in plan.remote_only:  # kept on the server: keep what we knew of them
                     if entry.path in plan.previous.files:
@@ -189,7 +219,9 @@ class ProjectService:
             for item in plan.scan.files
             if techstack.is_interesting(item.path) and item.path not in failed_paths
         }
-        result.manifest = self._write_manifest(plan.slug, plan.name, hashes, plan.previous, local_contents)
+        result.manifest = self._write_manifest(
+            plan.slug, plan.name, hashes, plan.previous, local_contents, entries=list(present.values())
+        )
         return result
 
     def _write_manifest(
@@ -199,9 +231,13 @@ class ProjectService:
         hashes: dict[str, str],
         previous: Manifest | None,
         local_contents: dict[str, bytes] | None = None,
+        *,
+        entries: Sequence[FileEntry] | None = None,
     ) -> Manifest:
-        """Write the manifest from the listing as it is now (so counts match what the bucket holds)."""
-        entries = self.repo.list_files(slug)
+        """Write the manifest from the listing as it is now (so counts match what the bucket holds), or
+        from `entries` when the caller knows them already."""
+        if entries is None:
+            entries = self.repo.list_files(slug)
         present = {entry.path for entry in entries}
         contents = dict(local_contents or {})
         for entry in entries:

@@ -214,15 +214,7 @@ class Repository(ABC):
     ) -> UploadReport:
         for item in items:
             safe_relative_path(item.path)
-        result: TransferResult[UploadItem, FileEntry] = run_parallel(
-            items,
-            lambda item: self.upload_one(slug, item, project_name),
-            name_of=lambda item: item.path,
-            size_of=lambda item: item.size,
-            workers=self.workers,
-            progress=progress,
-            cancel=cancel,
-        )
+        result = self._upload_many(slug, items, project_name, progress, cancel)
         report = UploadReport()
         report.uploaded = {item.path: entry for item, entry in result.done}
         report.failed = [(item.path, error) for item, error in result.failed]
@@ -247,17 +239,49 @@ class Repository(ABC):
             except InvalidKey as exc:
                 log.warning("skipping unsafe name in %s: %r (%s)", slug, entry.path, exc)
                 report.skipped.append((entry.path, exc.message))
+        result = self._download_many(slug, wanted, progress, cancel)
+        report.downloaded = [entry for _, entry in result.done]
+        report.failed = [(pair[0].path, error) for pair, error in result.failed]
+        return report
+
+    # ---- how many files move (a store may do it better than a thread per file) --------------------
+
+    def _upload_many(
+        self,
+        slug: str,
+        items: Sequence[UploadItem],
+        project_name: str,
+        progress: ProgressCallback | None,
+        cancel: threading.Event | None,
+    ) -> TransferResult[UploadItem, FileEntry]:
+        """Send `items` (paths already checked): by default `upload_one` on `workers` threads."""
+        return run_parallel(
+            items,
+            lambda item: self.upload_one(slug, item, project_name),
+            name_of=lambda item: item.path,
+            size_of=lambda item: item.size,
+            workers=self.workers,
+            progress=progress,
+            cancel=cancel,
+        )
+
+    def _download_many(
+        self,
+        slug: str,
+        wanted: Sequence[tuple[FileEntry, Path]],
+        progress: ProgressCallback | None,
+        cancel: threading.Event | None,
+    ) -> TransferResult[tuple[FileEntry, Path], FileEntry]:
+        """Fetch each (entry, target inside dest): by default `download_one` on `workers` threads."""
+        folders = FolderMaker()
 
         def fetch(pair: tuple[FileEntry, Path]) -> FileEntry:
             entry, target = pair
-            try:
-                target.parent.mkdir(parents=True, exist_ok=True)
-            except (FileExistsError, NotADirectoryError):
-                raise StorageError(f"{entry.path}: a file stands where its folder should be.") from None
+            folders.ensure(entry.path, target.parent)
             self.download_one(slug, entry, target)
             return entry
 
-        result = run_parallel(
+        return run_parallel(
             wanted,
             fetch,
             name_of=lambda pair: pair[0].path,
@@ -266,6 +290,22 @@ class Repository(ABC):
             progress=progress,
             cancel=cancel,
         )
-        report.downloaded = [entry for _, entry in result.done]
-        report.failed = [(pair[0].path, error) for pair, error in result.failed]
-        return report
+
+
+class FolderMaker:
+    """Creates the folders of downloaded files once each (thread-safe), with a clear error when a
+    file stands where a folder should be."""
+
+    def __init__(self) -> None:
+        self._made: set[Path] = set()
+        self._lock = threading.Lock()
+
+    def ensure(self, path: str, folder: Path) -> None:
+        if folder in self._made:
+            return
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except (FileExistsError, NotADirectoryError):
+            raise StorageError(f"{path}: a file stands where its folder should be.") from None
+        with self._lock:
+            self._made.add(folder)

@@ -3,29 +3,52 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
+import os
+import random
+import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 from urllib.parse import quote
 
+from botocore.exceptions import IncompleteReadError, ReadTimeoutError, ResponseStreamingError
+
 from projectdesk.core import keys
-from projectdesk.core.errors import Conflict, NotFound, StorageError
+from projectdesk.core.errors import Cancelled, Conflict, NotFound, ProjectDeskError, StorageError
 from projectdesk.core.mime import content_type
 from projectdesk.core.models import FileEntry
-from projectdesk.storage.atomic import atomic_target, copy_atomic
+from projectdesk.storage.atomic import TEMP_PREFIX, atomic_target, copy_atomic
 from projectdesk.storage.errors import translate
-from projectdesk.storage.repository import DEFAULT_WORKERS, Repository, UploadItem
+from projectdesk.storage.repository import DEFAULT_WORKERS, FolderMaker, Repository, UploadItem
+from projectdesk.storage.transfer import ProgressCallback, TransferResult, run_async
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
+
+    from projectdesk.storage.crt import CrtError, CrtTransfers
 
 log = logging.getLogger(__name__)
 
 MULTIPART_THRESHOLD = 16 * 1024 * 1024
 MULTIPART_CHUNK = 8 * 1024 * 1024
 DELETE_BATCH = 1000  # DeleteObjects' own maximum
+# CRT transfers started and not yet finished: the CRT itself decides how many connections carry them;
+# the window bounds queued work (memory for 50,000-file projects) and how long a cancel takes.
+CRT_WINDOW = 256
+# Objects up to this size are read into memory and written by us (at most CRT_WINDOW × this in flight);
+# larger ones the CRT writes to disk itself, part by part.
+IN_MEMORY_MAX = 256 * 1024
+WRITER_THREADS = 2
+_UNSET: Any = object()
+T = TypeVar("T")
+_TEMP_NUMBERS = itertools.count()
+# A response body that stopped early: the connection was reset or timed out after the headers arrived.
+ORPHAN_MARGIN = 60.0  # seconds of clock difference allowed between this computer and the server
+_STREAM_ERRORS = (ResponseStreamingError, IncompleteReadError, ReadTimeoutError, ConnectionError)
 
 
 def _strip_etag(etag: str) -> str:
@@ -44,6 +67,8 @@ class S3Repository(Repository):
         client: a boto3 S3 client (see `storage.s3client.make_client`); shared by all worker threads,
             as botocore clients are thread-safe, so its pool must allow `workers` connections.
         endpoint: how to name the server in messages (no secrets).
+        transfer_engine: "auto" moves trees and large files with the AWS Common Runtime where it can
+            (see `storage.crt`), "boto3" always with boto3 threads; the results are the same.
     """
 
     def __init__(
@@ -54,6 +79,7 @@ class S3Repository(Repository):
         user_id: str = keys.DEFAULT_USER_ID,
         endpoint: str = "Amazon S3",
         workers: int = DEFAULT_WORKERS,
+        transfer_engine: str = "auto",
     ) -> None:
         keys.safe_segment(user_id, "user id")
         self._client = client
@@ -61,6 +87,11 @@ class S3Repository(Repository):
         self.user_id = user_id
         self.endpoint = endpoint
         self.workers = workers
+        self._engine_choice = transfer_engine  # "auto": the CRT where it can be used; "boto3": never
+        retries: Any = getattr(client.meta.config, "retries", None) or {}
+        self._body_attempts = max(1, int(retries.get("max_attempts") or retries.get("total_max_attempts") or 5))
+        self._crt_engine: Any = _UNSET
+        self._crt_lock = threading.Lock()
 
     @property
     def description(self) -> str:
@@ -71,7 +102,10 @@ class S3Repository(Repository):
         try:
             yield
         except Exception as exc:
-            translated = translate(exc, bucket=self.bucket, endpoint=self.endpoint, what=what)
+            if getattr(exc, "cancelled", False):  # a CRT transfer stopped by cancel()
+                raise Cancelled(f"{what}: cancelled.") from None
+            source = getattr(exc, "botocore_error", exc)  # a CRT failure carries boto3's exception for it
+            translated = translate(source, bucket=self.bucket, endpoint=self.endpoint, what=what)
             if translated is exc:
                 raise
             raise translated from None
@@ -122,11 +156,28 @@ class S3Repository(Repository):
 
     # ---- single files ----------------------------------------------------------------------------
 
+    def _read_body(self, key: str, into: Callable[[Any], T]) -> T:
+        """GET `key` and hand its body to `into`; a body cut short is fetched again.
+
+        botocore retries a request until its response headers arrive, not the body read afterwards:
+        a connection reset mid-body would otherwise fail the read.
+        """
+        attempts = self._body_attempts
+        for attempt in range(1, attempts + 1):
+            response = self._client.get_object(Bucket=self.bucket, Key=key)
+            try:
+                return into(response["Body"])
+            except _STREAM_ERRORS:
+                if attempt == attempts:
+                    raise
+                log.info("body of %s cut short (attempt %d of %d); fetching it again", key, attempt, attempts)
+                time.sleep(random.uniform(0, min(0.1 * 2**attempt, 2.0)))
+        raise AssertionError("unreachable")
+
     def read_file(self, slug: str, path: str) -> bytes:
         key = keys.object_key(self.user_id, slug, path)
         with self._errors(f"{slug}/{path}"):
-            response = self._client.get_object(Bucket=self.bucket, Key=key)
-            return response["Body"].read()
+            return self._read_body(key, _read_all)
 
     def stat_file(self, slug: str, path: str) -> FileEntry:
         key = keys.object_key(self.user_id, slug, path)
@@ -186,9 +237,37 @@ class S3Repository(Repository):
             raise StorageError(f"{failed} of {len(paths)} files of '{slug}' could not be deleted.")
         return len(paths)
 
-    # ---- transfers -------------------------------------------------------------------------------
+    # ---- transfers ---------------------------------------------------------------------------------
+
+    def _crt(self) -> CrtTransfers | None:
+        """The CRT engine for bulk transfers (made on first use), or None where boto3 must do them."""
+        if self._crt_engine is _UNSET:
+            with self._crt_lock:
+                if self._crt_engine is _UNSET:
+                    engine = None
+                    if self._engine_choice != "boto3":
+                        from projectdesk.storage.crt import CrtTransfers
+
+                        engine = CrtTransfers.for_client(self._client)
+                    self._crt_engine = engine
+        chosen: CrtTransfers | None = self._crt_engine
+        return chosen if chosen is not None and chosen.usable(self.bucket) else None
+
+    def _own(self, method: str) -> bool:
+        """True while `method` is this class's own (a subclass or a test may wrap it: then honour that)."""
+        return method not in vars(self) and getattr(type(self), method) is getattr(S3Repository, method)
 
     def upload_one(self, slug: str, item: UploadItem, project_name: str) -> FileEntry:
+        if item.size < MULTIPART_THRESHOLD:
+            return self._upload_one(slug, item, project_name)
+        started = time.time()
+        try:
+            return self._upload_one(slug, item, project_name)
+        finally:
+            key = keys.object_key(self.user_id, slug, item.path)
+            self._abort_orphans(keys.project_prefix(self.user_id, slug), {key}, started)
+
+    def _upload_one(self, slug: str, item: UploadItem, project_name: str) -> FileEntry:
         key = keys.object_key(self.user_id, slug, item.path)
         extra = {"ContentType": content_type(item.path), "Metadata": self._metadata(slug, project_name)}
         with self._errors(f"{slug}/{item.path}"):
@@ -197,27 +276,241 @@ class S3Repository(Repository):
                     data = handle.read()
                 response = self._client.put_object(Bucket=self.bucket, Key=key, Body=data, **extra)  # type: ignore[arg-type]
                 return FileEntry(item.path, len(data), _strip_etag(response.get("ETag", "")), time.time())
-            # Large files stream from disk in parts through boto3's transfer manager.
-            self._client.upload_file(str(item.local_path), self.bucket, key, ExtraArgs=extra, Config=_transfer_config())
+            crt = self._crt()
+            if crt is not None:  # large files: parts in parallel, read from disk in C, bounded memory
+                template = crt.template("put_object", self.bucket, Metadata=extra["Metadata"])
+                etag = crt.run(
+                    lambda done: crt.start_upload(
+                        template, key, str(item.local_path), item.size, str(extra["ContentType"]), done
+                    )
+                )
+                if etag:
+                    return FileEntry(item.path, item.size, etag, time.time())
+            else:  # large files stream from disk in parts through boto3's transfer manager
+                self._client.upload_file(
+                    str(item.local_path), self.bucket, key, ExtraArgs=extra, Config=_transfer_config()
+                )
         return self.stat_file(slug, item.path)
 
     def download_one(self, slug: str, entry: FileEntry, target: Path) -> None:
         key = keys.object_key(self.user_id, slug, entry.path)
         with self._errors(f"{slug}/{entry.path}"):
             if entry.size < MULTIPART_THRESHOLD:
-                response = self._client.get_object(Bucket=self.bucket, Key=key)
-                copy_atomic(response["Body"], target)  # type: ignore[arg-type]
+                self._read_body(key, lambda body: copy_atomic(body, target))
                 return
+            crt = self._crt()
             with atomic_target(target) as temp:
-                self._client.download_file(self.bucket, key, str(temp), Config=_transfer_config())
+                if crt is not None:
+                    template = crt.template("get_object", self.bucket)
+                    crt.run(lambda done: crt.start_download(template, key, str(temp), entry.size, done))
+                else:
+                    self._client.download_file(self.bucket, key, str(temp), Config=_transfer_config())
+
+    def _upload_many(
+        self,
+        slug: str,
+        items: Sequence[UploadItem],
+        project_name: str,
+        progress: ProgressCallback | None,
+        cancel: threading.Event | None,
+    ) -> TransferResult[UploadItem, FileEntry]:
+        prefix = keys.project_prefix(self.user_id, slug)
+        large = {prefix + item.path for item in items if item.size >= MULTIPART_THRESHOLD}
+        started = time.time()
+        try:
+            return self._upload_batch(slug, items, project_name, progress, cancel)
+        finally:
+            if large:
+                self._abort_orphans(prefix, large, started)
+
+    def _upload_batch(
+        self,
+        slug: str,
+        items: Sequence[UploadItem],
+        project_name: str,
+        progress: ProgressCallback | None,
+        cancel: threading.Event | None,
+    ) -> TransferResult[UploadItem, FileEntry]:
+        crt = self._crt() if self._own("upload_one") and items else None
+        if crt is None:
+            return super()._upload_many(slug, items, project_name, progress, cancel)
+        metadata = self._metadata(slug, project_name)
+        try:
+            with self._errors(f"{slug}/"):
+                template = crt.template("put_object", self.bucket, Metadata=metadata)
+        except (ProjectDeskError, RuntimeError) as exc:
+            log.info("no CRT upload template (%s); uploading with boto3", exc)
+            return super()._upload_many(slug, items, project_name, progress, cancel)
+        prefix = keys.project_prefix(self.user_id, slug)
+
+        def start(
+            item: UploadItem, finish: Callable[[Callable[[], FileEntry]], None], advance: Callable[[int], None]
+        ) -> Any:
+            def done(error: CrtError | None, etag: str) -> None:
+                finish(lambda: self._uploaded(slug, item, error, etag))
+
+            return crt.start_upload(
+                template, prefix + item.path, str(item.local_path), item.size, content_type(item.path), done, advance
+            )
+
+        return run_async(
+            items,
+            start,
+            name_of=lambda item: item.path,
+            size_of=lambda item: item.size,
+            window=CRT_WINDOW,
+            progress=progress,
+            cancel=cancel,
+        )
+
+    def _abort_orphans(self, prefix: str, keys_sent: set[str], since: float) -> None:
+        """Abort multipart uploads of `keys_sent` begun since `since` and still open once the batch is over.
+
+        When the answer to a CreateMultipartUpload is lost (a reset connection), the client retries and
+        the server holds two uploads: the finished one, and an orphan nobody completes, billed until a
+        lifecycle rule removes it. Only uploads of keys this batch sent, begun during it, are touched.
+        """
+        try:
+            with self._errors("open multipart uploads"):
+                paginator = self._client.get_paginator("list_multipart_uploads")
+                for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
+                    for upload in page.get("Uploads", []):
+                        initiated = upload.get("Initiated")
+                        begun = initiated.timestamp() if initiated is not None else since
+                        if upload.get("Key") in keys_sent and begun >= since - ORPHAN_MARGIN:
+                            log.info("aborting an orphaned multipart upload of %s", upload["Key"])
+                            self._client.abort_multipart_upload(
+                                Bucket=self.bucket, Key=upload["Key"], UploadId=upload["UploadId"]
+                            )
+        except ProjectDeskError as exc:
+            log.warning("could not check for orphaned multipart uploads: %s", exc)
+
+    def _uploaded(self, slug: str, item: UploadItem, error: CrtError | None, etag: str) -> FileEntry:
+        """The result of one CRT upload, on the calling thread."""
+        if error is not None:
+            self._raise_crt(error, f"{slug}/{item.path}")
+        if not etag:  # a server that did not say: ask (rare; never for a normal S3 server)
+            return self.stat_file(slug, item.path)
+        return FileEntry(item.path, item.size, etag, time.time())
+
+    def _download_many(
+        self,
+        slug: str,
+        wanted: Sequence[tuple[FileEntry, Path]],
+        progress: ProgressCallback | None,
+        cancel: threading.Event | None,
+    ) -> TransferResult[tuple[FileEntry, Path], FileEntry]:
+        crt = self._crt() if self._own("download_one") and wanted else None
+        if crt is None:
+            return super()._download_many(slug, wanted, progress, cancel)
+        try:
+            with self._errors(f"{slug}/"):
+                template = crt.template("get_object", self.bucket)
+        except (ProjectDeskError, RuntimeError) as exc:
+            log.info("no CRT download template (%s); downloading with boto3", exc)
+            return super()._download_many(slug, wanted, progress, cancel)
+        prefix = keys.project_prefix(self.user_id, slug)
+        folders = FolderMaker()
+        pid = os.getpid()
+        # Creating files is slow on a busy disk (≈1 ms each here while other processes fsync): small files
+        # are written by a few threads at once, off the thread that keeps the transfers going.
+        writers = ThreadPoolExecutor(WRITER_THREADS, thread_name_prefix="pd-write")
+
+        def start(
+            pair: tuple[FileEntry, Path],
+            finish: Callable[[Callable[[], FileEntry]], None],
+            advance: Callable[[int], None],
+        ) -> Any:
+            entry, target = pair
+            temp = target.parent / f"{TEMP_PREFIX}{pid}-{next(_TEMP_NUMBERS)}"
+
+            def write(error: CrtError | None, data: bytes) -> None:
+                def job() -> None:
+                    try:
+                        written = self._write_small(slug, entry, target, temp, error, data, folders)
+                    except BaseException as exc:
+                        failure = exc
+                        finish(lambda: _reraise(failure))
+                    else:
+                        finish(lambda: written)
+
+                writers.submit(job)
+
+            if entry.size == 0:  # the CRT's first ranged GET gets 416 from some servers on empty objects
+                write(None, b"")
+                return None
+            if entry.size <= IN_MEMORY_MAX:
+                return crt.start_fetch(template, prefix + entry.path, write)
+            folders.ensure(entry.path, target.parent)
+
+            def done(error: CrtError | None, etag: str) -> None:
+                finish(lambda: self._downloaded(slug, entry, target, temp, error))
+
+            return crt.start_download(template, prefix + entry.path, str(temp), entry.size, done, advance)
+
+        try:
+            return run_async(
+                wanted,
+                start,
+                name_of=lambda pair: pair[0].path,
+                size_of=lambda pair: pair[0].size,
+                window=CRT_WINDOW,
+                progress=progress,
+                cancel=cancel,
+            )
+        finally:
+            writers.shutdown(wait=True)
+
+    def _downloaded(self, slug: str, entry: FileEntry, target: Path, temp: Path, error: CrtError | None) -> FileEntry:
+        """Finish one CRT download on the calling thread: the complete file replaces `target` in one step.
+
+        A bulk pull renames without an fsync per file (as git checkout, rsync and s5cmd do): a crash
+        leaves whole files or none under their names, never half of one; one fsync per file would
+        cost more than the transfer itself on many disks.
+        """
+        if error is not None:
+            temp.unlink(missing_ok=True)
+            self._raise_crt(error, f"{slug}/{entry.path}")
+        try:
+            os.replace(temp, target)
+        except OSError:
+            temp.unlink(missing_ok=True)
+            raise
+        return entry
+
+    def _write_small(
+        self,
+        slug: str,
+        entry: FileEntry,
+        target: Path,
+        temp: Path,
+        error: CrtError | None,
+        data: bytes,
+        folders: FolderMaker,
+    ) -> FileEntry:
+        """Finish one in-memory CRT download: write a temp file beside `target`, rename it over `target`."""
+        if error is not None:
+            self._raise_crt(error, f"{slug}/{entry.path}")
+        folders.ensure(entry.path, target.parent)
+        try:
+            with open(temp, "xb") as handle:
+                handle.write(data)
+        except OSError:
+            temp.unlink(missing_ok=True)
+            raise
+        return self._downloaded(slug, entry, target, temp, None)
+
+    def _raise_crt(self, error: CrtError, what: str) -> NoReturn:
+        if error.cancelled:
+            raise Cancelled(f"{what}: cancelled.")
+        raise translate(error.botocore_error, bucket=self.bucket, endpoint=self.endpoint, what=what) from None
 
     # ---- manifest --------------------------------------------------------------------------------
 
     def read_manifest_bytes(self, slug: str) -> bytes | None:
         try:
             with self._errors(f"manifest of {slug}"):
-                response = self._client.get_object(Bucket=self.bucket, Key=keys.manifest_key(self.user_id, slug))
-                return response["Body"].read()
+                return self._read_body(keys.manifest_key(self.user_id, slug), _read_all)
         except NotFound:
             return None
 
@@ -251,6 +544,14 @@ class S3Repository(Repository):
                 )
             else:
                 self._client.create_bucket(Bucket=self.bucket)
+
+
+def _read_all(body: Any) -> bytes:
+    return bytes(body.read())
+
+
+def _reraise(error: BaseException) -> NoReturn:
+    raise error
 
 
 def _transfer_config() -> Any:

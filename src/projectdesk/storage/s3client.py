@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
+
+# Enough for the bulk transfer pool (storage.repository.DEFAULT_WORKERS) plus the window's own calls.
+DEFAULT_MAX_CONNECTIONS = 48
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,6 +23,26 @@ class Credentials:
         return f"Credentials(access_key_id={self.access_key_id[:4]}…, secret_access_key=***)"
 
 
+def fast_timestamp(value: Any) -> Any:
+    """botocore's timestamp parser, minus dateutil for the ISO 8601 form S3 listings use.
+
+    botocore parses every LastModified of a listing with dateutil (≈100 µs each: a third of the CPU of
+    listing 2,000 keys); `datetime.fromisoformat` reads S3's `2025-01-31T12:00:00.000Z` in ≈1 µs.
+    Anything else (HTTP dates in headers, epoch numbers) goes to botocore's own parser.
+    """
+    if isinstance(value, str) and len(value) >= 20 and value[10] == "T":
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            pass
+        else:
+            if parsed.tzinfo is not None:
+                return parsed
+    from botocore.utils import parse_timestamp
+
+    return parse_timestamp(value)
+
+
 def make_client(
     *,
     endpoint_url: str | None,
@@ -26,7 +50,7 @@ def make_client(
     credentials: Credentials | None = None,
     aws_profile: str | None = None,
     path_style: bool = False,
-    max_connections: int = 40,
+    max_connections: int = DEFAULT_MAX_CONNECTIONS,
     connect_timeout: float = 5.0,
     read_timeout: float = 60.0,
     max_attempts: int = 5,
@@ -36,7 +60,8 @@ def make_client(
     Without `credentials` or `aws_profile`, boto3's default chain (environment, ~/.aws, SSO, …) is used.
     boto3 is imported here, not at module load, so the window paints before paying for it.
     """
-    import boto3
+    import boto3.session
+    import botocore.session
     from botocore.config import Config
 
     config = Config(
@@ -47,13 +72,16 @@ def make_client(
         max_pool_connections=max_connections,
         connect_timeout=connect_timeout,
         read_timeout=read_timeout,
+        tcp_keepalive=True,
         # Whole-object checksums on every request cost CPU and break on servers that answer range
         # and 304 responses with full-object checksums (rclone serve s3): compute them only when required.
         request_checksum_calculation="when_required",
         response_checksum_validation="when_required",
         user_agent_appid="projectdesk",  # type: ignore[call-arg]  # missing from the stubs
     )
-    session = boto3.session.Session(profile_name=aws_profile) if aws_profile else boto3.session.Session()
+    core = botocore.session.Session(profile=aws_profile) if aws_profile else botocore.session.Session()
+    core.get_component("response_parser_factory").set_parser_defaults(timestamp_parser=fast_timestamp)
+    session = boto3.session.Session(botocore_session=core)
     kwargs = {}
     if credentials is not None:
         kwargs = {
@@ -61,4 +89,8 @@ def make_client(
             "aws_secret_access_key": credentials.secret_access_key,
             "aws_session_token": credentials.session_token,
         }
-    return session.client("s3", endpoint_url=endpoint_url or None, config=config, **kwargs)  # type: ignore[call-overload,no-any-return]
+    client: S3Client = session.client("s3", endpoint_url=endpoint_url or None, config=config, **kwargs)  # type: ignore[call-overload]
+    from projectdesk.storage.crt import install_template_hook
+
+    install_template_hook(client)  # before any thread uses the client: registering events is not thread-safe
+    return client

@@ -1,14 +1,25 @@
-"""Runs many file transfers on a bounded thread pool, with cancel, throttled progress and per-file errors."""
+"""Runs many file transfers with bounded parallelism, cancel, throttled progress and per-file errors.
+
+Two drivers share the bookkeeping (progress, per-file errors, cancel):
+
+- `run_parallel` calls a blocking `work(item)` on a thread pool (any store, and S3 through boto3);
+- `run_async` calls `start(item, finish)`, which begins a transfer that completes on another thread
+  (the AWS Common Runtime's event loop) and hands back a `finish` callable; the calling thread runs it,
+  so all bookkeeping (renames, results, progress) happens on one thread and no worker threads are needed.
+
+Both report progress from the calling thread, about 20 times a second whatever the file count.
+"""
 
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 from projectdesk.core.errors import Cancelled, ProjectDeskError, StorageError
 from projectdesk.core.models import Progress
@@ -19,6 +30,7 @@ T = TypeVar("T")
 R = TypeVar("R")
 ProgressCallback = Callable[[Progress], None]
 PROGRESS_INTERVAL = 0.05  # seconds: about 20 updates a second, whatever the file count
+CANCEL_POLL = 0.1  # seconds: how often a waiting driver looks at the cancel event
 
 
 class _NotStarted(Exception):
@@ -29,6 +41,51 @@ class _NotStarted(Exception):
 class TransferResult(Generic[T, R]):
     done: list[tuple[T, R]] = field(default_factory=list)
     failed: list[tuple[T, ProjectDeskError]] = field(default_factory=list)
+
+
+class _Book(Generic[T, R]):
+    """Results, per-file errors and throttled progress of one batch (touched by the calling thread only)."""
+
+    def __init__(
+        self,
+        items: Sequence[T],
+        name_of: Callable[[T], str],
+        size_of: Callable[[T], int],
+        progress: ProgressCallback | None,
+    ) -> None:
+        self.result: TransferResult[T, R] = TransferResult()
+        self.name_of = name_of
+        self.size_of = size_of
+        self.progress = progress
+        self.files_total = len(items)
+        self.bytes_total = sum(size_of(item) for item in items)
+        self.files_done = 0
+        self.bytes_done = 0
+        self._last_report = 0.0
+
+    def report(self, current: str = "", force: bool = False) -> None:
+        now = time.monotonic()
+        if self.progress and (force or now - self._last_report >= PROGRESS_INTERVAL):
+            self._last_report = now
+            self.progress(Progress(self.files_done, self.files_total, self.bytes_done, self.bytes_total, current))
+
+    def settle(self, item: T, outcome: Callable[[], R], counted_bytes: int = 0) -> None:
+        """Record the outcome of one item (`outcome()` returns its result or raises)."""
+        try:
+            self.result.done.append((item, outcome()))
+        except (_NotStarted, Cancelled):
+            self.bytes_done -= counted_bytes
+            return
+        except ProjectDeskError as exc:
+            log.warning("transfer of %s failed: %s", self.name_of(item), exc)
+            self.result.failed.append((item, exc))
+        except OSError as exc:
+            error = StorageError(f"{self.name_of(item)}: {exc.strerror or exc}")
+            log.warning("transfer of %s failed: %s", self.name_of(item), error)
+            self.result.failed.append((item, error))
+        self.files_done += 1
+        self.bytes_done += self.size_of(item) - counted_bytes
+        self.report(self.name_of(item))
 
 
 def run_parallel(
@@ -43,61 +100,146 @@ def run_parallel(
 ) -> TransferResult[T, R]:
     """Run `work` on each item with at most `workers` at once.
 
-    A ProjectDeskError from one item is recorded in `failed` and the others go on; any other
-    exception is a bug and is re-raised. Setting `cancel` stops new work, waits for running items
-    and raises Cancelled.
+    A ProjectDeskError (or OSError) from one item is recorded in `failed` and the others go on; any
+    other exception is a bug and is re-raised. Setting `cancel` stops new work, waits for running
+    items and raises Cancelled.
     """
-    result: TransferResult[T, R] = TransferResult()
-    total_bytes = sum(size_of(item) for item in items)
-    files_done = 0
-    bytes_done = 0
-    last_report = 0.0
-
-    def report(current: str, force: bool = False) -> None:
-        nonlocal last_report
-        now = time.monotonic()
-        if progress and (force or now - last_report >= PROGRESS_INTERVAL):
-            last_report = now
-            progress(Progress(files_done, len(items), bytes_done, total_bytes, current))
-
-    report("", force=True)
-    pending: dict[Future[R], T] = {}
-    queue = iter(items)
+    book: _Book[T, R] = _Book(items, name_of, size_of, progress)
+    book.report(force=True)
+    workers = max(1, workers)
+    finished: queue.SimpleQueue[tuple[T, Future[R]]] = queue.SimpleQueue()
+    queue_iter = iter(items)
+    in_flight = 0
 
     def guarded(item: T) -> R:
         if cancel is not None and cancel.is_set():  # queued before the cancel: do not start
             raise _NotStarted
         return work(item)
 
-    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="transfer") as pool:
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="transfer") as pool:
 
         def top_up() -> None:
             # Submitting lazily keeps memory flat for 50,000-file projects and lets cancel act fast.
-            while len(pending) < workers * 2 and not (cancel and cancel.is_set()):
-                item = next(queue, None)
+            nonlocal in_flight
+            while in_flight < workers * 2 and not (cancel and cancel.is_set()):
+                item = next(queue_iter, None)
                 if item is None:
                     return
-                pending[pool.submit(guarded, item)] = item
+                future = pool.submit(guarded, item)
+                future.add_done_callback(lambda f, item=item: finished.put((item, f)))  # type: ignore[misc]
+                in_flight += 1
 
         top_up()
-        while pending:
-            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for future in finished:
-                item = pending.pop(future)
-                try:
-                    result.done.append((item, future.result()))
-                except _NotStarted:
-                    continue
-                except ProjectDeskError as exc:
-                    log.warning("transfer of %s failed: %s", name_of(item), exc)
-                    result.failed.append((item, exc))
-                except OSError as exc:
-                    result.failed.append((item, StorageError(f"{name_of(item)}: {exc.strerror or exc}")))
-                files_done += 1
-                bytes_done += size_of(item)
-                report(name_of(item))
+        while in_flight:
+            item, future = finished.get()
+            in_flight -= 1
+            book.settle(item, future.result)
             top_up()
     if cancel and cancel.is_set():
-        raise Cancelled(f"Cancelled after {files_done} of {len(items)} files.")
-    report("", force=True)
-    return result
+        raise Cancelled(f"Cancelled after {book.files_done} of {len(items)} files.")
+    book.report(force=True)
+    return book.result
+
+
+class Cancellable(Protocol):
+    def cancel(self) -> None: ...
+
+
+Finish = Callable[[], R]
+# start(item, finish_callback, advance_callback) -> handle; finish_callback may be called from any thread,
+# exactly once, with a callable the driver runs on its own thread; advance(n) reports n more bytes.
+Starter = Callable[[T, Callable[[Finish[R]], None], Callable[[int], None]], Cancellable | None]
+
+
+def run_async(
+    items: Sequence[T],
+    start: Starter[T, R],
+    *,
+    name_of: Callable[[T], str],
+    size_of: Callable[[T], int],
+    window: int,
+    progress: ProgressCallback | None = None,
+    cancel: threading.Event | None = None,
+) -> TransferResult[T, R]:
+    """Keep up to `window` transfers started by `start` in flight; same results and errors as run_parallel.
+
+    `start` raising a ProjectDeskError or OSError fails that item only. On cancel, no new transfer is
+    started, those in flight are asked to stop and waited for, then Cancelled is raised.
+    """
+    book: _Book[T, R] = _Book(items, name_of, size_of, progress)
+    book.report(force=True)
+    window = max(1, window)
+    events: queue.SimpleQueue[tuple[int, int, Finish[R] | None]] = queue.SimpleQueue()
+    handles: dict[int, Cancellable | None] = {}
+    advanced: dict[int, int] = {}
+    pending: dict[int, T] = {}
+    queue_iter = iter(enumerate(items))
+    cancelled = False
+    bug: BaseException | None = None
+
+    def top_up() -> None:
+        while len(pending) < window and not cancelled and bug is None:
+            if cancel is not None and cancel.is_set():
+                return
+            nxt = next(queue_iter, None)
+            if nxt is None:
+                return
+            index, item = nxt
+
+            def finish(outcome: Finish[R], index: int = index) -> None:
+                events.put((index, 0, outcome))
+
+            def advance(nbytes: int, index: int = index) -> None:
+                events.put((index, nbytes, None))
+
+            pending[index] = item
+            try:
+                handles[index] = start(item, finish, advance)
+            except (ProjectDeskError, OSError) as exc:
+                error = exc
+                events.put((index, 0, lambda error=error: _raise(error)))  # type: ignore[misc]
+
+    def stop_all() -> None:
+        for handle in list(handles.values()):
+            if handle is not None:
+                try:
+                    handle.cancel()
+                except Exception:  # already finished
+                    log.debug("cancel of a finished transfer", exc_info=True)
+
+    top_up()
+    while pending:
+        try:
+            index, nbytes, outcome = events.get(timeout=CANCEL_POLL)
+        except queue.Empty:
+            index, nbytes, outcome = -1, 0, None
+        if not cancelled and cancel is not None and cancel.is_set():
+            cancelled = True
+            stop_all()
+        if index < 0:
+            continue
+        if outcome is None:  # bytes of a large file in progress
+            advanced[index] = advanced.get(index, 0) + nbytes
+            book.bytes_done += nbytes
+            book.report(name_of(pending[index]))
+            continue
+        item = pending.pop(index)
+        handles.pop(index, None)
+        counted = advanced.pop(index, 0)
+        try:
+            book.settle(item, outcome, counted)
+        except BaseException as exc:  # a bug: stop everything, wait for what runs, then raise it
+            if bug is None:
+                bug = exc
+                stop_all()
+        top_up()
+    if bug is not None:
+        raise bug
+    if cancelled or (cancel is not None and cancel.is_set()):
+        raise Cancelled(f"Cancelled after {book.files_done} of {len(items)} files.")
+    book.report(force=True)
+    return book.result
+
+
+def _raise(error: BaseException) -> R:  # type: ignore[type-var]
+    raise error

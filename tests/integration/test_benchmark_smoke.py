@@ -1,0 +1,40 @@
+"""The transfer benchmark keeps working: its smoke variant (200 files, one round) runs end to end.
+
+No timing is asserted (the machine may be busy); only that every tool ran, the pulls were complete
+(the benchmark checks file counts and sizes itself) and the table was printed.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+pytestmark = pytest.mark.seaweedfs
+
+
+def test_benchmark_smoke_prints_the_table(tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    result = subprocess.run(
+        [sys.executable, "-m", "benchmarks.transfer", "--smoke", "--no-install", "--work", str(tmp_path)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    out = result.stdout
+    assert "| operation" in out and "× s5cmd" in out
+    for row in ("push 203 files", "pull 203 files", "upload 8 MB file", "download 8 MB file", "re-push, 10 of 203"):
+        assert f"| {row}" in out, row
+    for tool in ("s5cmd", "projectdesk-cli", "ProjectService"):
+        assert f"| {tool} " in out, tool
+    projectdesk_rows = [line for line in out.splitlines() if "ProjectService" in line]
+    assert len(projectdesk_rows) == 5 and all("not run" not in line for line in projectdesk_rows)
+    assert not list(tmp_path.iterdir()), "the benchmark left its working folder behind"
