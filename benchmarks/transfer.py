@@ -333,6 +333,17 @@ class Row:
     def median(self) -> float:
         return statistics.median(s.seconds for s in self.samples)
 
+    @property
+    def work(self) -> float | None:
+        """Median seconds of the work itself, without interpreter start, imports and client set-up
+        (reported by benchmarks/pd_run.py), or None for tools that do not say."""
+        found = []
+        for sample in self.samples:
+            for line in sample.stdout.splitlines():
+                if line.startswith("pd_run timing:"):
+                    found.append(float(line.split()[-1]))
+        return statistics.median(found) if found else None
+
 
 class Results:
     def __init__(self) -> None:
@@ -356,11 +367,12 @@ class Results:
 
     def table(self) -> str:
         head = ["operation", "tool", "best s", "median s", "files/s", "MB/s", "peak RSS MB", "CPU s", "× s5cmd"]
+        head.append("work s")
         lines = [head]
         for key in self.order:
             row = self.rows[key]
             if not row.samples:
-                lines.append([row.op, row.tool, "-", "-", "-", "-", "-", "-", row.note or "not run"])
+                lines.append([row.op, row.tool, "-", "-", "-", "-", "-", "-", row.note or "not run", ""])
                 continue
             best = row.best
             ratio = f"{statistics.median(row.ratios):.2f}" if row.ratios else "-"
@@ -377,6 +389,7 @@ class Results:
                     f"{max(s.peak_rss for s in row.samples) / MB:,.0f}",
                     f"{statistics.median(s.cpu for s in row.samples):.2f}",
                     ratio,
+                    f"{row.work:.2f}" if row.work is not None else "",
                 ]
             )
         widths = [max(len(str(line[i])) for line in lines) for i in range(len(head))]
@@ -710,7 +723,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"machine: {machine()}")
     print(f"tools: {tool_versions}")
     print(f"load average before: {load_before}, after: {load()}; took {elapsed:.0f}s")
-    print("× s5cmd: wall time over s5cmd's in the same round (median over rounds; range); each tool a whole process")
+    print("× s5cmd: wall time over s5cmd's in the same round (median over rounds; range); each tool a whole process.")
+    print("work s: ProjectService's own median, without interpreter start, imports and client set-up.")
     print()
     print(results.table())
     if args.json:

@@ -35,6 +35,6 @@ def test_benchmark_smoke_prints_the_table(tmp_path: Path) -> None:
         assert f"| {row}" in out, row
     for tool in ("s5cmd", "projectdesk-cli", "ProjectService"):
         assert f"| {tool} " in out, tool
-    projectdesk_rows = [line for line in out.splitlines() if "ProjectService" in line]
+    projectdesk_rows = [line for line in out.splitlines() if line.startswith("|") and "| ProjectService " in line]
     assert len(projectdesk_rows) == 5 and all("not run" not in line for line in projectdesk_rows)
     assert not list(tmp_path.iterdir()), "the benchmark left its working folder behind"

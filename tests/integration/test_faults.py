@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import random
+import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -134,3 +135,89 @@ def test_the_boto3_path_survives_the_same_faults(seaweed: SeaweedServer, tmp_pat
     """Without the CRT (no awscrt, proxies, …) bulk transfers use boto3 threads: same guarantees."""
     proxy = _run_through_proxy(seaweed, tmp_path, engine="boto3", small=300, large=1, seed=12)
     assert proxy.counts["cut"] > 0 and proxy.counts["slowdown"] > 0
+
+
+def test_cancel_stops_crt_transfers_and_leaves_no_partial_files(seaweed: SeaweedServer, tmp_path: Path) -> None:
+    from projectdesk.core.errors import Cancelled
+    from projectdesk.core.models import Progress
+    from projectdesk.storage.repository import UploadItem
+
+    bucket = "faults-cancel"
+    seaweed.create_bucket(bucket)
+    source = tmp_path / "project"
+    expected = _make_project(source, 400, 0)
+    client = make_client(
+        endpoint_url=seaweed.endpoint_url,
+        region=seaweed.region,
+        credentials=Credentials(seaweed.access_key, seaweed.secret_key),
+        path_style=True,
+    )
+    repo = S3Repository(client, bucket, endpoint=seaweed.endpoint_url)
+    assert repo._crt() is not None, "this test is about the CRT path"
+    items = [UploadItem(path, source / path, (source / path).stat().st_size) for path in expected]
+    assert repo.upload_tree("cancel-12345", items, project_name="Cancel").failed == []
+
+    cancel = threading.Event()
+
+    def stop_after_some(progress: Progress) -> None:
+        if progress.files_done >= 20:
+            cancel.set()
+
+    dest = tmp_path / "pulled"
+    with pytest.raises(Cancelled):
+        repo.download_tree("cancel-12345", dest, progress=stop_after_some, cancel=cancel)
+    written = _digests(dest)
+    assert 20 <= len(written) < len(expected)
+    assert all(expected[path] == digest for path, digest in written.items()), "only whole files under their names"
+
+
+def test_repush_hashes_only_changed_files_and_sends_only_them(
+    seaweed: SeaweedServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from projectdesk.services import hashing
+
+    bucket = "faults-repush"
+    seaweed.create_bucket(bucket)
+    source = tmp_path / "project"
+    expected = _make_project(source, 300, 0)
+    old = time.time() - 3600  # written long ago: not "racily clean"
+    for path in expected:
+        os.utime(source / path, (old, old))
+    client = make_client(
+        endpoint_url=seaweed.endpoint_url,
+        region=seaweed.region,
+        credentials=Credentials(seaweed.access_key, seaweed.secret_key),
+        path_style=True,
+    )
+    service = ProjectService(
+        S3Repository(client, bucket, endpoint=seaweed.endpoint_url), hash_index_dir=tmp_path / "index"
+    )
+    service.push(service.plan_push(source, name="Repush", slug="repush-12345"))
+
+    hashed: list[Path] = []
+    real = hashing.sha256_file
+
+    def counting(path: Path) -> str:
+        hashed.append(path)
+        return real(path)
+
+    monkeypatch.setattr(hashing, "sha256_file", counting)
+    changed = sorted(expected)[:3]
+    for path in changed:
+        (source / path).write_bytes(b"changed " + path.encode())
+    requests: list[str] = []
+    client.meta.events.register("before-call.s3", lambda model, **_: requests.append(model.name))
+    plan = service.plan_push(source, slug="repush-12345")
+    assert sorted(p.relative_to(source).as_posix() for p in hashed) == changed  # nothing else was read
+    assert sorted(item.path for item in plan.to_upload) == changed
+    result = service.push(plan)
+    assert (result.uploaded, result.unchanged) == (3, 297)
+    assert "HeadObject" not in requests  # the listing and the manifest tell what changed, not a HEAD per file
+    assert requests.count("ListObjectsV2") == 1  # one listing (one page for 300 files), none after the push
+    manifest = service.repo.get_manifest("repush-12345")
+    assert manifest is not None
+    assert manifest.files == {**expected, **{p: hashing.sha256_bytes(b"changed " + p.encode()) for p in changed}}
+    # A file changed right after it was hashed keeps its mtime tick: it is hashed again next time.
+    hashed.clear()
+    service.plan_push(source, slug="repush-12345")
+    assert sorted(p.relative_to(source).as_posix() for p in hashed) == changed

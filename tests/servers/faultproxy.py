@@ -19,6 +19,7 @@ import random
 import socket
 import struct
 import threading
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -153,8 +154,11 @@ def _reset(sock: socket.socket) -> None:
 class FaultProxy:
     """Listens on 127.0.0.1:<port> and relays to `upstream`, injecting `faults` (seeded by `seed`)."""
 
-    def __init__(self, upstream: tuple[str, int], *, faults: Faults | None = None, seed: int = 1) -> None:
+    def __init__(
+        self, upstream: tuple[str, int], *, faults: Faults | None = None, seed: int = 1, latency: float = 0.0
+    ) -> None:
         self.upstream = upstream
+        self.latency = latency  # seconds added before each response (a distant server)
         self.faults = faults or Faults()
         self.seed = seed
         self.counts: Counter[str] = Counter()
@@ -294,6 +298,8 @@ class FaultProxy:
                 no_body = method == "HEAD" or status in ("204", "304")
                 response_body = up_reader.body(response, no_body=no_body)
                 whole = response.head + response_body
+                if self.latency:
+                    time.sleep(self.latency)
                 if fault == "cut":
                     self._count("cut")
                     if response_body:

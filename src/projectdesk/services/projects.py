@@ -11,7 +11,6 @@ import threading
 import time
 import zipfile
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -137,35 +136,26 @@ class ProjectService:
 
     def plan_push(self, local_dir: Path, *, name: str | None = None, slug: str | None = None) -> PushPlan:
         """Scan `local_dir` and compare it with the project `slug` (a new project when None or absent)."""
-        if slug is not None:
+        scan = scan_folder(local_dir, ignore_patterns=self.ignore_patterns, limits=self.limits)
+        limit_error: LimitExceeded | None = None
+        try:
+            self.limits.check((item.path, item.size) for item in scan.files)
+        except LimitExceeded as exc:
+            limit_error = exc
+        previous: Manifest | None = None
+        remote: list[FileEntry] = []
+        if slug is None:
+            slug = new_slug(name or Path(local_dir).resolve().name, set(self.repo.list_slugs()))
+            is_new = True
+        else:
             safe_segment(slug, "project slug")
-        # The server's side (manifest and listing, or the taken slugs) is fetched while the folder is
-        # scanned and hashed: a re-push waits for the network once, not after the disk.
-        with ThreadPoolExecutor(2, thread_name_prefix="plan") as pool:
-            if slug is None:
-                taken = pool.submit(self.repo.list_slugs)
-            else:
-                manifest = pool.submit(self.repo.get_manifest, slug)
-                listing = pool.submit(self.repo.list_files, slug)
-            scan = scan_folder(local_dir, ignore_patterns=self.ignore_patterns, limits=self.limits)
-            limit_error: LimitExceeded | None = None
-            try:
-                self.limits.check((item.path, item.size) for item in scan.files)
-            except LimitExceeded as exc:
-                limit_error = exc
-            hashes: dict[str, str] = {}
-            if limit_error is None:
-                files = ((item.path, item.local_path) for item in scan.files)
-                hashes = hash_files(Path(local_dir), files, self.hash_index_dir)
-            previous: Manifest | None = None
-            remote: list[FileEntry] = []
-            if slug is None:
-                slug = new_slug(name or Path(local_dir).resolve().name, set(taken.result()))
-                is_new = True
-            else:
-                previous = manifest.result()
-                remote = listing.result()
-                is_new = previous is None and not remote
+            previous = self.repo.get_manifest(slug)
+            remote = self.repo.list_files(slug)
+            is_new = previous is None and not remote
+        hashes: dict[str, str] = {}
+        if limit_error is None:
+            files = ((item.path, item.local_path) for item in scan.files)
+            hashes = hash_files(Path(local_dir), files, self.hash_index_dir)
         project_name = name or (previous.name if previous else "") or Path(local_dir).resolve().name
         remote_by_path = {entry.path: entry for entry in remote}
         known = previous.files if previous else {}
