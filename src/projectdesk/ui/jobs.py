@@ -125,7 +125,15 @@ class TransferJobs(QObject):
             self._model.finish(transfer, FAILED, error=f"{exc.title}: {exc.message}")
             self._feedback.report_error(exc)
         else:
-            if result.failed:
+            if result.failed and transfer.cancel.is_set():  # stopped by the user, reported as failed items
+                self._model.finish(
+                    transfer,
+                    CANCELLED,
+                    error=f"Cancelled after {result.uploaded:,} of {len(plan.to_upload):,} files. "
+                    "Files already sent are complete; Retry sends the rest.",
+                    failures=[(path, error.message) for path, error in result.failed],
+                )
+            elif result.failed:
                 failures = [(path, error.message) for path, error in result.failed]
                 self._model.finish(
                     transfer,
