@@ -7,9 +7,10 @@ RUN_DEBIAN_PACKAGES=(
   libxcb-randr0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1 libx11-xcb1 fonts-dejavu-core
 )
 # Plus what the tests use: a virtual X server and a small window manager for screenshots (openbox gives the
-# dialogs of scripts/screenshots.py their title bars), and a real Secret Service (gnome-keyring-daemon
-# on a private D-Bus session) for the keyring tier, tests/secret_service.
-TEST_DEBIAN_PACKAGES=("${RUN_DEBIAN_PACKAGES[@]}" xvfb openbox gnome-keyring dbus dbus-x11)
+# dialogs of scripts/screenshots.py their title bars), a real Secret Service (gnome-keyring-daemon
+# on a private D-Bus session) for the keyring tier, tests/secret_service, and the freedesktop validators
+# (desktop-file-validate, appstreamcli) for tests/packaging.
+TEST_DEBIAN_PACKAGES=("${RUN_DEBIAN_PACKAGES[@]}" xvfb openbox gnome-keyring dbus dbus-x11 desktop-file-utils appstream)
 
 ensure_debian_packages() {
   command -v dpkg-query >/dev/null || { echo "not a Debian/Ubuntu system: install Qt 6's libraries yourself"; return 0; }
