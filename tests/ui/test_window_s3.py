@@ -81,7 +81,9 @@ def test_edit_and_save_reaches_the_bucket(store: Store, make_window: Any, tmp_pa
     assert page.entry.size == len(expected) and page.entry.etag == listed["src/app.py"].etag
 
 
-@pytest.mark.parametrize("store", ["moto"], indirect=True)
+# On SeaweedFS (its own process): with moto the in-process server's threads can starve the GUI thread
+# long enough for the whole upload to finish before the click on Cancel is handled.
+@pytest.mark.parametrize("store", ["seaweedfs"], indirect=True)
 def test_cancel_stops_an_upload_and_leaves_no_partial_object(
     store: Store, make_window: Any, tmp_path: Path, qtbot: Any
 ) -> None:
@@ -95,7 +97,7 @@ def test_cancel_stops_an_upload_and_leaves_no_partial_object(
     wait_for_child(qtbot, h.window, PushPreviewDialog, timeout=30000).upload_button.click()
     qtbot.waitUntil(lambda: h.window.transfer_model.rowCount() == 1)
     [transfer] = h.window.transfer_model.transfers()
-    qtbot.waitUntil(lambda: transfer.files_done >= 20, timeout=30000)
+    qtbot.waitUntil(lambda: transfer.files_done >= 1, timeout=30000)
     h.window.transfers.select(transfer)
     assert h.window.transfers.cancel_button.isEnabled()
     h.window.transfers.cancel_button.click()
