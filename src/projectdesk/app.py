@@ -81,7 +81,10 @@ def create_application() -> QApplication:
 
 def create_window(paths: Paths) -> MainWindow:
     """The main window on the real services of the profiles under `paths` (through the offline cache)."""
+    from projectdesk.config.secrets import SecretStore
     from projectdesk.ui.main_window import MainWindow
+
+    secrets = SecretStore()  # one for the run: keys the person chose to keep for this session only live here
 
     def open_profile(profile: Profile) -> ProjectService:
         # Blocking (imports boto3 for S3 profiles): the window calls it in a worker thread.
@@ -90,10 +93,10 @@ def create_window(paths: Paths) -> MainWindow:
         except ImportError:  # a build without the offline cache
             from projectdesk.services.connect import open_service
 
-            return open_service(profile, paths)
-        return open_cached_service(profile, paths)
+            return open_service(profile, paths, secrets=secrets)
+        return open_cached_service(profile, paths, secrets=secrets)
 
-    return MainWindow(paths, open_profile)
+    return MainWindow(paths, open_profile, secrets=secrets)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -23,6 +23,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, ParamSpec, TypeVar
 
@@ -30,7 +31,15 @@ from projectdesk.cache.index import CLEAN, CONFLICT, DELETED, DIRTY, REMOTE, Con
 from projectdesk.cache.store import CacheStore, ProjectUsage
 from projectdesk.config.paths import Paths
 from projectdesk.config.profiles import DEFAULT_CACHE_MAX_BYTES, Profile
-from projectdesk.core.errors import Conflict, InvalidKey, NotFound, Offline, ProjectDeskError, StorageError
+from projectdesk.core.errors import (
+    Conflict,
+    InvalidInput,
+    InvalidKey,
+    NotFound,
+    Offline,
+    ProjectDeskError,
+    StorageError,
+)
 from projectdesk.core.keys import is_safe_relative_path, join_inside, safe_relative_path, safe_segment
 from projectdesk.core.limits import Limits
 from projectdesk.core.models import FileEntry, Manifest, ProjectInfo
@@ -46,14 +55,22 @@ log = logging.getLogger(__name__)
 P = ParamSpec("P")
 T = TypeVar("T")
 FileState = Literal["clean", "dirty", "conflict", "remote"]
+Choice = Literal["mine", "theirs", "both"]
+KEEP_MINE: Choice = "mine"
+KEEP_THEIRS: Choice = "theirs"
+KEEP_BOTH: Choice = "both"
 
 COPY_WORKERS = 8  # copying from the cache to a pull's destination: bound by fsync, not CPU
 BACKOFF_FIRST = 1.0
 BACKOFF_MAX = 60.0
 
 __all__ = [
+    "KEEP_BOTH",
+    "KEEP_MINE",
+    "KEEP_THEIRS",
     "CachedProjectService",
     "ConflictRecord",
+    "ConflictVersions",
     "ConflictedCopy",
     "FlushReport",
     "NotAvailableOffline",
@@ -75,6 +92,20 @@ class ConflictedCopy(Conflict):
     def __init__(self, record: ConflictRecord) -> None:
         super().__init__(record.message)
         self.record = record
+
+
+@dataclass(frozen=True)
+class ConflictVersions:
+    """Both sides of a conflict, for a side-by-side view. A side is None when that version is a deletion.
+
+    `mine_path` holds our version (the conflicted copy for an edit), `theirs_path` the server's.
+    """
+
+    record: ConflictRecord
+    mine_path: str
+    theirs_path: str
+    mine: bytes | None
+    theirs: bytes | None
 
 
 class CachedProjectService(ProjectService):
@@ -409,6 +440,38 @@ class CachedProjectService(ProjectService):
             if where == f"{slug}/{path}":
                 raise error
 
+    def delete_files(self, slug: str, paths: Sequence[str]) -> int:
+        """Delete several files (a folder's): each queued as `delete_file` queues it, then one pass
+        over the outbox (online) — so one manifest update, not one per file."""
+        safe_segment(slug, "project slug")
+        for path in paths:
+            safe_relative_path(path)
+        for path in paths:
+            row = self.cache.file(slug, path)
+            if row is not None and row.state == DELETED:
+                continue
+            unknown_base: str | None = None
+            if row is None:
+                if not self._network_usable():
+                    raise NotAvailableOffline(f"{slug}/{path} is not known here; it can be deleted only online.")
+                try:
+                    unknown_base = self.remote(self.repo.stat_file, slug, path).etag
+                except NotFound:
+                    continue
+            self.cache.delete(slug, path, unknown_base=unknown_base)
+        if self._network_usable():
+            report = self.flush_outbox()
+            for path in paths:
+                self._raise_for(report, slug, path)
+        return len(paths)
+
+    def create_file(self, slug: str, path: str, data: bytes = b"") -> FileEntry:
+        """A new file (cache first, queued like a save); offline it is created here and sent later. The
+        upload carries If-None-Match: *, so a file made meanwhile elsewhere is never replaced."""
+        safe_segment(slug, "project slug")
+        self.check_new_path(slug, path)
+        return self.write_file(slug, path, data)
+
     def delete_project(self, slug: str) -> int:
         count = self.remote(super().delete_project, slug)
         self.cache.forget_project(slug)
@@ -606,6 +669,73 @@ class CachedProjectService(ProjectService):
 
     def dismiss_conflict(self, conflict_id: int) -> None:
         self.cache.resolve_conflict(conflict_id)
+
+    def _conflict(self, conflict_id: int) -> ConflictRecord:
+        record = next((c for c in self.cache.conflicts() if c.id == conflict_id), None)
+        if record is None:
+            raise NotFound("This conflict was resolved already.")
+        return record
+
+    def conflict_versions(self, conflict_id: int) -> ConflictVersions:
+        """Our version and the server's, as the cache (or, online, the server) has them."""
+        record = self._conflict(conflict_id)
+        if record.kind == "edit" and record.copy_path:
+            mine = self._read_or_none(record.slug, record.copy_path)
+            return ConflictVersions(
+                record, record.copy_path, record.path, mine, self._read_or_none(record.slug, record.path)
+            )
+        if record.kind == "deleted-remotely":  # ours was put back; theirs is the deletion
+            return ConflictVersions(
+                record, record.path, record.path, self._read_or_none(record.slug, record.path), None
+            )
+        # our queued delete met a changed file: ours is the deletion, theirs the new version
+        return ConflictVersions(record, record.path, record.path, None, self._read_or_none(record.slug, record.path))
+
+    def _read_or_none(self, slug: str, path: str) -> bytes | None:
+        try:
+            return self.read_file(slug, path)
+        except NotFound:
+            return None
+
+    def resolve_conflict(self, conflict_id: int, choice: Choice) -> ConflictRecord:
+        """Settle a conflict as the person chose; returns the record.
+
+        - edit (the server's version kept the name, ours is the conflicted copy):
+          `mine` puts our version back under the name (guarded by the server's version we showed, so a
+          newer change is never overwritten) and deletes the copy; `theirs` deletes the copy; `both`
+          keeps the two files.
+        - deleted-remotely (ours was put back): `theirs` deletes it as the server had; `mine`/`both` keep it.
+        - delete (our delete met a changed file): `mine` deletes it after all (if still that version);
+          `theirs`/`both` keep the server's file.
+        Offline, the changes wait in the outbox like any other.
+        """
+        if choice not in (KEEP_MINE, KEEP_THEIRS, KEEP_BOTH):
+            raise InvalidInput(f"Unknown choice '{choice}': keep mine, theirs or both.")
+        record = self._conflict(conflict_id)
+        slug = record.slug
+        if record.kind == "edit" and record.copy_path:
+            if choice == KEEP_MINE:
+                data = self.read_file(slug, record.copy_path)
+                self.write_file(slug, record.path, data)
+                self.delete_file(slug, record.copy_path)
+            elif choice == KEEP_THEIRS:
+                self.delete_file(slug, record.copy_path)
+        elif record.kind == "deleted-remotely":
+            if choice == KEEP_THEIRS:
+                self.delete_file(slug, record.path)
+        elif choice == KEEP_MINE:
+            self.delete_file(slug, record.path)
+        self.cache.resolve_conflict(record.id)
+        return record
+
+    def kept_offline(self, slug: str) -> bool:
+        return slug in self.cache.keep_offline_slugs()
+
+    def cache_folder(self, slug: str | None = None) -> Path:
+        """Where the cached copies live: the project's folder, or the profile's (created if need be)."""
+        folder = self.cache.blobs.project_dir(self.cache.user_id, slug) if slug else self.cache.blobs.root
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
 
     def set_keep_offline(self, slug: str, keep: bool) -> DownloadReport | None:
         """Mark a project to be kept whole in the cache (and never evicted); online, download it now."""

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from projectdesk.config.paths import Paths
 from projectdesk.core import techstack
-from projectdesk.core.errors import InvalidInput, LimitExceeded, NotFound, ProjectDeskError
+from projectdesk.core.errors import Conflict, InvalidInput, LimitExceeded, NotFound, ProjectDeskError
 from projectdesk.core.keys import safe_relative_path, safe_segment
 from projectdesk.core.limits import Limits
 from projectdesk.core.models import FileEntry, Manifest, ProjectInfo
@@ -28,6 +28,18 @@ from projectdesk.storage.repository import DownloadReport, Repository, UploadIte
 from projectdesk.storage.transfer import ProgressCallback
 
 log = logging.getLogger(__name__)
+
+MAX_SHARE_SECONDS = 7 * 24 * 3600  # a SigV4 presigned URL lives at most 7 days
+
+
+@dataclass(frozen=True)
+class ShareLink:
+    """A presigned download link of one file: anyone holding `url` can fetch it until `expires_at`."""
+
+    slug: str
+    path: str
+    url: str
+    expires_at: float  # epoch seconds
 
 
 @dataclass
@@ -125,6 +137,80 @@ class ProjectService:
         if previous is not None:
             hashes = {p: h for p, h in previous.files.items() if p != path}
             self._write_manifest(slug, previous.name, hashes, previous)
+
+    def delete_files(self, slug: str, paths: Sequence[str]) -> int:
+        """Delete several files (a folder's) with one manifest update; returns how many."""
+        for path in paths:
+            safe_relative_path(path)
+        if not paths:
+            return 0
+        count = self.repo.delete_paths(slug, list(paths))
+        previous = self.repo.get_manifest(slug)
+        if previous is not None:
+            gone = set(paths)
+            hashes = {p: h for p, h in previous.files.items() if p not in gone}
+            self._write_manifest(slug, previous.name, hashes, previous)
+        return count
+
+    def check_new_path(self, slug: str, path: str) -> None:
+        """Raise InvalidInput when `path` cannot be a new file of the project: taken by a file or a folder,
+        or under a name that is a file."""
+        safe_relative_path(path)
+        parents = {path.rsplit("/", i)[0] for i in range(1, path.count("/") + 1)}
+        for entry in self.list_files(slug):
+            if entry.path == path:
+                raise InvalidInput(f"{path} exists already in this project.")
+            if entry.path.startswith(path + "/"):
+                raise InvalidInput(f"{path} is a folder of this project already.")
+            if entry.path in parents:
+                raise InvalidInput(f"{entry.path} is a file, so it cannot hold {path}.")
+
+    def create_file(self, slug: str, path: str, data: bytes = b"") -> FileEntry:
+        """A new file; it never replaces one (the write carries If-None-Match: *)."""
+        self.check_new_path(slug, path)
+        if len(data) > self.limits.max_file_bytes:
+            self.limits.check([(path, len(data))])
+        previous = self.repo.get_manifest(slug)
+        name = previous.name if previous else slug
+        try:
+            entry = self.repo.write_file(slug, path, data, if_none_match=True, project_name=name)
+        except Conflict:
+            raise InvalidInput(f"{path} was just created elsewhere; nothing was overwritten.") from None
+        hashes = dict(previous.files) if previous else {}
+        hashes[path] = sha256_bytes(data)
+        self._write_manifest(slug, name, hashes, previous, local_contents={path: data})
+        return entry
+
+    def rename_file(self, slug: str, old: str, new: str) -> FileEntry:
+        """Give a file a new name: stores have no rename, so it is copied (never over another file), then
+        the old name is deleted."""
+        safe_relative_path(old)
+        safe_relative_path(new)
+        if old == new:
+            raise InvalidInput(f"{old} already has that name.")
+        data = self.read_file(slug, old)
+        entry = self.create_file(slug, new, data)
+        self.delete_file(slug, old)
+        return entry
+
+    # ---- S3 addresses --------------------------------------------------------------------------
+
+    def s3_uri(self, slug: str, path: str = "") -> str:
+        """The `s3://` address of a file, or of the project's folder (S3 stores only)."""
+        safe_segment(slug, "project slug")
+        if path:
+            safe_relative_path(path)
+        return self.repo.s3_uri(slug, path)
+
+    def share_link(self, slug: str, path: str, expires_seconds: int) -> ShareLink:
+        """A presigned download link valid for `expires_seconds` (at most 7 days); signed locally."""
+        safe_segment(slug, "project slug")
+        safe_relative_path(path)
+        if not 60 <= expires_seconds <= MAX_SHARE_SECONDS:
+            raise InvalidInput("A share link can last from one minute to 7 days.")
+        now = time.time()
+        url = self.repo.presign_url(slug, path, expires_seconds)
+        return ShareLink(slug, path, url, now + expires_seconds)
 
     def delete_project(self, slug: str) -> int:
         safe_segment(slug, "project slug")

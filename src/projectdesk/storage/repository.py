@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from projectdesk.core import techstack
-from projectdesk.core.errors import InvalidKey, NotFound, ProjectDeskError, StorageError
+from projectdesk.core.errors import InvalidInput, InvalidKey, NotFound, ProjectDeskError, StorageError
 from projectdesk.core.keys import join_inside, safe_relative_path
 from projectdesk.core.models import FileEntry, Manifest, ProjectInfo
 from projectdesk.storage.transfer import ProgressCallback, TransferResult, run_parallel
@@ -57,6 +57,7 @@ class Repository(ABC):
 
     user_id: str
     workers: int = DEFAULT_WORKERS
+    supports_share_links: bool = False  # S3 stores can give an s3:// URI and presigned links
 
     # ---- primitives each store implements -------------------------------------------------------
 
@@ -114,6 +115,14 @@ class Repository(ABC):
 
     @abstractmethod
     def delete_manifest(self, slug: str) -> None: ...
+
+    def s3_uri(self, slug: str, path: str = "") -> str:
+        """`s3://bucket/projects/{user}/{slug}/{path}` (the project's prefix when `path` is empty)."""
+        raise InvalidInput(f"S3 URIs need an S3 store; this one is a {self.description}.")
+
+    def presign_url(self, slug: str, path: str, expires_seconds: int) -> str:
+        """A link anyone can download the file with until it expires (signed here, no network)."""
+        raise InvalidInput(f"Share links need an S3 store; this one is a {self.description}.")
 
     # ---- shared behaviour ------------------------------------------------------------------------
 

@@ -93,9 +93,23 @@ class S3Repository(Repository):
         self._crt_engine: Any = _UNSET
         self._crt_lock = threading.Lock()
 
+    supports_share_links = True
+
     @property
     def description(self) -> str:
         return f"s3://{self.bucket}/{keys.user_prefix(self.user_id)} at {self.endpoint}"
+
+    def s3_uri(self, slug: str, path: str = "") -> str:
+        key = keys.object_key(self.user_id, slug, path) if path else keys.project_prefix(self.user_id, slug)
+        return f"s3://{self.bucket}/{key}"
+
+    def presign_url(self, slug: str, path: str, expires_seconds: int) -> str:
+        """A presigned GET (SigV4: the client is made with signature_version s3v4, which AWS caps at 7 days)."""
+        key = keys.object_key(self.user_id, slug, path)
+        with self._errors(f"share link for {slug}/{path}"):
+            return self._client.generate_presigned_url(
+                "get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=int(expires_seconds)
+            )
 
     @contextlib.contextmanager
     def _errors(self, what: str = "") -> Iterator[None]:

@@ -38,10 +38,12 @@ from PySide6.QtWidgets import (
 from projectdesk import __version__
 from projectdesk.config.paths import Paths
 from projectdesk.config.profiles import KIND_LOCAL, Profile, ProfileStore
+from projectdesk.config.secrets import SecretStore
 from projectdesk.core.errors import Cancelled, Conflict, InvalidInput, Offline, ProjectDeskError
 from projectdesk.core.models import FileEntry, ProjectInfo
 from projectdesk.services.projects import ProjectService, PushPlan
 from projectdesk.ui import extras
+from projectdesk.ui.actions import WindowActions
 from projectdesk.ui.banner import ERROR, INFO, WARNING, Banner
 from projectdesk.ui.content import BINARY, IMAGE, TEXT, FileContent, classify
 from projectdesk.ui.dialogs import ask, run_dialog
@@ -53,6 +55,7 @@ from projectdesk.ui.file_tree import IS_DIR_ROLE, PATH_ROLE, FileTreeModel, File
 from projectdesk.ui.formatting import human_bytes
 from projectdesk.ui.highlighter import prepare_lexer
 from projectdesk.ui.jobs import TransferJobs
+from projectdesk.ui.offline_status import OfflineMonitor
 from projectdesk.ui.project_list import SLUG_ROLE, ProjectFilterProxy, ProjectListModel, ProjectListView
 from projectdesk.ui.resources import app_icon, icon_path, state_icon
 from projectdesk.ui.settings import WindowSettings
@@ -94,9 +97,11 @@ class MainWindow(QMainWindow):
         *,
         profiles: ProfileStore | None = None,
         tasks: Tasks | None = None,
+        secrets: SecretStore | None = None,
     ) -> None:
         super().__init__()
         self._paths = paths
+        self.secrets = secrets or SecretStore()  # shared with service_factory: session-only keys live here
         self._factory = service_factory
         self._profiles = profiles or ProfileStore(paths)
         self.tasks = tasks or Tasks()
@@ -122,6 +127,8 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         self._restore_layout()
         self._load_profiles()
+        self.offline_monitor = OfflineMonitor(self)
+        self.window_actions = WindowActions(self)
         self._status_timer = QTimer(self)
         self._status_timer.setInterval(STATUS_REFRESH_MS)
         self._status_timer.timeout.connect(self._on_status_timer)
@@ -518,6 +525,8 @@ class MainWindow(QMainWindow):
             parts.append(f"{len(snap.conflicts)} conflict{'s' if len(snap.conflicts) != 1 else ''}")
         self.pending_label.setText(" · ".join(parts))
         self.project_model.set_states(extras.project_states(snap))
+        if hasattr(self, "window_actions"):
+            self.window_actions.on_snapshot(snap)
 
     def _on_status_timer(self) -> None:
         if self.service is not None and extras.has_extras(self.service) and not self._closing:
@@ -525,18 +534,14 @@ class MainWindow(QMainWindow):
 
     def _on_offline_changed(self, offline: bool) -> None:
         self._set_connection("offline" if offline else "online")
-        if offline:
-            self.notify("Offline: cached projects stay available; changes are queued.", timeout_ms=10000)
-        elif self.service is not None and not self._closing:
-            self.notify("Back online.")
-            self.refresh()
+        if not self._closing:
+            self.offline_monitor.on_offline_changed(offline)  # retries with backoff, sends the queue when back
+            self.window_actions.update()
 
     async def _refresh_status(self) -> None:
         service = self.service
         if service is None:
             return
-        if extras.is_offline(service):
-            await self.tasks.call(extras.check_online, service)  # the service keeps its own backoff
         snap = await self.tasks.call(extras.snapshot, service)
         if service is self.service:
             self._apply_snapshot(snap)
@@ -1010,6 +1015,8 @@ class MainWindow(QMainWindow):
         self.goto_action.setEnabled(has_project)
         self.download_action.setEnabled(has_project)
         self.find_action.setEnabled(page is not None and page.editor is not None)
+        if hasattr(self, "window_actions"):
+            self.window_actions.update()
 
     def _focus_editor(self) -> None:
         page = self.editor_area.current()
