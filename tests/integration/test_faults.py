@@ -20,6 +20,7 @@ import pytest
 
 from projectdesk.core.limits import Limits
 from projectdesk.services.projects import ProjectService
+from projectdesk.storage import crt
 from projectdesk.storage.s3 import MULTIPART_THRESHOLD, S3Repository
 from projectdesk.storage.s3client import Credentials, make_client
 from tests.servers.faultproxy import FaultProxy, Faults
@@ -49,7 +50,7 @@ def _make_project(root: Path, small: int, large: int, seed: int = 3) -> dict[str
         digests[path] = _write(root / path, data)
     for i in range(large):
         path = f"assets/big{i}.bin"
-        digests[path] = _write(root / path, rng.randbytes(LARGE_SIZE))
+        digests[path] = _write(root / path, rng.randbytes(LARGE_SIZE + i * 3 * 1024 * 1024))
     return digests
 
 
@@ -119,7 +120,11 @@ def _run_through_proxy(
     return proxy
 
 
-def test_push_and_pull_survive_resets_throttling_and_cut_responses(seaweed: SeaweedServer, tmp_path: Path) -> None:
+def test_push_and_pull_survive_resets_throttling_and_cut_responses(
+    seaweed: SeaweedServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # big0 downloads through the CRT's own multi-part GET, big1 and big2 as bounded ranged GETs
+    monkeypatch.setattr(crt, "RANGED_THRESHOLD", LARGE_SIZE + 1024 * 1024)
     started = time.monotonic()
     proxy = _run_through_proxy(seaweed, tmp_path, engine="auto", small=SMALL_FILES, large=LARGE_FILES, seed=11)
     counts = proxy.counts

@@ -24,7 +24,9 @@ import os
 import secrets
 import threading
 import urllib.request
+from collections import deque
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -67,7 +69,12 @@ MULTIPART_THRESHOLD = 16 * 1024 * 1024
 # (four: ≈125 MB, two: ≈95 MB; measured with benchmarks/transfer.py's 200 MB file).
 LARGE_FILE_CONNECTIONS = 3
 UPLOAD_CONNECTIONS = 3  # per large file
-DOWNLOAD_CONNECTIONS = 2  # per large file: downloads also hold parts until they can be written in order
+# Downloads above RANGED_THRESHOLD go by _RangedDownload (memory bounded whatever the disk does; about
+# half the speed of the CRT's own multi-part GET here), smaller ones by the CRT's GET (memory bounded
+# by the file's size anyway).
+RANGED_THRESHOLD = 64 * 1024 * 1024
+RANGED_PARALLEL = 4  # ranges of one large file downloaded at once: ≈95 MB RSS for 200 MB (4 MiB ranges)
+RANGE_SIZE = 4 * 1024 * 1024
 MAX_CONNECTIONS: int | None = None  # small files; None: sized by the CRT from its throughput target
 
 
@@ -160,6 +167,7 @@ class CrtTransfers:
         self._s3 = s3
         self._region = region
         self._endpoint_url = endpoint_url
+        self._launcher: ThreadPoolExecutor | None = None
         self._templates: dict[tuple[str, str, tuple[tuple[str, str], ...]], Template] = {}
         self._usable: dict[str, bool] = {}
         self._lock = threading.Lock()
@@ -330,11 +338,19 @@ class CrtTransfers:
         size: int,
         on_done: Done,
         on_progress: Callable[[int], None] | None = None,
+        etag: str = "",
     ) -> Any:
-        """Write `key` into `temp_path` (the caller renames it); returns a cancellable handle."""
+        """Write `key` into `temp_path` (the caller renames it); returns a cancellable handle.
+
+        Up to one part: one GET the CRT writes to the file itself. Larger: see `_RangedDownload`.
+        """
         import awscrt.http
         import awscrt.s3
 
+        if size > RANGED_THRESHOLD:
+            download = _RangedDownload(self, template, key, temp_path, size, etag, on_done, on_progress)
+            download.start()
+            return download
         headers = [*template.headers, ("Content-Length", "0")]
         request = awscrt.http.HttpRequest(template.method, template.path(key), awscrt.http.HttpHeaders(headers))
 
@@ -348,8 +364,15 @@ class CrtTransfers:
             recv_filepath=temp_path,
             on_done=done,
             on_progress=on_progress if large else None,
-            max_active_connections_override=DOWNLOAD_CONNECTIONS if large else None,
         )
+
+    def _launch(self, job: Callable[[], None]) -> None:
+        """Run `job` (which starts a request) off the CRT's event-loop threads, where callbacks run."""
+        with self._lock:
+            if self._launcher is None:
+                self._launcher = ThreadPoolExecutor(1, thread_name_prefix="pd-crt-launch")
+            launcher = self._launcher
+        launcher.submit(job)
 
     def start_fetch(self, template: Template, key: str, on_done: Callable[[CrtError | None, bytes], None]) -> Any:
         """Read a small object into memory (the caller writes it): the CRT creates a `recv_filepath` file
@@ -422,6 +445,141 @@ class CrtTransferError(BotoCoreError):
     """A CRT failure with no HTTP status and no network cause (its CRT error name only)."""
 
     fmt = "S3 transfer failed: {name}"
+
+
+class _RangedDownload:
+    """A large object fetched as ranged GETs of RANGE_SIZE, RANGED_PARALLEL at a time, each written at
+    its offset as it arrives (os.pwrite), so memory stays about 2 × RANGED_PARALLEL × RANGE_SIZE.
+
+    The CRT's own multi-part GET writes parts in order and keeps later parts in memory meanwhile: while
+    the disk was busy a 200 MB download reached ≈200 MB RSS that way (≈110 MB when it was not). Every
+    range carries If-Match with the listed ETag, so a file replaced on the server mid-download fails
+    instead of mixing two versions.
+    """
+
+    def __init__(
+        self,
+        engine: CrtTransfers,
+        template: Template,
+        key: str,
+        temp_path: str,
+        size: int,
+        etag: str,
+        on_done: Done,
+        on_progress: Callable[[int], None] | None,
+    ) -> None:
+        import awscrt.http
+
+        self._engine = engine
+        self._on_done = on_done
+        self._on_progress = on_progress
+        self._path = template.path(key)
+        self._method = template.method
+        self._headers = [*template.headers, ("Content-Length", "0")]
+        if etag:
+            self._headers.append(("If-Match", f'"{etag}"'))
+        self._http = awscrt.http
+        self._ranges = deque((start, min(start + RANGE_SIZE, size) - 1) for start in range(0, size, RANGE_SIZE))
+        self._lock = threading.Lock()
+        self._active: dict[int, Any] = {}
+        self._next_id = 0
+        self._error: CrtError | None = None
+        self._finished = False
+        self._fd = os.open(temp_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0), 0o666)
+
+    def start(self) -> None:
+        for _ in range(RANGED_PARALLEL):
+            self._launch_next()
+
+    def cancel(self) -> None:
+        from botocore.exceptions import ClientError
+
+        with self._lock:
+            if self._error is None:
+                self._error = CrtError(ClientError({"Error": {"Code": "Cancelled"}}, "GetObject"), cancelled=True)
+            active = [request for request in self._active.values() if request is not None]
+            self._ranges.clear()
+        for request in active:
+            request.cancel()
+        self._maybe_finish()
+
+    def _launch_next(self) -> None:
+        import awscrt.s3
+
+        with self._lock:
+            if self._error is not None or not self._ranges:
+                launch = None
+            else:
+                launch = self._ranges.popleft()
+                request_id = self._next_id
+                self._next_id += 1
+                self._active[request_id] = None  # reserved: finishing waits for it
+        if launch is None:
+            self._maybe_finish()
+            return
+        first, last = launch
+        headers = [*self._headers, ("Range", f"bytes={first}-{last}")]
+        request = self._http.HttpRequest(self._method, self._path, self._http.HttpHeaders(headers))
+        fd = self._fd
+        written = [0]
+
+        def on_body(chunk: Any, offset: int, **_: Any) -> None:
+            # `offset` is the position in the object (the CRT reads it from Content-Range)
+            if offset < first or offset + len(chunk) > last + 1:
+                raise ValueError(f"bytes {offset}+{len(chunk)} outside the range asked for ({first}-{last})")
+            os.pwrite(fd, chunk, offset)
+            written[0] += len(chunk)
+
+        def done(error: BaseException | None = None, **kwargs: Any) -> None:
+            if error is None and written[0] != last - first + 1:
+                error = ValueError(f"{written[0]} bytes for a range of {last - first + 1}")
+            self._range_done(request_id, error, kwargs, last - first + 1)
+
+        try:
+            handle = self._engine._s3_large.make_request(
+                type=awscrt.s3.S3RequestType.DEFAULT,
+                operation_name="GetObject",
+                request=request,
+                on_body=on_body,
+                on_done=done,
+            )
+        except Exception as exc:
+            done(exc)
+            return
+        with self._lock:
+            if request_id in self._active:
+                self._active[request_id] = handle
+
+    def _range_done(self, request_id: int, error: BaseException | None, details: dict[str, Any], size: int) -> None:
+        with self._lock:
+            self._active.pop(request_id, None)
+            if error is not None and self._error is None:
+                self._error = self._engine._error(error, details)
+                self._ranges.clear()
+                others = [request for request in self._active.values() if request is not None]
+            else:
+                others = []
+        for request in others:
+            request.cancel()
+        if error is None and self._on_progress is not None:
+            self._on_progress(size)
+        if error is None:
+            self._engine._launch(self._launch_next)  # not from this CRT callback thread
+        else:
+            self._maybe_finish()
+
+    def _maybe_finish(self) -> None:
+        with self._lock:
+            if self._finished or self._active or (self._ranges and self._error is None):
+                return
+            self._finished = True
+            error = self._error
+        try:
+            os.close(self._fd)
+        except OSError as exc:
+            if error is None:
+                error = CrtError(CrtTransferError(name=f"close: {exc.strerror}"))
+        self._on_done(error, "")
 
 
 def _error_code(body: bytes | None) -> tuple[str, str]:

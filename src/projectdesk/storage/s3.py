@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 from urllib.parse import quote
 
-from botocore.exceptions import IncompleteReadError, ReadTimeoutError, ResponseStreamingError
+from botocore.exceptions import ConnectionClosedError, IncompleteReadError, ReadTimeoutError, ResponseStreamingError
+from urllib3.exceptions import ProtocolError
 
 from projectdesk.core import keys
 from projectdesk.core.errors import Cancelled, Conflict, NotFound, ProjectDeskError, StorageError
@@ -48,7 +49,9 @@ T = TypeVar("T")
 _TEMP_NUMBERS = itertools.count()
 # A response body that stopped early: the connection was reset or timed out after the headers arrived.
 ORPHAN_MARGIN = 60.0  # seconds of clock difference allowed between this computer and the server
-_STREAM_ERRORS = (ResponseStreamingError, IncompleteReadError, ReadTimeoutError, ConnectionError)
+_STREAM_ERRORS = (ResponseStreamingError, IncompleteReadError, ReadTimeoutError, ConnectionError, ProtocolError)
+# An answer whose body stopped early, as botocore lets it through (a listing, an error document).
+_CUT_SHORT = (ProtocolError, ResponseStreamingError, IncompleteReadError)
 
 
 def _strip_etag(etag: str) -> str:
@@ -133,15 +136,45 @@ class S3Repository(Repository):
 
     # ---- listing ---------------------------------------------------------------------------------
 
-    def _pages(self, **kwargs: Any) -> Iterator[dict[str, Any]]:
-        paginator = self._client.get_paginator("list_objects_v2")
+    def _call(self, operation: str, **params: Any) -> Any:
+        """One API call, made again when its answer's body is cut short.
+
+        botocore retries a request until the response headers arrive; a body cut after them (a reset
+        connection) surfaces from a listing or an error answer as urllib3's ProtocolError, unretried.
+        """
+        method = getattr(self._client, operation)
+        attempts = self._body_attempts
+        for attempt in range(1, attempts + 1):
+            try:
+                return method(**params)
+            except _CUT_SHORT as exc:
+                if attempt == attempts:
+                    raise ConnectionClosedError(endpoint_url=self.endpoint, error=exc) from exc
+                log.info("%s answer cut short (attempt %d of %d); asking again", operation, attempt, attempts)
+                time.sleep(random.uniform(0, min(0.1 * 2**attempt, 2.0)))
+        raise AssertionError("unreachable")
+
+    def _pages(self, operation: str = "list_objects_v2", **params: Any) -> Iterator[dict[str, Any]]:
+        """Every page of a listing (1,000 keys each), each page asked again if its answer is cut short."""
+        params = {"Bucket": self.bucket, **params}
         with self._errors("listing"):
-            yield from paginator.paginate(Bucket=self.bucket, PaginationConfig={"PageSize": 1000}, **kwargs)  # type: ignore[misc]
+            while True:
+                page = self._call(operation, **params)
+                yield page
+                if not page.get("IsTruncated"):
+                    return
+                if operation == "list_objects_v2" and page.get("NextContinuationToken"):
+                    params["ContinuationToken"] = page["NextContinuationToken"]
+                elif operation == "list_multipart_uploads" and page.get("NextKeyMarker"):
+                    params["KeyMarker"] = page["NextKeyMarker"]
+                    params["UploadIdMarker"] = page.get("NextUploadIdMarker", "")
+                else:
+                    return
 
     def list_slugs(self) -> list[str]:
         prefix = keys.user_prefix(self.user_id)
         slugs: list[str] = []
-        for page in self._pages(Prefix=prefix, Delimiter="/"):
+        for page in self._pages(Prefix=prefix, Delimiter="/", MaxKeys=1000):
             for common in page.get("CommonPrefixes", []):
                 slug = common["Prefix"][len(prefix) :].rstrip("/")
                 if keys.is_safe_relative_path(slug) and "/" not in slug:
@@ -153,7 +186,7 @@ class S3Repository(Repository):
     def list_files(self, slug: str) -> list[FileEntry]:
         prefix = keys.project_prefix(self.user_id, slug)
         entries: list[FileEntry] = []
-        for page in self._pages(Prefix=prefix):
+        for page in self._pages(Prefix=prefix, MaxKeys=1000):
             for obj in page.get("Contents", []):
                 path = obj["Key"][len(prefix) :]
                 if path == keys.MANIFEST_NAME or path.endswith("/") or not path:
@@ -178,8 +211,8 @@ class S3Repository(Repository):
         """
         attempts = self._body_attempts
         for attempt in range(1, attempts + 1):
-            response = self._client.get_object(Bucket=self.bucket, Key=key)
             try:
+                response = self._call("get_object", Bucket=self.bucket, Key=key)
                 return into(response["Body"])
             except _STREAM_ERRORS:
                 if attempt == attempts:
@@ -216,13 +249,14 @@ class S3Repository(Repository):
         if if_none_match:
             conditions["IfNoneMatch"] = "*"
         with self._errors(f"{slug}/{path}"):
-            response = self._client.put_object(
+            response = self._call(
+                "put_object",
                 Bucket=self.bucket,
                 Key=key,
                 Body=data,
                 ContentType=content_type(path),
                 Metadata=self._metadata(slug, project_name),
-                **conditions,  # type: ignore[arg-type]
+                **conditions,
             )
         return FileEntry(path, len(data), _strip_etag(response.get("ETag", "")), time.time())
 
@@ -234,7 +268,7 @@ class S3Repository(Repository):
             if current.etag != _strip_etag(if_match):
                 raise Conflict(f"{path} changed on the server since it was last read; it was not deleted.")
         with self._errors(f"{slug}/{path}"):
-            self._client.delete_object(Bucket=self.bucket, Key=key)
+            self._call("delete_object", Bucket=self.bucket, Key=key)
 
     def delete_paths(self, slug: str, paths: Sequence[str]) -> int:
         prefix = keys.project_prefix(self.user_id, slug)
@@ -242,9 +276,10 @@ class S3Repository(Repository):
         for start in range(0, len(paths), DELETE_BATCH):
             batch = [{"Key": prefix + path} for path in paths[start : start + DELETE_BATCH]]
             with self._errors(f"deleting files of {slug}"):
-                response = self._client.delete_objects(
+                response = self._call(
+                    "delete_objects",
                     Bucket=self.bucket,
-                    Delete={"Objects": batch, "Quiet": True},  # type: ignore[typeddict-item]
+                    Delete={"Objects": batch, "Quiet": True},
                 )
             failed += len(response.get("Errors", []))
         if failed:
@@ -288,7 +323,7 @@ class S3Repository(Repository):
             if item.size < MULTIPART_THRESHOLD:
                 with open(item.local_path, "rb") as handle:
                     data = handle.read()
-                response = self._client.put_object(Bucket=self.bucket, Key=key, Body=data, **extra)  # type: ignore[arg-type]
+                response = self._call("put_object", Bucket=self.bucket, Key=key, Body=data, **extra)
                 return FileEntry(item.path, len(data), _strip_etag(response.get("ETag", "")), time.time())
             crt = self._crt()
             if crt is not None:  # large files: parts in parallel, read from disk in C, bounded memory
@@ -316,7 +351,9 @@ class S3Repository(Repository):
             with atomic_target(target) as temp:
                 if crt is not None:
                     template = crt.template("get_object", self.bucket)
-                    crt.run(lambda done: crt.start_download(template, key, str(temp), entry.size, done))
+                    crt.run(
+                        lambda done: crt.start_download(template, key, str(temp), entry.size, done, etag=entry.etag)
+                    )
                 else:
                     self._client.download_file(self.bucket, key, str(temp), Config=_transfer_config())
 
@@ -386,15 +423,17 @@ class S3Repository(Repository):
         """
         try:
             with self._errors("open multipart uploads"):
-                paginator = self._client.get_paginator("list_multipart_uploads")
-                for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
+                for page in self._pages("list_multipart_uploads", Prefix=prefix):
                     for upload in page.get("Uploads", []):
                         initiated = upload.get("Initiated")
                         begun = initiated.timestamp() if initiated is not None else since
                         if upload.get("Key") in keys_sent and begun >= since - ORPHAN_MARGIN:
                             log.info("aborting an orphaned multipart upload of %s", upload["Key"])
-                            self._client.abort_multipart_upload(
-                                Bucket=self.bucket, Key=upload["Key"], UploadId=upload["UploadId"]
+                            self._call(
+                                "abort_multipart_upload",
+                                Bucket=self.bucket,
+                                Key=upload["Key"],
+                                UploadId=upload["UploadId"],
                             )
         except ProjectDeskError as exc:
             log.warning("could not check for orphaned multipart uploads: %s", exc)
@@ -460,7 +499,9 @@ class S3Repository(Repository):
             def done(error: CrtError | None, etag: str) -> None:
                 finish(lambda: self._downloaded(slug, entry, target, temp, error))
 
-            return crt.start_download(template, prefix + entry.path, str(temp), entry.size, done, advance)
+            return crt.start_download(
+                template, prefix + entry.path, str(temp), entry.size, done, advance, etag=entry.etag
+            )
 
         try:
             return run_async(
@@ -530,7 +571,8 @@ class S3Repository(Repository):
 
     def write_manifest_bytes(self, slug: str, data: bytes, project_name: str) -> None:
         with self._errors(f"manifest of {slug}"):
-            self._client.put_object(
+            self._call(
+                "put_object",
                 Bucket=self.bucket,
                 Key=keys.manifest_key(self.user_id, slug),
                 Body=data,
@@ -540,7 +582,7 @@ class S3Repository(Repository):
 
     def delete_manifest(self, slug: str) -> None:
         with self._errors(f"manifest of {slug}"):
-            self._client.delete_object(Bucket=self.bucket, Key=keys.manifest_key(self.user_id, slug))
+            self._call("delete_object", Bucket=self.bucket, Key=keys.manifest_key(self.user_id, slug))
 
     # ---- bucket ----------------------------------------------------------------------------------
 
