@@ -406,6 +406,147 @@ async def seaweed_scenario(window: Any, out: Path, work: Path) -> list[Path]:
     return d.shots
 
 
+THEIRS_LINE = b'\n\n@app.get("/api/version")\ndef version() -> dict[str, str]:\n    return {"version": "2"}\n'
+
+
+async def stores_scenario(window: Any, out: Path, work: Path, server: Any) -> list[Path]:
+    """Issue 7 as a new user plays it: add a SeaweedFS store in the accounts dialog, upload a project, lose the
+    server and keep editing, get it back and see the edit land, resolve a conflict in the diff view, share a link."""
+    import urllib.request
+
+    from projectdesk.ui.dialogs.push_preview import PushPreviewDialog
+
+    d = Director(window, out, prefix="weed-")
+    actions = window.window_actions
+    await d.wait(lambda: window.service is not None, what="the local store")
+    await d.idle()
+
+    # 1. Store ▸ Manage Stores ▸ Add: a SeaweedFS server, its keys typed once, tested, saved to the keyring
+    actions.accounts_action.trigger()
+    await d.wait(lambda: actions.accounts_dialog is not None and actions.accounts_dialog.add_button.isEnabled())
+    accounts = actions.accounts_dialog
+    accounts.add_button.click()
+    await d.wait(lambda: accounts.editor is not None and accounts.editor.isVisible(), what="the store editor")
+    editor = accounts.editor
+    editor.name_field.setText("seaweed")
+    editor.service_box.setCurrentIndex(editor.service_box.findData("custom"))
+    editor.endpoint_field.setText(server.endpoint_url)
+    editor.region_field.setText(server.region)
+    editor.bucket_field.setText("projects")
+    editor.key_id_field.setText(server.access_key)
+    editor.secret_field.setText(server.secret_key)
+    editor.default_box.setChecked(True)
+    editor.test_button.click()
+    await d.wait(lambda: editor.last_report is not None, what="the connection test")
+    assert editor.last_report.ok, editor.last_report.message
+    await asyncio.sleep(0.4)
+    d.shot("04-accounts-add")
+    editor.save_button.click()
+    await d.wait(lambda: accounts.editor is None and "seaweed" in accounts.changed, what="the save")
+    await d.wait(lambda: accounts.tree.topLevelItemCount() == 2, what="the store list")
+    accounts.tree.setCurrentItem(accounts.tree.topLevelItem(1))
+    await asyncio.sleep(0.4)
+    d.shot("05-accounts")
+    accounts.reject()
+    await d.wait(lambda: window.profile is not None and window.profile.name == "seaweed", what="the new store")
+    await d.wait(lambda: window.service is not None and window.connection_label.text() == "Online")
+    await d.idle()
+
+    # 2. a project on the new store, a file open
+    portfolio = make_portfolio(work / "stores-src")
+    d.drop(window.project_view.viewport(), [portfolio])
+    await d.wait(lambda: d.dialog(PushPreviewDialog) is not None, what="the preview")
+    d.dialog(PushPreviewDialog).upload_button.click()
+    await d.wait(lambda: window.transfer_model.rowCount() == 1 and not window.transfer_model.active(), timeout=120)
+    await d.idle()
+    slug = window.slug
+    window.transfers_dock.hide()
+    window.tree_view.expand(window.tree_model.index_for_path("backend"))
+    opening = window.open_file("backend/main.py")
+    if opening is not None:
+        await d.wait(opening.done)
+
+    # 3. the server goes away: the cached project stays browsable and editable, the save is queued
+    server.kill()
+    await window.refresh()
+    await d.wait(lambda: window.connection_label.text() == "Offline", what="offline")
+    page = window.editor_area.current()
+    cursor = page.editor.textCursor()
+    cursor.movePosition(cursor.MoveOperation.End)
+    page.editor.setTextCursor(cursor)
+    page.editor.insertPlainText(
+        '\n\n@app.get("/api/health")\ndef health() -> dict[str, str]:\n    return {"status": "ok"}\n'
+    )
+    edited = page.data_to_save()
+    await window.save_current()
+    window._track(window._refresh_status())
+    await d.wait(lambda: window.pending_label.text() == "1 pending upload", what="the pending upload")
+    window.tree_view.setCurrentIndex(window.tree_model.index_for_path("backend/main.py"))
+    await asyncio.sleep(0.6)
+    d.shot("06-offline-pending")
+
+    # 4. the server is back: the queued edit is sent, and the status bar says so
+    server.restart()
+    flushed: list[Any] = []
+    window.offline_monitor.flushed.connect(flushed.append)
+    window.offline_monitor.retry_now()
+    await d.wait(lambda: bool(flushed), timeout=60, what="the queued edit to land")
+    await d.idle()
+    key = f"projects/anonymous/{slug}/backend/main.py"
+    assert server.client().get_object(Bucket="projects", Key=key)["Body"].read() == edited
+    await asyncio.sleep(0.4)
+    d.shot("07-back-online")
+    print(f"  the offline edit landed: {flushed[0].sentence()}")
+
+    # 5. someone else changes the file under a local edit: both versions, side by side
+    server.client().put_object(Bucket="projects", Key=key, Body=edited + THEIRS_LINE)
+    page = window.editor_area.find_page(slug, "backend/main.py")
+    window.editor_area.show_page(page)
+    text = page.text().replace("def load()", "def load_projects()").replace("return load()", "return load_projects()")
+    text = text.replace("in load():", "in load_projects():")
+    page.editor.setPlainText(text)
+    await window.save_current()
+    await d.idle()
+    window._track(window._refresh_status())
+    await d.wait(lambda: actions.resolve_action.isEnabled(), what="the conflict")
+    actions.resolve_action.trigger()
+    await d.wait(lambda: actions.conflict_dialog is not None and actions.conflict_dialog.isVisible(), what="the diff")
+    await asyncio.sleep(0.6)
+    d.shot("08-conflict-diff")
+    resolved: list[Any] = []
+    actions.conflictResolved.connect(lambda record, choice: resolved.append(choice))
+    actions.conflict_dialog.both_button.click()
+    await d.wait(lambda: bool(resolved), what="the resolution")
+    await d.idle()
+
+    # 6. a share link for a file, opened as anyone would
+    window.tree_view.setCurrentIndex(window.tree_model.index_for_path("backend/main.py"))
+    actions.update()
+    actions.share_action.trigger()
+    await d.wait(lambda: actions.share_dialog is not None and actions.share_dialog.copy_button.isEnabled())
+    share = actions.share_dialog
+    await asyncio.sleep(0.4)
+    d.shot("09-share-link")
+    link = share.link.url
+    share.copy_and_close()
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    with opener.open(link, timeout=10) as response:
+        body = response.read()
+    assert body == server.client().get_object(Bucket="projects", Key=key)["Body"].read()
+    print(f"  the share link downloads backend/main.py ({len(body)} bytes)")
+    out_cli = subprocess.run(
+        [str(Path(sys.executable).parent / "projectdesk-cli"), "--profile", "seaweed", "cat", slug, "backend/main.py"],
+        capture_output=True,
+        text=True,
+    )
+    if out_cli.returncode == 0:
+        assert "/api/health" in out_cli.stdout, out_cli
+        print("  projectdesk-cli --profile seaweed cat shows the edit (keys read from the keyring)")
+    else:
+        print(f"  projectdesk-cli could not read the keyring here: {out_cli.stderr.strip()}")
+    return d.shots
+
+
 async def run_all(args: argparse.Namespace, work: Path) -> list[Path]:
     """Both scenarios in one run of the event loop (the app, too, runs it once)."""
     from projectdesk.app import create_window
@@ -413,13 +554,25 @@ async def run_all(args: argparse.Namespace, work: Path) -> list[Path]:
     from projectdesk.config.profiles import Profile, ProfileStore
 
     shots: list[Path] = []
-    if not args.only_seaweedfs:
+    if not (args.only_seaweedfs or args.only_stores):
         window = create_window(Paths.default())
         window.showMaximized()
         print("local store:")
         shots += await local_scenario(window, args.out, work)
         window.force_close()
         await asyncio.sleep(0.5)
+    if args.seaweedfs or args.only_seaweedfs or args.only_stores:
+        from tests.servers.seaweedfs import SeaweedServer
+
+        with SeaweedServer(work / "weed-stores", readonly_identity=False) as server:
+            server.create_bucket("projects")
+            window = create_window(Paths.default())
+            window.showMaximized()
+            print("Stores, offline, conflicts and share links (SeaweedFS):")
+            shots += await stores_scenario(window, args.out, work, server)
+            window.force_close()
+            await asyncio.sleep(0.5)
+        ProfileStore(Paths.default()).remove("seaweed")
     if args.seaweedfs or args.only_seaweedfs:
         from tests.servers.seaweedfs import SeaweedServer
 
@@ -442,12 +595,33 @@ async def run_all(args: argparse.Namespace, work: Path) -> list[Path]:
     return shots
 
 
+def under_private_keyring() -> None:
+    """Run this script again on a private D-Bus session with an unlocked gnome-keyring (as ./scripts/test does),
+    so the accounts dialog keeps keys in a real Secret Service, never in the keyring of the person running it."""
+    tools = shutil.which("dbus-run-session") and shutil.which("gnome-keyring-daemon")
+    if os.environ.get("PROJECTDESK_SHOTS_KEYRING") or not tools:
+        return
+    home = Path(tempfile.mkdtemp(prefix="projectdesk-shots-keyring-"))
+    (home / "runtime").mkdir(mode=0o700)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DBUS_", "GNOME_KEYRING"))}
+    env.update(XDG_DATA_HOME=str(home / "data"), XDG_RUNTIME_DIR=str(home / "runtime"), PROJECTDESK_SHOTS_KEYRING="1")
+    script = 'printf pw | gnome-keyring-daemon --unlock --components=secrets >/dev/null; exec "$@"'
+    try:
+        code = subprocess.call(["dbus-run-session", "--", "sh", "-c", script, "sh", sys.executable, *sys.argv], env=env)
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+    sys.exit(code)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
     parser.add_argument("--seaweedfs", action="store_true", help="also run against a real SeaweedFS server")
     parser.add_argument("--only-seaweedfs", action="store_true")
+    parser.add_argument("--only-stores", action="store_true", help="only the stores/offline/conflict/share scenario")
     args = parser.parse_args()
+    if args.seaweedfs or args.only_seaweedfs or args.only_stores:
+        under_private_keyring()
     args.out.mkdir(parents=True, exist_ok=True)
     display = start_xvfb()
     work = Path(tempfile.mkdtemp(prefix="projectdesk-shots-"))

@@ -17,7 +17,9 @@ from projectdesk.config.paths import Paths
 from projectdesk.config.profiles import ProfileStore
 from projectdesk.services.offline import open_cached_service
 from projectdesk.ui.dialogs.accounts import (
+    SERVICE_AWS,
     SERVICE_CUSTOM,
+    SOURCE_AWS,
     SOURCE_KEYRING,
     SOURCE_SESSION,
     AccountsDialog,
@@ -220,4 +222,35 @@ def test_edit_never_shows_the_secret_and_remove_deletes_it(
     h.qtbot.waitUntil(lambda: dialog.tree.topLevelItemCount() == 1, timeout=20000)
     assert ("projectdesk", "weed2") not in memory_keyring.entries
     assert [p.name for p in ProfileStore(isolated_dirs).list()] == ["local"]
+    dialog.reject()
+
+
+def test_an_aws_profile_from_the_list_needs_no_key(
+    make_window: Any, isolated_dirs: Paths, memory_keyring: MemoryKeyring, tmp_path: Path
+) -> None:
+    (tmp_path / "xdg").mkdir(exist_ok=True)
+    (tmp_path / "xdg" / "aws-config").write_text(
+        "[profile work]\nregion = eu-west-1\n\n[profile sso-dev]\nsso_session = corp\nregion = us-east-2\n",
+        encoding="utf-8",
+    )
+    h = window_on_real_services(make_window, isolated_dirs)
+    dialog = open_accounts(h)
+    editor = open_editor(h, dialog, dialog.add_button)
+    editor.source_box.setCurrentIndex(editor.source_box.findData(SOURCE_AWS))
+    assert not editor.secret_field.isVisible() and editor.aws_profile_box.isVisible()
+    listed = [editor.aws_profile_box.itemText(i) for i in range(editor.aws_profile_box.count())]
+    assert listed == ["sso-dev (us-east-2) — SSO", "work (eu-west-1)"]
+    editor.name_field.setText("work-aws")
+    editor.service_box.setCurrentIndex(editor.service_box.findData(SERVICE_AWS))
+    assert not editor.endpoint_field.isVisible()
+    editor.region_field.setText("eu-west-1")
+    editor.bucket_field.setText("my-projects")
+    editor.aws_profile_box.setCurrentIndex(1)
+    editor.default_box.setChecked(False)
+    profile = editor.profile_from_fields()
+    assert (profile.credential_source, profile.aws_profile, profile.endpoint_url) == ("aws-profile", "work", "")
+    editor.save_button.click()
+    h.qtbot.waitUntil(lambda: "work-aws" in dialog.changed, timeout=20000)
+    saved = ProfileStore(isolated_dirs).get("work-aws")
+    assert saved.aws_profile == "work" and saved.region == "eu-west-1" and memory_keyring.entries == {}
     dialog.reject()

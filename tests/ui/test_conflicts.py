@@ -68,6 +68,7 @@ def open_diff(h: WindowHarness) -> ConflictDialog:
     actions = h.window.window_actions
     h.qtbot.waitUntil(lambda: actions.resolve_action.isEnabled(), timeout=15000)  # the status poll saw it
     assert actions.resolve_action.text() == "Resolve &Conflicts (1)…"
+    assert actions.conflicts_tool_action.isVisible() and actions.conflicts_tool_action.text() == "1 Conflict"
     actions.resolve_action.trigger()
     h.qtbot.waitUntil(
         lambda: actions.conflict_dialog is not None and actions.conflict_dialog.isVisible(), timeout=20000
@@ -120,6 +121,7 @@ def test_a_conflict_shows_both_versions_and_each_choice_keeps_its_promise(
     assert (h.window.tree_model.entry(copy) is not None) == (choice == KEEP_BOTH)
     assert "Conflict resolved" in h.window.banner.text()
     assert not h.window.window_actions.resolve_action.isEnabled()
+    assert not h.window.window_actions.conflicts_tool_action.isVisible()
 
 
 def test_decide_later_keeps_both_versions(

@@ -55,7 +55,7 @@ def conflict_choices(kind: str, path: str, copy_path: str | None) -> dict[str, s
         return {
             KEEP_MINE: f"your version replaces the server's as {name}, and the copy “{copy}” is deleted.",
             KEEP_THEIRS: f"the server's version stays as {name}, and your copy “{copy}” is deleted.",
-            KEEP_BOTH: f"both stay: the server's version as {name}, yours as “{copy}”.",
+            KEEP_BOTH: f"the server's version stays as {name}, and yours as “{copy}”.",
         }
     if kind == "deleted-remotely":
         return {
@@ -69,8 +69,9 @@ def conflict_choices(kind: str, path: str, copy_path: str | None) -> dict[str, s
 
 
 def resolved_sentence(choice: str, kind: str, path: str, copy_path: str | None) -> str:
+    """What was done, in one sentence: 'Kept yours: …', 'Kept the server's version: …', 'Kept both: …'."""
     what = conflict_choices(kind, path, copy_path).get(choice, "")
-    label = {KEEP_MINE: "Kept yours", KEEP_THEIRS: "Kept the server's", KEEP_BOTH: "Kept both"}[choice]
+    label = {KEEP_MINE: "Kept yours", KEEP_THEIRS: "Kept the server's version", KEEP_BOTH: "Kept both"}[choice]
     return f"{label}: {what}" if what else f"{label}."
 
 
@@ -246,11 +247,16 @@ class WindowActions(QObject):
         menu_bar.insertMenu(help_action, self.project_menu) if help_action else menu_bar.addMenu(self.project_menu)
         menu_bar.insertMenu(help_action, self.store_menu) if help_action else menu_bar.addMenu(self.store_menu)
 
-        toolbar = w.findChild(QToolBar, "mainToolbar")
-        if toolbar is not None:
-            toolbar.addSeparator()
-            toolbar.addAction(self.share_action)
-            self.conflicts_button = toolbar.addAction(self.resolve_action)
+        self._toolbar = w.findChild(QToolBar, "mainToolbar")
+        if self._toolbar is not None:
+            self._toolbar.addSeparator()
+            self._toolbar.addAction(self.share_action)
+            # a toolbar button of its own, shown only while there are conflicts (the menu entry stays)
+            self.conflicts_tool_action = QAction(state_icon("conflict"), "Resolve Conflicts", w)
+            self.conflicts_tool_action.setToolTip("Compare both versions of a conflicted file and choose")
+            self.conflicts_tool_action.triggered.connect(lambda _checked=False: self.resolve_conflicts())
+            self.conflicts_tool_action.setVisible(False)
+            self._toolbar.addAction(self.conflicts_tool_action)
 
         tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         tree.customContextMenuRequested.connect(self._tree_menu)
@@ -354,9 +360,10 @@ class WindowActions(QObject):
         count = self._conflicts
         self.resolve_action.setEnabled(count > 0)
         self.resolve_action.setText(f"Resolve &Conflicts ({count})…" if count else "Resolve &Conflicts…")
-        button = getattr(self, "conflicts_button", None)
-        if button is not None:
-            button.setVisible(count > 0)
+        tool = getattr(self, "conflicts_tool_action", None)
+        if tool is not None:
+            tool.setVisible(count > 0)
+            tool.setText(f"{count} Conflict{'s' if count != 1 else ''}" if count else "Resolve Conflicts")
 
     def on_snapshot(self, snap: SyncSnapshot) -> None:
         """The window's periodic status (pending uploads, conflicts, offline)."""

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from projectdesk.ui.banner import WARNING
+from projectdesk.ui.banner import INFO, WARNING
 from projectdesk.ui.resources import state_icon
 from projectdesk.ui.tasks import handler
 
@@ -323,6 +323,8 @@ class OfflineMonitor(QObject):
         outcome: FlushOutcome = await window.tasks.call(flush_and_compare, service, before, conflicts)
         self._before, self._conflicts_before = [], set()
         self.last_outcome = outcome
+        if service is window.service and not outcome.offline:
+            await window.refresh()  # first: its own status messages would hide ours
         sentence = outcome.sentence()
         window.notify(prefix + (sentence[0].lower() + sentence[1:] if prefix else sentence), timeout_ms=15000)
         if outcome.conflicts:
@@ -333,6 +335,6 @@ class OfflineMonitor(QObject):
                 "Use Project ▸ Resolve Conflicts to compare them and choose.",
                 WARNING,
             )
+        elif outcome.sent or outcome.failed:
+            window.banner.show_message(prefix.strip(" :") or "Queued changes", sentence, INFO, timeout_ms=15000)
         self.flushed.emit(outcome)
-        if service is window.service and not outcome.offline:
-            await window.refresh()

@@ -261,8 +261,8 @@ class ProfileEditor(OwnsTasks, QDialog):
         row("&Secret access key:", self.secret_field)
         row("Session &token:", self.token_field)
         row("A&WS profile:", self.aws_profile_box)
-        self.form.addRow("", self.keyring_label)
-        self.form.addRow("", self.default_box)
+        layout.addWidget(self.keyring_label)  # outside the form: QFormLayout mis-sizes wrapped labels
+        layout.addWidget(self.default_box)
 
         test_row = QHBoxLayout()
         self.test_button = QPushButton("&Test Connection", self)
