@@ -77,6 +77,21 @@ class ProjectInfo:
         data.pop("has_manifest")
         return data
 
+    @classmethod
+    def from_manifest(cls, manifest: Manifest, user_id: str) -> ProjectInfo:
+        return cls(
+            name=manifest.name or manifest.slug,
+            slug=manifest.slug,
+            user_id=user_id,
+            created_date=manifest.created_date,
+            updated_date=manifest.updated_date,
+            files_count=manifest.files_count,
+            total_bytes=manifest.total_bytes,
+            tech_stack=list(manifest.tech_stack),
+            has_frontend=manifest.has_frontend,
+            has_backend=manifest.has_backend,
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class Progress:

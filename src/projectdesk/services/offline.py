@@ -495,18 +495,7 @@ class CachedProjectService(ProjectService):
         return self._write_manifest(slug, previous.name if previous else slug, hashes, previous)
 
     def _info_from(self, manifest: Manifest) -> ProjectInfo:
-        return ProjectInfo(
-            name=manifest.name or manifest.slug,
-            slug=manifest.slug,
-            user_id=self.repo.user_id,
-            created_date=manifest.created_date,
-            updated_date=manifest.updated_date,
-            files_count=manifest.files_count,
-            total_bytes=manifest.total_bytes,
-            tech_stack=list(manifest.tech_stack),
-            has_frontend=manifest.has_frontend,
-            has_backend=manifest.has_backend,
-        )
+        return ProjectInfo.from_manifest(manifest, self.repo.user_id)
 
     # ---- push and pull ---------------------------------------------------------------------------
 

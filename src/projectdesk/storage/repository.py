@@ -157,18 +157,7 @@ class Repository(ABC):
     def project_info(self, slug: str) -> ProjectInfo:
         manifest = self.get_manifest(slug)
         if manifest is not None:
-            return ProjectInfo(
-                name=manifest.name or slug,
-                slug=slug,
-                user_id=self.user_id,
-                created_date=manifest.created_date,
-                updated_date=manifest.updated_date,
-                files_count=manifest.files_count,
-                total_bytes=manifest.total_bytes,
-                tech_stack=list(manifest.tech_stack),
-                has_frontend=manifest.has_frontend,
-                has_backend=manifest.has_backend,
-            )
+            return ProjectInfo.from_manifest(manifest, self.user_id)
         return self.derive_info(slug, self.list_files(slug))
 
     def derive_info(self, slug: str, entries: Sequence[FileEntry]) -> ProjectInfo:
