@@ -336,9 +336,7 @@ class S3Repository(Repository):
                 if etag:
                     return FileEntry(item.path, item.size, etag, time.time())
             else:  # large files stream from disk in parts through boto3's transfer manager
-                self._client.upload_file(
-                    str(item.local_path), self.bucket, key, ExtraArgs=extra, Config=_transfer_config()
-                )
+                _transfer(self._client).upload_file(str(item.local_path), self.bucket, key, extra_args=extra)
         return self.stat_file(slug, item.path)
 
     def download_one(self, slug: str, entry: FileEntry, target: Path) -> None:
@@ -355,7 +353,7 @@ class S3Repository(Repository):
                         lambda done: crt.start_download(template, key, str(temp), entry.size, done, etag=entry.etag)
                     )
                 else:
-                    self._client.download_file(self.bucket, key, str(temp), Config=_transfer_config())
+                    _transfer(self._client).download_file(self.bucket, key, str(temp))
 
     def _upload_many(
         self,
@@ -610,12 +608,14 @@ def _reraise(error: BaseException) -> NoReturn:
     raise error
 
 
-def _transfer_config() -> Any:
-    from boto3.s3.transfer import TransferConfig
+def _transfer(client: S3Client) -> Any:
+    """boto3's transfer manager (imported only here: the CRT carries large files where it can)."""
+    from boto3.s3.transfer import S3Transfer, TransferConfig
 
-    return TransferConfig(
+    config = TransferConfig(
         multipart_threshold=MULTIPART_THRESHOLD,
         multipart_chunksize=MULTIPART_CHUNK,
         max_concurrency=8,
         use_threads=True,
     )
+    return S3Transfer(client, config)  # type: ignore[arg-type]  # boto3's TransferConfig is the one it takes
