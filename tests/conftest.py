@@ -93,6 +93,28 @@ def seaweed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedServer]
         server.stop()
 
 
+@pytest.fixture(scope="module")
+def weed_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedServer]:
+    """A SeaweedFS server of the test module's own, which its tests may kill (the shared `seaweed` must live)."""
+    from tests.servers.seaweedfs import SeaweedServer
+
+    name = request.module.__name__.rsplit(".", 1)[-1]
+    server = SeaweedServer(tmp_path_factory.mktemp(f"{name}-seaweedfs"), readonly_identity=False)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def server(weed_server: SeaweedServer) -> SeaweedServer:
+    """The module's killable server, running again if a previous test ended with it killed."""
+    if not weed_server.is_running():
+        weed_server.restart()
+    return weed_server
+
+
 @dataclass
 class Store:
     """A repository under test plus a way to plant raw objects behind its back."""

@@ -10,7 +10,6 @@ import io
 import json
 import sys
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -34,23 +33,6 @@ PROJECT: dict[str, bytes] = {
     "assets/logo.png": b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 64,
     "docs/notes café.md": "# Notes ✓\n".encode(),
 }
-
-
-@pytest.fixture(scope="module")
-def weed_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedServer]:
-    server = SeaweedServer(tmp_path_factory.mktemp("offline-seaweedfs"), readonly_identity=False)
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture
-def server(weed_server: SeaweedServer) -> SeaweedServer:
-    if not weed_server.is_running():  # a previous test ended with it killed
-        weed_server.restart()
-    return weed_server
 
 
 @pytest.fixture

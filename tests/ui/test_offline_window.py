@@ -7,7 +7,6 @@ This module runs its own server (the session's `seaweed` is shared with other te
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,23 +29,6 @@ PROJECT = {
     "README.md": b"# Offline demo\n",
     "docs/notes.md": b"notes\n",
 }
-
-
-@pytest.fixture(scope="module")
-def weed_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedServer]:
-    server = SeaweedServer(tmp_path_factory.mktemp("offline-window-seaweedfs"), readonly_identity=False)
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture
-def server(weed_server: SeaweedServer) -> SeaweedServer:
-    if not weed_server.is_running():
-        weed_server.restart()
-    return weed_server
 
 
 def cached_service(server: SeaweedServer, bucket: str, paths: Paths) -> CachedProjectService:
