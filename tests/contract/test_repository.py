@@ -56,6 +56,24 @@ def test_tree_upload_and_download_are_byte_identical(store: Store, tmp_path: Pat
     assert tree_bytes(dest) == files
 
 
+def test_a_download_writes_the_listed_version_or_fails(store: Store, tmp_path: Path) -> None:
+    # One file per way a download goes: in memory (S3), one GET to a file, ranged GETs above 16 MB.
+    sizes = {"small.txt": 100, "medium.bin": 300 * 1024, "large.bin": 17 * 1024 * 1024}
+    for path, size in sizes.items():
+        store.repo.write_file(SLUG, path, b"v1" * (size // 2))
+    listed = store.repo.list_files(SLUG)
+    for path, size in sizes.items():
+        store.repo.write_file(SLUG, path, b"v2" * (size // 2))  # replaced after the listing
+    report = store.repo.download_tree(SLUG, tmp_path / "dest", entries=listed)
+    assert report.downloaded == []
+    assert sorted(path for path, _ in report.failed) == sorted(sizes)
+    assert all(isinstance(error, Conflict) for _, error in report.failed), report.failed
+    assert not [p for p in (tmp_path / "dest").rglob("*") if p.is_file()]  # nothing, not even a temp file
+    fresh = store.repo.download_tree(SLUG, tmp_path / "fresh")
+    assert tree_bytes(tmp_path / "fresh") == {p: b"v2" * (n // 2) for p, n in sizes.items()}
+    assert not fresh.failed
+
+
 def test_large_file_goes_multipart_and_round_trips(store: Store, tmp_path: Path) -> None:
     size = 17 * 1024 * 1024 + 123  # above the multipart threshold, not a multiple of the part size
     big = tmp_path / "src" / "assets" / "big.bin"

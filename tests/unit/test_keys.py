@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from projectdesk.core.errors import InvalidKey
 from projectdesk.core.keys import (
     MANIFEST_NAME,
+    PathGate,
     is_safe_relative_path,
     join_inside,
     manifest_key,
@@ -117,46 +119,72 @@ def test_safe_segment_names_what_it_checks() -> None:
     assert "user id" in info.value.message
 
 
-def test_join_inside_joins_nested_paths(tmp_path: Path) -> None:
+Joiner = Callable[[Path, str], Path]
+# join_inside and the bulk PathGate must refuse and allow exactly the same paths.
+JOINERS = pytest.mark.parametrize(
+    "join", [join_inside, lambda root, relative: PathGate(root).join(relative)], ids=["join_inside", "PathGate"]
+)
+
+
+@JOINERS
+def test_join_inside_joins_nested_paths(tmp_path: Path, join: Joiner) -> None:
     root = tmp_path / "root"
     root.mkdir()
-    joined = join_inside(root, "a/b/c.txt")
+    joined = join(root, "a/b/c.txt")
     assert joined == Path(os.path.realpath(root)) / "a" / "b" / "c.txt"
 
 
 @pytest.mark.parametrize("relative", ["../x", "a/../../x", "/etc/passwd", "a\\..\\x", ""])
-def test_join_inside_rejects_escapes(tmp_path: Path, relative: str) -> None:
+@JOINERS
+def test_join_inside_rejects_escapes(tmp_path: Path, relative: str, join: Joiner) -> None:
     with pytest.raises(InvalidKey):
-        join_inside(tmp_path, relative)
+        join(tmp_path, relative)
 
 
-def test_join_inside_rejects_escape_through_symlink(tmp_path: Path) -> None:
+@JOINERS
+def test_join_inside_rejects_escape_through_symlink(tmp_path: Path, join: Joiner) -> None:
     root = tmp_path / "root"
     outside = tmp_path / "outside"
     root.mkdir()
     outside.mkdir()
     (root / "link").symlink_to(outside, target_is_directory=True)
     with pytest.raises(InvalidKey):
-        join_inside(root, "link/stolen.txt")
+        join(root, "link/stolen.txt")
     # A file symlink pointing outside is caught too.
     (root / "file-link").symlink_to(outside / "target.txt")
     with pytest.raises(InvalidKey):
-        join_inside(root, "file-link")
+        join(root, "file-link")
 
 
-def test_join_inside_rejects_symlink_to_root_itself(tmp_path: Path) -> None:
+@JOINERS
+def test_join_inside_rejects_symlink_to_root_itself(tmp_path: Path, join: Joiner) -> None:
     root = tmp_path / "root"
     root.mkdir()
     (root / "self").symlink_to(root, target_is_directory=True)
     with pytest.raises(InvalidKey):
-        join_inside(root, "self")
+        join(root, "self")
 
 
-def test_join_inside_allows_symlink_that_stays_inside(tmp_path: Path) -> None:
+@JOINERS
+def test_join_inside_allows_symlink_that_stays_inside(tmp_path: Path, join: Joiner) -> None:
     root = tmp_path / "root"
     (root / "real").mkdir(parents=True)
     (root / "alias").symlink_to(root / "real", target_is_directory=True)
-    assert join_inside(root, "alias/f.txt") == Path(os.path.realpath(root)) / "real" / "f.txt"
+    assert join(root, "alias/f.txt") == Path(os.path.realpath(root)) / "real" / "f.txt"
+
+
+def test_a_path_gate_resolves_each_folder_once_and_still_catches_a_file_symlink(tmp_path: Path) -> None:
+    root, outside = tmp_path / "root", tmp_path / "outside"
+    (root / "a" / "b").mkdir(parents=True)
+    outside.mkdir()
+    gate = PathGate(root)
+    real = Path(os.path.realpath(root))
+    assert [gate.join(f"a/b/{n}.txt") for n in range(3)] == [real / "a" / "b" / f"{n}.txt" for n in range(3)]
+    (root / "a" / "b" / "leak.txt").symlink_to(outside / "leak.txt")
+    with pytest.raises(InvalidKey):
+        gate.join("a/b/leak.txt")
+    with pytest.raises(InvalidKey):
+        gate.join("a/../../x")
 
 
 def test_join_inside_works_when_root_itself_is_a_symlink(tmp_path: Path) -> None:

@@ -95,3 +95,37 @@ def join_inside(root: Path, relative: str) -> Path:
     if os.path.commonpath([root_real, target]) != root_real or target == root_real:
         raise InvalidKey(f"The name '{relative}' would be written outside {root}.")
     return Path(target)
+
+
+class PathGate:
+    """`join_inside` for many paths under one root: each folder is resolved once, not once per file.
+
+    `join_inside` resolves every component of every path (an lstat each): ≈0.2 ms a file, a third of a
+    2,000-file pull. Here a folder's real path is kept once resolved, and only a file's last component
+    is checked for a symlink. Meant for one bulk operation that itself creates only plain folders and
+    files under `root` (a key cannot make a symlink), so a folder resolved once stays what it was.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self._root_real = os.path.realpath(root)
+        self._folders: dict[str, str] = {"": self._root_real}
+
+    def _inside(self, real: str) -> bool:
+        return real != self._root_real and os.path.commonpath([self._root_real, real]) == self._root_real
+
+    def join(self, relative: str) -> Path:
+        safe_relative_path(relative)
+        folder, _, name = relative.rpartition("/")
+        folder_real = self._folders.get(folder)
+        if folder_real is None:
+            folder_real = os.path.realpath(os.path.join(self._root_real, *folder.split("/")))
+            if not self._inside(folder_real):
+                raise InvalidKey(f"The name '{relative}' would be written outside {self.root}.")
+            self._folders[folder] = folder_real
+        target = os.path.join(folder_real, name)
+        if os.path.islink(target):
+            target = os.path.realpath(target)
+            if not self._inside(target):
+                raise InvalidKey(f"The name '{relative}' would be written outside {self.root}.")
+        return Path(target)

@@ -340,7 +340,8 @@ class CrtTransfers:
         on_progress: Callable[[int], None] | None = None,
         etag: str = "",
     ) -> Any:
-        """Write `key` into `temp_path` (the caller renames it); returns a cancellable handle.
+        """Write `key` into `temp_path` (the caller renames it); returns a cancellable handle. With `etag`,
+        only that version is written (If-Match), as in `start_fetch`.
 
         Up to one part: one GET the CRT writes to the file itself. Larger: see `_RangedDownload`.
         """
@@ -351,7 +352,7 @@ class CrtTransfers:
             download = _RangedDownload(self, template, key, temp_path, size, etag, on_done, on_progress)
             download.start()
             return download
-        headers = [*template.headers, ("Content-Length", "0")]
+        headers = [*template.headers, ("Content-Length", "0"), *_if_match(etag)]
         request = awscrt.http.HttpRequest(template.method, template.path(key), awscrt.http.HttpHeaders(headers))
 
         def done(error: BaseException | None = None, **kwargs: Any) -> None:
@@ -374,13 +375,16 @@ class CrtTransfers:
             launcher = self._launcher
         launcher.submit(job)
 
-    def start_fetch(self, template: Template, key: str, on_done: Callable[[CrtError | None, bytes], None]) -> Any:
+    def start_fetch(
+        self, template: Template, key: str, on_done: Callable[[CrtError | None, bytes], None], etag: str = ""
+    ) -> Any:
         """Read a small object into memory (the caller writes it): the CRT creates a `recv_filepath` file
-        on the calling thread, holding the GIL, which costs more than the transfer for small files."""
+        on the calling thread, holding the GIL, which costs more than the transfer for small files.
+        With `etag`, only that version is read (If-Match): a file replaced since it was listed fails."""
         import awscrt.http
         import awscrt.s3
 
-        headers = [*template.headers, ("Content-Length", "0")]
+        headers = [*template.headers, ("Content-Length", "0"), *_if_match(etag)]
         request = awscrt.http.HttpRequest(template.method, template.path(key), awscrt.http.HttpHeaders(headers))
         body = bytearray()
 
@@ -475,9 +479,7 @@ class _RangedDownload:
         self._on_progress = on_progress
         self._path = template.path(key)
         self._method = template.method
-        self._headers = [*template.headers, ("Content-Length", "0")]
-        if etag:
-            self._headers.append(("If-Match", f'"{etag}"'))
+        self._headers = [*template.headers, ("Content-Length", "0"), *_if_match(etag)]
         self._http = awscrt.http
         self._ranges = deque((start, min(start + RANGE_SIZE, size) - 1) for start in range(0, size, RANGE_SIZE))
         self._lock = threading.Lock()
@@ -580,6 +582,11 @@ class _RangedDownload:
             if error is None:
                 error = CrtError(CrtTransferError(name=f"close: {exc.strerror}"))
         self._on_done(error, "")
+
+
+def _if_match(etag: str) -> list[tuple[str, str]]:
+    """The If-Match header that pins a GET to the listed version (none when the version is unknown)."""
+    return [("If-Match", f'"{etag}"')] if etag else []
 
 
 def _error_code(body: bytes | None) -> tuple[str, str]:

@@ -13,7 +13,7 @@ from pathlib import Path
 from projectdesk.core import keys
 from projectdesk.core.errors import Conflict, NotFound, StorageError
 from projectdesk.core.models import FileEntry
-from projectdesk.storage.atomic import TEMP_PREFIX, write_atomic
+from projectdesk.storage.atomic import TEMP_PREFIX, copy_replace, write_atomic
 from projectdesk.storage.repository import DEFAULT_WORKERS, Repository, UploadItem
 
 
@@ -180,9 +180,13 @@ class LocalRepository(Repository):
         return self.stat_file(slug, item.path)
 
     def download_one(self, slug: str, entry: FileEntry, target: Path) -> None:
+        """Copy the listed version to `target` (a temp file renamed over it; no fsync, as for S3 pulls).
+        A file replaced since it was listed fails, as an If-Match GET does."""
         source = self._file(slug, entry.path)
         with self._os_errors(f"{slug}/{entry.path}"), open(source, "rb") as handle:
-            write_atomic(target, iter(lambda: handle.read(1024 * 1024), b""))
+            if entry.etag and _etag(os.fstat(handle.fileno())) != entry.etag:
+                raise Conflict(f"{entry.path} changed in '{slug}' since it was listed; it was not downloaded.")
+            copy_replace(handle, target)
 
     # ---- manifest --------------------------------------------------------------------------------
 

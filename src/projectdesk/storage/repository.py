@@ -18,7 +18,7 @@ from pathlib import Path
 
 from projectdesk.core import techstack
 from projectdesk.core.errors import InvalidInput, InvalidKey, NotFound, ProjectDeskError, StorageError
-from projectdesk.core.keys import join_inside, safe_relative_path
+from projectdesk.core.keys import PathGate, safe_relative_path
 from projectdesk.core.models import FileEntry, Manifest, ProjectInfo
 from projectdesk.storage.transfer import ProgressCallback, TransferResult, run_parallel
 
@@ -47,6 +47,7 @@ class DownloadReport:
     downloaded: list[FileEntry] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (raw key path, why)
     failed: list[tuple[str, ProjectDeskError]] = field(default_factory=list)
+    sha256: dict[str, str] = field(default_factory=dict)  # of files the store hashed as it wrote them
 
 
 class Repository(ABC):
@@ -227,17 +228,21 @@ class Repository(ABC):
         progress: ProgressCallback | None = None,
         cancel: threading.Event | None = None,
     ) -> DownloadReport:
-        """Download the project (or `entries`) under `dest`; unsafe names are skipped, never written."""
+        """Download the project (or `entries`) under `dest`; unsafe names are skipped, never written.
+
+        Each file written is the version its entry lists (stores that can pin a GET to an ETag do, so a
+        file replaced on the server meanwhile fails rather than arriving as another version)."""
         report = DownloadReport()
         dest.mkdir(parents=True, exist_ok=True)
+        gate = PathGate(dest)
         wanted: list[tuple[FileEntry, Path]] = []
         for entry in self.list_files(slug) if entries is None else entries:
             try:
-                wanted.append((entry, join_inside(dest, entry.path)))
+                wanted.append((entry, gate.join(entry.path)))
             except InvalidKey as exc:
                 log.warning("skipping unsafe name in %s: %r (%s)", slug, entry.path, exc)
                 report.skipped.append((entry.path, exc.message))
-        result = self._download_many(slug, wanted, progress, cancel)
+        result = self._download_many(slug, wanted, progress, cancel, report.sha256)
         report.downloaded = [entry for _, entry in result.done]
         report.failed = [(pair[0].path, error) for pair, error in result.failed]
         return report
@@ -269,8 +274,10 @@ class Repository(ABC):
         wanted: Sequence[tuple[FileEntry, Path]],
         progress: ProgressCallback | None,
         cancel: threading.Event | None,
+        hashes: dict[str, str] | None = None,
     ) -> TransferResult[tuple[FileEntry, Path], FileEntry]:
-        """Fetch each (entry, target inside dest): by default `download_one` on `workers` threads."""
+        """Fetch each (entry, target inside dest): by default `download_one` on `workers` threads. A store
+        that has a file's bytes in memory anyway may record their SHA-256 in `hashes` (path -> hex)."""
         folders = FolderMaker()
 
         def fetch(pair: tuple[FileEntry, Path]) -> FileEntry:

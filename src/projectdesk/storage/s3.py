@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import itertools
 import logging
 import os
@@ -203,8 +204,9 @@ class S3Repository(Repository):
 
     # ---- single files ----------------------------------------------------------------------------
 
-    def _read_body(self, key: str, into: Callable[[Any], T]) -> T:
-        """GET `key` and hand its body to `into`; a body cut short is fetched again.
+    def _read_body(self, key: str, into: Callable[[Any], T], etag: str = "") -> T:
+        """GET `key` (only version `etag` when given) and hand its body to `into`; a body cut short is
+        fetched again.
 
         botocore retries a request until its response headers arrive, not the body read afterwards:
         a connection reset mid-body would otherwise fail the read.
@@ -212,7 +214,8 @@ class S3Repository(Repository):
         attempts = self._body_attempts
         for attempt in range(1, attempts + 1):
             try:
-                response = self._call("get_object", Bucket=self.bucket, Key=key)
+                pinned = {"IfMatch": f'"{etag}"'} if etag else {}
+                response = self._call("get_object", Bucket=self.bucket, Key=key, **pinned)
                 return into(response["Body"])
             except _STREAM_ERRORS:
                 if attempt == attempts:
@@ -343,7 +346,7 @@ class S3Repository(Repository):
         key = keys.object_key(self.user_id, slug, entry.path)
         with self._errors(f"{slug}/{entry.path}"):
             if entry.size < MULTIPART_THRESHOLD:
-                self._read_body(key, lambda body: copy_atomic(body, target))
+                self._read_body(key, lambda body: copy_atomic(body, target), entry.etag)
                 return
             crt = self._crt()
             with atomic_target(target) as temp:
@@ -352,8 +355,8 @@ class S3Repository(Repository):
                     crt.run(
                         lambda done: crt.start_download(template, key, str(temp), entry.size, done, etag=entry.etag)
                     )
-                else:
-                    _transfer(self._client).download_file(self.bucket, key, str(temp))
+                else:  # one stream, pinned to the listed version (s3transfer's download takes no IfMatch)
+                    self._read_body(key, lambda body: _stream_to(body, temp), entry.etag)
 
     def _upload_many(
         self,
@@ -450,16 +453,17 @@ class S3Repository(Repository):
         wanted: Sequence[tuple[FileEntry, Path]],
         progress: ProgressCallback | None,
         cancel: threading.Event | None,
+        hashes: dict[str, str] | None = None,
     ) -> TransferResult[tuple[FileEntry, Path], FileEntry]:
         crt = self._crt() if self._own("download_one") and wanted else None
         if crt is None:
-            return super()._download_many(slug, wanted, progress, cancel)
+            return super()._download_many(slug, wanted, progress, cancel, hashes)
         try:
             with self._errors(f"{slug}/"):
                 template = crt.template("get_object", self.bucket)
         except (ProjectDeskError, RuntimeError) as exc:
             log.info("no CRT download template (%s); downloading with boto3", exc)
-            return super()._download_many(slug, wanted, progress, cancel)
+            return super()._download_many(slug, wanted, progress, cancel, hashes)
         prefix = keys.project_prefix(self.user_id, slug)
         folders = FolderMaker()
         pid = os.getpid()
@@ -479,6 +483,8 @@ class S3Repository(Repository):
                 def job() -> None:
                     try:
                         written = self._write_small(slug, entry, target, temp, error, data, folders)
+                        if hashes is not None:
+                            hashes[entry.path] = hashlib.sha256(data).hexdigest()  # nearly free: in memory
                     except BaseException as exc:
                         failure = exc
                         finish(lambda: _reraise(failure))
@@ -491,7 +497,7 @@ class S3Repository(Repository):
                 write(None, b"")
                 return None
             if entry.size <= IN_MEMORY_MAX:
-                return crt.start_fetch(template, prefix + entry.path, write)
+                return crt.start_fetch(template, prefix + entry.path, write, etag=entry.etag)
             folders.ensure(entry.path, target.parent)
 
             def done(error: CrtError | None, etag: str) -> None:
@@ -602,6 +608,13 @@ class S3Repository(Repository):
 
 def _read_all(body: Any) -> bytes:
     return bytes(body.read())
+
+
+def _stream_to(body: Any, path: Path) -> None:
+    """Write a response body to `path` in 1 MiB pieces (from the start again if a retry calls it twice)."""
+    with open(path, "wb") as handle:
+        while chunk := body.read(1024 * 1024):
+            handle.write(chunk)
 
 
 def _reraise(error: BaseException) -> NoReturn:
