@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import os
 import threading
+import time
 import zipfile
 from collections.abc import Callable, Iterator
 from datetime import datetime
@@ -477,6 +480,71 @@ def test_pull_fills_the_cache_so_the_project_works_offline(
     service.export_zip(SLUG, tmp_path / "out.zip")
     with zipfile.ZipFile(tmp_path / "out.zip") as archive:
         assert archive.read("img/logo.png") == files["img/logo.png"]
+
+
+def test_a_pull_downloads_once_links_the_copy_and_an_edit_in_place_never_passes_for_the_servers(
+    make: ServiceFactory, plant: Callable[..., str], tmp_path: Path
+) -> None:
+    plant("a.txt", b"server v1")
+    plant("b.txt", b"other")
+    service = make()
+    assert len(service.pull(SLUG, tmp_path / "work").downloaded) == 2
+    blob = service.cache.blobs.path("anonymous", SLUG, "a.txt")
+    pulled = tmp_path / "work" / "a.txt"
+    assert os.path.samefile(blob, pulled)  # one download, one copy on disk
+    gets = _spy(service).names().count("download_one")
+    assert len(service.pull(SLUG, tmp_path / "second").downloaded) == 2
+    assert _spy(service).names().count("download_one") == gets  # from the cache, nothing fetched again
+    second = tmp_path / "second" / "a.txt"
+    assert second.read_bytes() == b"server v1" and not os.path.samefile(second, pulled)  # folders never share
+    time.sleep(0.05)  # file times tick every few ms: the edit must land on a later tick
+    with open(pulled, "r+b") as handle:  # as vim writes a linked file: in place, same inode
+        handle.write(b"SERVER")
+    service.go_offline()
+    with pytest.raises(NotAvailableOffline):
+        service.read_file(SLUG, "a.txt")  # the changed copy is dropped, never served as the server's
+    service.go_online()
+    assert service.read_file(SLUG, "a.txt") == b"server v1"
+    assert pulled.read_bytes() == b"SERVER v1" and second.read_bytes() == b"server v1"  # the user's files
+
+
+def test_a_pull_copies_where_links_fail_and_always_copies_local_edits(
+    make: ServiceFactory, plant: Callable[..., str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    plant("a.txt", b"server")
+    plant("b.txt", b"theirs")
+    service = make()
+    service.list_files(SLUG)
+    service.read_file(SLUG, "b.txt")  # keeps b.txt
+    service.go_offline()
+    service.write_file(SLUG, "b.txt", b"my edit")  # queued
+    report = service.pull(SLUG, tmp_path / "offline")
+    assert [e.path for e in report.downloaded] == ["b.txt"] and [p for p, _ in report.failed] == ["a.txt"]
+    edited = tmp_path / "offline" / "b.txt"
+    assert edited.read_bytes() == b"my edit" and edited.stat().st_nlink == 1  # a local edit: copied
+
+    def no_links(*_: Any) -> None:
+        raise OSError(errno.EXDEV, "Invalid cross-device link")
+
+    service.go_online()  # sends the edit
+    monkeypatch.setattr(os, "link", no_links)  # the destination on another file system
+    report = service.pull(SLUG, tmp_path / "elsewhere")
+    assert not report.failed
+    assert tree_bytes(tmp_path / "elsewhere") == {"a.txt": b"server", "b.txt": b"my edit"}
+    assert {p.stat().st_nlink for p in (tmp_path / "elsewhere").iterdir()} == {1}
+    assert service.cache.read_blob(SLUG, "a.txt") == b"server"  # the copy is kept all the same
+
+
+def test_a_download_is_pinned_to_the_listed_version(
+    make: ServiceFactory, plant: Callable[..., str], tmp_path: Path
+) -> None:
+    etag = plant("a.txt", b"listed version")
+    service = make()
+    plant("a.txt", b"replaced after the listing")
+    report = service.repo.download_tree(SLUG, tmp_path / "out", entries=[FileEntry("a.txt", 14, etag, 0.0)])
+    [(path, error)] = report.failed
+    assert path == "a.txt" and isinstance(error, Conflict) and "changed on the server" in error.message
+    assert not (tmp_path / "out" / "a.txt").exists()  # never the other version under its name
 
 
 def test_keep_offline_downloads_everything_and_keeps_it(make: ServiceFactory, plant: Callable[..., str]) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -41,6 +42,14 @@ def _remote(store: CacheStore, path: str, data: bytes, etag: str | None = None) 
 
 def _reopen(store: CacheStore, root: Path) -> CacheStore:
     store.close()
+    return CacheStore(root, "prof", "anonymous")
+
+
+def _reopen_after_crash(store: CacheStore, root: Path) -> CacheStore:
+    """What a kill -9 leaves: the index and the lock let go, the session's marker still on disk."""
+    store.index.close()
+    assert store._lock_file is not None
+    store._lock_file.close()
     return CacheStore(root, "prof", "anonymous")
 
 
@@ -103,7 +112,7 @@ def test_recovery_removes_temp_files_and_orphans(store: CacheStore, root: Path) 
     (project / f"{TEMP_PREFIX}abc").write_bytes(b"half a file")
     (project / "sub").mkdir()
     (project / "sub" / "orphan.txt").write_bytes(b"nobody knows me")
-    store = _reopen(store, root)
+    store = _reopen_after_crash(store, root)
     assert store.recovery.temp_files_removed == 1 and store.recovery.orphans_removed == 1
     assert sorted(p.name for p in project.rglob("*")) == ["keep.txt"]
     store.close()
@@ -113,7 +122,7 @@ def test_recovery_drops_a_clean_copy_that_does_not_match(store: CacheStore, root
     _remote(store, "a.txt", b"as downloaded")
     blob = root / "prof" / "anonymous" / SLUG / "a.txt"
     blob.write_bytes(b"replaced, never recorded")  # a download replaced it, the commit did not happen
-    store = _reopen(store, root)
+    store = _reopen_after_crash(store, root)
     row = store.file(SLUG, "a.txt")
     assert row is not None and row.state == REMOTE and not blob.exists()
     assert store.recovery.copies_dropped == 1
@@ -126,7 +135,7 @@ def test_recovery_keeps_a_changed_local_edit_and_forgets_a_lost_one(store: Cache
     project = root / "prof" / "anonymous" / SLUG
     (project / "edited.txt").write_bytes(b"newer, on disk")
     (project / "lost.txt").unlink()
-    store = _reopen(store, root)
+    store = _reopen_after_crash(store, root)
     assert store.recovery.edits_adopted == 1 and store.recovery.edits_lost == [f"{SLUG}/lost.txt"]
     row = store.file(SLUG, "edited.txt")
     assert row is not None and row.blob_sha256 == hashlib.sha256(b"newer, on disk").hexdigest()
@@ -163,6 +172,29 @@ def test_recovery_undoes_a_save_that_never_reached_the_disk(store: CacheStore, r
     assert row is not None and row.state == CLEAN and row.blob_etag == entry.etag and row.pending_sha256 is None
     assert store.file(SLUG, "new.txt") is None and store.pending() == []
     store.close()
+
+
+def test_after_a_clean_close_opening_skips_the_walk_and_a_changed_clean_copy_is_caught_when_read(
+    store: CacheStore, root: Path
+) -> None:
+    _remote(store, "a.txt", b"as downloaded")
+    store.save(SLUG, "mine.txt", b"my edit")
+    store = _reopen(store, root)
+    assert store.recovery.ran and not store.recovery.full
+    assert list((root / "prof" / ".projectdesk" / "sessions").iterdir()) != []  # this session's marker
+    project = root / "prof" / "anonymous" / SLUG
+    # Edited in place (as a user's editor may do to the hard-linked twin a pull made): same inode and
+    # size, a later mtime (file times tick every few ms: the pause keeps the test from racing the tick).
+    time.sleep(0.05)
+    with open(project / "a.txt", "r+b") as handle:
+        handle.write(b"AS")
+    assert store.read_blob(SLUG, "a.txt") is None  # never taken for the server's version
+    row = store.file(SLUG, "a.txt")
+    assert row is not None and row.state == REMOTE and not row.has_blob
+    (project / "mine.txt").write_bytes(b"my newer edit")  # a local edit: the disk is the newest
+    assert store.read_blob(SLUG, "mine.txt") == b"my newer edit"
+    store.close()
+    assert list((root / "prof" / ".projectdesk" / "sessions").iterdir()) == []
 
 
 def test_recovery_waits_while_another_process_has_the_cache_open(store: CacheStore, root: Path) -> None:

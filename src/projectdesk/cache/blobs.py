@@ -1,7 +1,15 @@
 """File blobs of the cache: `cache/{profile}/{user_id}/{slug}/{path}`, written atomically, hashed as written.
 
-Paths come from bucket keys, which are hostile: every one goes through `core.keys.join_inside` under
-the cache root, so nothing lands outside it whatever the key says.
+Paths come from bucket keys, which are hostile: every one goes through the key gate (`core.keys`)
+under its project's folder, so nothing lands outside it whatever the key says.
+
+A clean copy (the server's version) may share its inode with the file a pull wrote for the user
+(`link_or_copy`): one download, no second copy on disk. The cache never writes into an existing blob (every
+write is a new file renamed into place), so nothing it does reaches the user's file; a user's edit of
+that file in place changes the blob's (size, mtime, inode), which the store checks before it trusts a
+clean copy (`CacheStore.verified`), so the edit is never taken for the server's version. Local edits
+are never linked: they are copied out; so is a clean copy already linked to one folder, so that two
+folders a user pulled into never share a file.
 """
 
 from __future__ import annotations
@@ -11,13 +19,14 @@ import hashlib
 import os
 import shutil
 import stat
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from projectdesk.core.errors import StorageError
-from projectdesk.core.keys import join_inside, safe_relative_path, safe_segment
-from projectdesk.storage.atomic import write_atomic
+from projectdesk.core.keys import PathGate, join_inside, safe_segment
+from projectdesk.storage.atomic import TEMP_PREFIX, copy_replace, write_atomic
 
 META_DIR = ".projectdesk"  # index, lock and staging area; never a user id
 CHUNK = 1024 * 1024
@@ -31,18 +40,13 @@ class BlobInfo:
     size: int
     mtime_ns: int
     ino: int
-    md5: str = ""
 
 
-def hash_file(path: Path) -> tuple[str, str, int]:
-    """(sha256, md5, size) of a file, streamed."""
-    sha, md5, size = hashlib.sha256(), hashlib.md5(usedforsecurity=False), 0
+def hash_file(path: Path) -> tuple[str, int]:
+    """(sha256, size) of a file, read once."""
     with open(path, "rb") as handle:
-        while chunk := handle.read(CHUNK):
-            sha.update(chunk)
-            md5.update(chunk)
-            size += len(chunk)
-    return sha.hexdigest(), md5.hexdigest(), size
+        digest = hashlib.file_digest(handle, "sha256")
+        return digest.hexdigest(), os.fstat(handle.fileno()).st_size
 
 
 def etag_mismatch(etag: str, md5: str) -> bool:
@@ -65,6 +69,9 @@ class BlobStore:
         self.root = join_inside(self.cache_root, profile)
         self.meta_dir = self.root / META_DIR
         self.staging_dir = self.meta_dir / "staging"
+        # One gate per project folder: a folder is resolved once, not once per file (thousands in a pull).
+        self._gates: dict[tuple[str, str], PathGate] = {}
+        self._folders_made: set[Path] = set()
 
     def project_dir(self, user_id: str, slug: str) -> Path:
         safe_segment(user_id, "user id")
@@ -72,44 +79,76 @@ class BlobStore:
         return join_inside(self.cache_root, f"{self.profile}/{user_id}/{slug}")
 
     def path(self, user_id: str, slug: str, path: str) -> Path:
-        safe_segment(user_id, "user id")
-        safe_segment(slug, "project slug")
-        safe_relative_path(path)  # on its own: a drive letter is only caught at the start of a path
-        return join_inside(self.cache_root, f"{self.profile}/{user_id}/{slug}/{path}")
+        gate = self._gates.get((user_id, slug))
+        if gate is None:
+            gate = self._gates.setdefault((user_id, slug), PathGate(self.project_dir(user_id, slug)))
+        return gate.join(path)
 
     @staticmethod
-    def _info(target: Path, sha: str, md5: str, size: int) -> BlobInfo:
+    def _info(target: Path, sha: str, size: int) -> BlobInfo:
         st = target.stat()
-        return BlobInfo(sha, size, st.st_mtime_ns, st.st_ino, md5)
+        return BlobInfo(sha, size, st.st_mtime_ns, st.st_ino)
 
     def write(self, user_id: str, slug: str, path: str, data: bytes) -> BlobInfo:
         """Write a blob atomically (temp file beside it, fsync, rename)."""
         target = self.path(user_id, slug, path)
         try:
             write_atomic(target, data)
-            return self._info(
-                target,
-                hashlib.sha256(data).hexdigest(),
-                hashlib.md5(data, usedforsecurity=False).hexdigest(),
-                len(data),
-            )
+            return self._info(target, hashlib.sha256(data).hexdigest(), len(data))
         except (FileExistsError, NotADirectoryError, IsADirectoryError):
             raise StorageError(f"{path} cannot be kept offline: a file and a folder share its name.") from None
         except OSError as exc:
             raise StorageError(f"Could not write {path} to the offline cache: {exc.strerror or exc}.") from None
 
-    def adopt(self, staged: Path, user_id: str, slug: str, path: str) -> BlobInfo:
-        """Move a downloaded (already fsynced) file from the staging area into place."""
+    def adopt(
+        self, source: Path, user_id: str, slug: str, path: str, *, move: bool = True, sha256: str | None = None
+    ) -> BlobInfo:
+        """Take a downloaded file into the cache: moved from the staging area, or (`move` False: a file a
+        pull wrote for the user) hard-linked, copied where links are not possible. Hashed once, SHA-256
+        only (`sha256` when the download computed it): the download was pinned to its listed version,
+        so there is no ETag to check against an MD5."""
         target = self.path(user_id, slug, path)
-        sha, md5, size = hash_file(staged)
         try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(staged, target)
-            return self._info(target, sha, md5, size)
+            if sha256 is None:
+                sha256, _ = hash_file(source)
+            if target.parent not in self._folders_made:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                self._folders_made.add(target.parent)
+            if move:
+                os.replace(source, target)
+            else:
+                self.link_or_copy(source, target)
+            st = target.stat()
+            return BlobInfo(sha256, st.st_size, st.st_mtime_ns, st.st_ino)
         except (FileExistsError, NotADirectoryError, IsADirectoryError):
             raise StorageError(f"{path} cannot be kept offline: a file and a folder share its name.") from None
         except OSError as exc:
             raise StorageError(f"Could not write {path} to the offline cache: {exc.strerror or exc}.") from None
+
+    @staticmethod
+    def link_or_copy(source: Path, target: Path) -> None:
+        """Give `target` the content of `source` in one step: a hard link where the file systems allow
+        (no second copy on disk), else a copy; an existing `target` is replaced."""
+        try:
+            os.link(source, target)
+            return
+        except FileExistsError:
+            pass
+        except OSError:  # EXDEV (another file system), EPERM, EMLINK, no hard links there at all
+            copy_replace(source, target)
+            return
+        temp = target.parent / f"{TEMP_PREFIX}link-{os.getpid()}-{threading.get_ident()}"
+        temp.unlink(missing_ok=True)
+        try:
+            os.link(source, temp)
+        except OSError:
+            copy_replace(source, target)
+            return
+        try:
+            os.replace(temp, target)
+        except BaseException:
+            temp.unlink(missing_ok=True)
+            raise
 
     def read(self, user_id: str, slug: str, path: str) -> bytes | None:
         try:
@@ -130,8 +169,8 @@ class BlobStore:
     def hash(self, user_id: str, slug: str, path: str) -> BlobInfo | None:
         target = self.path(user_id, slug, path)
         try:
-            sha, md5, size = hash_file(target)
-            return self._info(target, sha, md5, size)
+            sha, size = hash_file(target)
+            return self._info(target, sha, size)
         except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
             return None
 

@@ -1,8 +1,10 @@
 """Start-up repair of the cache after a crash: afterwards the index and the files on disk agree.
 
-Runs when a CacheStore opens and no other process has the cache open. Cheap when nothing happened:
-each copy is checked by (size, mtime_ns, inode), which every atomic replace changes, and hashed only
-when those differ. What a kill -9 can leave, and what happens to it:
+Runs when a CacheStore opens and no other process has the cache open. After clean exits only the
+index-side checks run (saves caught mid-way, the outbox). After a session that did not close (its
+marker is still there) every copy is checked by (size, mtime_ns, inode), which every atomic replace
+changes, and hashed only when those differ, and the folders are walked for leftovers.
+What a kill -9 can leave, and what happens to it:
 - temp files of interrupted writes, and the staging area of interrupted downloads: removed;
 - a save with its intent committed: completed if the blob has the intended content, else forgotten;
 - a clean copy that does not match the index (a download replaced it but did not commit): removed,
@@ -33,6 +35,7 @@ log = logging.getLogger(__name__)
 @dataclass
 class RecoveryReport:
     ran: bool = True
+    full: bool = False  # every copy re-checked (after a session that did not close)
     temp_files_removed: int = 0
     orphans_removed: int = 0
     saves_completed: int = 0
@@ -50,8 +53,10 @@ class RecoveryReport:
         )  # fmt: skip
 
 
-def recover_store(store: CacheStore) -> RecoveryReport:
-    report = RecoveryReport()
+def recover_store(store: CacheStore, *, full: bool = True) -> RecoveryReport:
+    """Repair what interrupted sessions left. Without `full` (every session before closed cleanly)
+    only the index-side checks run: every copy on disk was then written by a finished operation."""
+    report = RecoveryReport(full=full)
     blobs, index = store.blobs, store.index
     shutil.rmtree(blobs.staging_dir, ignore_errors=True)
 
@@ -67,6 +72,16 @@ def recover_store(store: CacheStore) -> RecoveryReport:
                 forget_intent(conn, user_id, slug, path)
                 report.saves_undone += 1
 
+    if full:
+        _check_copies(store, report)
+    _check_outbox(store)
+    if report.repaired:
+        log.warning("offline cache repaired after an interrupted session: %s", report)
+    return report
+
+
+def _check_copies(store: CacheStore, report: RecoveryReport) -> None:
+    blobs, index = store.blobs, store.index
     # 2. Every copy the index describes must be on disk with the recorded content.
     described = index.query("SELECT * FROM files WHERE state IN (?, ?, ?)", BLOB_STATES)
     for user_id, file_row in [(str(r["user_id"]), FileRow.from_row(r)) for r in described]:
@@ -119,8 +134,12 @@ def recover_store(store: CacheStore) -> RecoveryReport:
         else:
             report.orphans_removed += 1
 
+    blobs.prune_empty_dirs()
+
+
+def _check_outbox(store: CacheStore) -> None:
     # 4. Outbox items must match their files: a put needs a dirty copy, a delete a deleted row.
-    with index.transaction() as conn:
+    with store.index.transaction() as conn:
         for item_row in conn.execute("SELECT * FROM outbox").fetchall():
             state = conn.execute(
                 "SELECT state FROM files WHERE user_id = ? AND slug = ? AND path = ?",
@@ -131,10 +150,6 @@ def recover_store(store: CacheStore) -> RecoveryReport:
             if mismatched and (item_row["op"] == outbox.PUT or state is not None):
                 log.warning("dropping outbox item for %s/%s: its file is gone", item_row["slug"], item_row["path"])
                 outbox.remove(conn, item_row["id"])
-    blobs.prune_empty_dirs()
-    if report.repaired:
-        log.warning("offline cache repaired after an interrupted session: %s", report)
-    return report
 
 
 def _drop_copy(conn: sqlite3.Connection, where: tuple[str, str, str], *, keep_row: bool) -> None:

@@ -18,17 +18,19 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
+import os
+import secrets
 import sqlite3
 import sys
 import threading
 import time
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
 from projectdesk.cache import outbox
-from projectdesk.cache.blobs import META_DIR, BlobInfo, BlobStore, etag_mismatch, hash_file
+from projectdesk.cache.blobs import META_DIR, BlobInfo, BlobStore, etag_mismatch
 from projectdesk.cache.index import (
     BLOB_STATES,
     CLEAN,
@@ -43,7 +45,7 @@ from projectdesk.cache.index import (
     project_from_row,
     project_values,
 )
-from projectdesk.core.errors import InvalidInput, StorageError
+from projectdesk.core.errors import InvalidInput, InvalidKey, StorageError
 from projectdesk.core.keys import is_safe_relative_path, safe_segment
 from projectdesk.core.models import FileEntry, ProjectInfo
 
@@ -53,6 +55,7 @@ if sys.platform != "win32":
 log = logging.getLogger(__name__)
 
 INDEX_NAME = "index.sqlite3"
+SESSIONS_DIR = "sessions"
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +85,8 @@ def _sha256(data: bytes) -> str:
 class CacheStore:
     """The cache of `profile` under `cache_root`, seen as `user_id`.
 
-    Opening it runs recovery (recovery.py) when no other process has the cache open.
+        Opening it runs recovery (recovery.py) when no other process has the cache open: the cheap checks
+    always, the full check of every copy only after a session that did not close.
     """
 
     def __init__(self, cache_root: Path, profile: str, user_id: str, *, recover: bool = True) -> None:
@@ -98,7 +102,20 @@ class CacheStore:
         self._lock_file: IO[str] | None = None
         exclusive = self._lock_shared_or_exclusive()
         self.index = self._open_index(exclusive)
-        self.recovery = recover_store(self) if exclusive and recover else RecoveryReport(ran=False)
+        sessions = self.blobs.meta_dir / SESSIONS_DIR
+        # Every open leaves a marker that a clean close removes. Holding the lock alone, markers on disk
+        # are those of sessions that ended without closing (kill -9, power cut): only then is every copy
+        # re-checked and the folders walked; after clean exits opening stays O(1) however big the cache.
+        left_behind = sorted(sessions.glob("*")) if exclusive and sessions.is_dir() else []
+        if exclusive and recover:
+            self.recovery = recover_store(self, full=bool(left_behind))
+            for marker in left_behind:
+                marker.unlink(missing_ok=True)
+        else:
+            self.recovery = RecoveryReport(ran=False)
+        sessions.mkdir(exist_ok=True)
+        self._session_marker = sessions / f"{os.getpid()}-{secrets.token_hex(4)}"
+        self._session_marker.touch()
         self._downgrade_lock()
 
     # ---- opening and closing ---------------------------------------------------------------------
@@ -140,6 +157,7 @@ class CacheStore:
 
     def close(self) -> None:
         self.index.close()
+        self._session_marker.unlink(missing_ok=True)
         if self._lock_file is not None:
             self._lock_file.close()  # releases the flock
             self._lock_file = None
@@ -379,36 +397,91 @@ class CacheStore:
             self._store_row(conn, slug, entry, info, CONFLICT if row and row.state == CONFLICT else CLEAN)
             return True
 
-    def adopt_downloads(self, slug: str, staged: Sequence[tuple[FileEntry, Path]]) -> list[str]:
-        """Move downloaded files into the cache (those without local changes); returns their paths."""
+    def adopt_downloads(
+        self,
+        slug: str,
+        files: Sequence[tuple[FileEntry, Path]],
+        *,
+        hashes: Mapping[str, str] | None = None,
+        move: bool = True,
+    ) -> list[str]:
+        """Keep downloaded files as the cache's copies (those without local changes), in one transaction;
+        returns their paths. Moved from the staging area, or linked from a pull's destination (`move`
+        False); `hashes` are SHA-256s the download computed. The downloads were pinned to their listed
+        versions (If-Match), so each copy is its entry's version."""
         adopted: list[str] = []
+        hashes = hashes or {}
         with self._mutex, self.index.transaction() as conn:
             self._ensure_project(conn, slug)
-            for entry, temp in staged:
-                row = self._file(conn, slug, entry.path)
-                if self._holds_local_change(conn, row, self.user_id):
-                    continue
-                _, md5, _ = hash_file(temp)
-                if etag_mismatch(entry.etag, md5):
-                    continue  # replaced on the server during the download: fetched again next time
+            rows = self._rows(conn, slug)
+            queued = {
+                r[0]
+                for r in conn.execute("SELECT path FROM outbox WHERE user_id = ? AND slug = ?", (self.user_id, slug))
+            }
+            for entry, source in files:
+                row = rows.get(entry.path)
+                if row is not None and (
+                    row.state in (DIRTY, DELETED) or row.pending_sha256 is not None or row.path in queued
+                ):
+                    continue  # a local change is never replaced by a download
                 try:
-                    info = self.blobs.adopt(temp, self.user_id, slug, entry.path)
-                except StorageError as exc:
+                    info = self.blobs.adopt(
+                        source, self.user_id, slug, entry.path, move=move, sha256=hashes.get(entry.path)
+                    )
+                except (StorageError, InvalidKey) as exc:
                     log.warning("not cached: %s", exc)
                     continue
                 self._store_row(conn, slug, entry, info, CONFLICT if row and row.state == CONFLICT else CLEAN)
                 adopted.append(entry.path)
         return adopted
 
+    def _rows(self, conn: sqlite3.Connection, slug: str) -> dict[str, FileRow]:
+        cursor = conn.execute("SELECT * FROM files WHERE user_id = ? AND slug = ?", (self.user_id, slug))
+        return {row.path: row for row in map(FileRow.from_row, cursor)}
+
+    def verified(self, row: FileRow) -> Path | None:
+        """The copy of `row` on disk if it is still what the index recorded, else None.
+
+        A clean copy that changed on disk (its hard-linked twin edited in place by the user, or a hand
+        edit in the cache folder) is dropped — the file is fetched again when needed — so a changed
+        copy is never taken for the server's version. Local edits and conflicted copies are never
+        linked anywhere: what is on disk is the newest of them, as recovery also holds.
+        """
+        if not row.has_blob:
+            return None
+        path = self.blobs.path(self.user_id, row.slug, row.path)
+        try:
+            st = path.stat()
+        except (FileNotFoundError, NotADirectoryError):
+            st = None
+        recorded = (row.blob_size, row.blob_mtime_ns, row.blob_ino)
+        if st is not None and (row.state != CLEAN or (st.st_size, st.st_mtime_ns, st.st_ino) == recorded):
+            return path
+        if row.state == CLEAN:
+            log.info("the cached copy of %s/%s changed on disk; it will be fetched again", row.slug, row.path)
+            with self._mutex, self.index.transaction() as conn:
+                current = self._file(conn, row.slug, row.path)
+                if current is not None and current.state == CLEAN and current.blob_ino == row.blob_ino:
+                    self._set_remote_only(conn, row.slug, row.path)
+            if st is not None:
+                self.blobs.remove(self.user_id, row.slug, row.path)
+        return None
+
     def read_blob(self, slug: str, path: str) -> bytes | None:
-        """The cached copy (and marks it used), or None."""
-        data = self.blobs.read(self.user_id, slug, path)
-        if data is not None:
-            with self.index.transaction() as conn:
-                conn.execute(
-                    "UPDATE files SET last_used = ? WHERE user_id = ? AND slug = ? AND path = ?",
-                    (time.time(), self.user_id, slug, path),
-                )
+        """The cached copy if it is still what the index recorded (and marks it used), or None."""
+        row = self.file(slug, path)
+        source = self.verified(row) if row is not None else None
+        if source is None:
+            return None
+        try:
+            data = source.read_bytes()
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            return None
+        with self.index.transaction() as conn:
+            conn.execute(
+                "UPDATE files SET last_used = ? WHERE user_id = ? AND slug = ? AND path = ?",
+                (time.time(), self.user_id, slug, path),
+            )
         return data
 
     # ---- local edits -----------------------------------------------------------------------------

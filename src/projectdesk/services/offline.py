@@ -40,13 +40,13 @@ from projectdesk.core.errors import (
     ProjectDeskError,
     StorageError,
 )
-from projectdesk.core.keys import is_safe_relative_path, join_inside, safe_relative_path, safe_segment
+from projectdesk.core.keys import PathGate, is_safe_relative_path, safe_relative_path, safe_segment
 from projectdesk.core.limits import Limits
 from projectdesk.core.models import FileEntry, Manifest, ProjectInfo
 from projectdesk.services.projects import ProjectService, PushPlan, PushResult
 from projectdesk.services.sync import FlushReport, OutboxFlusher
-from projectdesk.storage.atomic import copy_atomic
-from projectdesk.storage.repository import DownloadReport, Repository
+from projectdesk.storage.atomic import copy_replace
+from projectdesk.storage.repository import DownloadReport, FolderMaker, Repository
 from projectdesk.storage.s3client import Credentials
 from projectdesk.storage.transfer import ProgressCallback
 
@@ -60,7 +60,7 @@ KEEP_MINE: Choice = "mine"
 KEEP_THEIRS: Choice = "theirs"
 KEEP_BOTH: Choice = "both"
 
-COPY_WORKERS = 8  # copying from the cache to a pull's destination: bound by fsync, not CPU
+COPY_WORKERS = 4  # giving a pull's destination its files: links and copies, bound by the disk
 BACKOFF_FIRST = 1.0
 BACKOFF_MAX = 60.0
 
@@ -513,10 +513,7 @@ class CachedProjectService(ProjectService):
         result = self.remote(super().push, plan, delete=delete, progress=progress, cancel=cancel)
         if result.manifest is not None:
             self.cache.put_projects([self._info_from(result.manifest)], complete=False)
-        try:
-            self.cache.apply_listing(plan.slug, self.remote(self.repo.list_files, plan.slug))
-        except ProjectDeskError as exc:
-            log.warning("could not refresh the cached listing of %s: %s", plan.slug, exc)
+        self.cache.apply_listing(plan.slug, result.entries)  # the plan's listing plus what was sent
         return result
 
     def pull(
@@ -527,82 +524,54 @@ class CachedProjectService(ProjectService):
         progress: ProgressCallback | None = None,
         cancel: threading.Event | None = None,
     ) -> DownloadReport:
-        """Fill the cache with the project, then copy it to `dest` (with our queued edits). Offline,
-        what is cached is copied and the rest reported as failed."""
+        """Give `dest` the project's files (with our queued edits) and keep them in the cache.
+
+        What the cache lacks is downloaded straight into `dest` and hard-linked into the cache where the
+        file systems allow (one download, one copy on disk; cache/blobs.py says why that is safe), else
+        copied. What the cache has is linked (a clean copy not yet linked elsewhere) or copied (local
+        edits, conflicted copies, copies another folder shares) into `dest`. Offline, what is cached
+        is given and the rest reported as failed."""
         dest = Path(dest)
         entries = self.list_files(slug)
         report = DownloadReport()
-        safe = []
+        dest.mkdir(parents=True, exist_ok=True)
+        gate = PathGate(dest)
+        targets: list[tuple[FileEntry, Path]] = []
         for entry in entries:
             try:
-                safe_relative_path(entry.path)
-                safe.append(entry)
+                targets.append((entry, gate.join(entry.path)))
             except InvalidKey as exc:
                 log.warning("skipping unsafe name in %s: %r (%s)", slug, entry.path, exc)
                 report.skipped.append((entry.path, exc.message))
-        staging, fetched = self._fill(slug, safe, progress=progress, cancel=cancel)
-        try:
-            failed = {path for path, _ in fetched.failed}
-            report.failed += fetched.failed
-            dest.mkdir(parents=True, exist_ok=True)
-            rows = {row.path: row for row in self.cache.files(slug)}
-            wanted = [entry for entry in safe if entry.path not in failed]
-
-            def copy(entry: FileEntry) -> ProjectDeskError | None:
-                try:
-                    self._copy_out(slug, entry, rows.get(entry.path), staging, dest)
-                except ProjectDeskError as exc:
-                    return exc
-                return None
-
+        fetched = self._fill(slug, [entry for entry, _ in targets], into=dest, progress=progress, cancel=cancel)
+        report.downloaded += fetched.downloaded
+        report.skipped += fetched.skipped
+        report.failed += fetched.failed
+        done = {entry.path for entry in fetched.downloaded} | {path for path, _ in fetched.failed}
+        done |= {path for path, _ in fetched.skipped}
+        rest = [(entry, target) for entry, target in targets if entry.path not in done]
+        if rest:
+            out = _CopyOut(self, slug)
             with ThreadPoolExecutor(max_workers=COPY_WORKERS, thread_name_prefix="pull-copy") as pool:
-                for entry, error in zip(wanted, pool.map(copy, wanted), strict=True):
+                for (entry, _), error in zip(rest, pool.map(out.give, rest), strict=True):
                     if error is None:
                         report.downloaded.append(entry)
-                    elif isinstance(error, InvalidKey):
-                        report.skipped.append((entry.path, error.message))
                     else:
                         report.failed.append((entry.path, error))
-        finally:
-            if staging is not None:
-                shutil.rmtree(staging, ignore_errors=True)
-        self._evict(protect=[(slug, entry.path) for entry in safe])
+        self._evict(protect=[(slug, entry.path) for entry, _ in targets])
         return report
-
-    def _copy_out(self, slug: str, entry: FileEntry, row: FileRow | None, staging: Path | None, dest: Path) -> None:
-        target = join_inside(dest, entry.path)
-        sources = []
-        if row is not None and row.has_blob:
-            sources.append(self.cache.blobs.path(self.cache.user_id, slug, entry.path))
-        if staging is not None:
-            sources.append(join_inside(staging, entry.path))
-        for source in sources:
-            try:
-                handle = open(source, "rb")  # noqa: SIM115 - closed below
-            except (FileNotFoundError, NotADirectoryError):
-                continue
-            with handle:
-                try:
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    copy_atomic(handle, target)
-                except (FileExistsError, NotADirectoryError):
-                    raise StorageError(f"{entry.path}: a file stands where its folder should be.") from None
-                except OSError as exc:
-                    raise StorageError(f"{entry.path}: {exc.strerror or exc}") from None
-            return
-        if self.is_offline:
-            raise NotAvailableOffline(f"{slug}/{entry.path} is not available offline.")
-        raise StorageError(f"{slug}/{entry.path} could not be downloaded.")
 
     def _fill(
         self,
         slug: str,
         entries: Sequence[FileEntry],
         *,
+        into: Path | None = None,
         progress: ProgressCallback | None = None,
         cancel: threading.Event | None = None,
-    ) -> tuple[Path | None, DownloadReport]:
-        """Download into the cache every entry without a current copy (local changes are kept)."""
+    ) -> DownloadReport:
+        """Download every entry without a current copy here (local changes are kept) and keep it in the
+        cache: into the staging area and moved into place, or (a pull) into `into` and linked from there."""
         rows = {row.path: row for row in self.cache.files(slug)}
         wanted = []
         for entry in entries:
@@ -610,21 +579,24 @@ class CachedProjectService(ProjectService):
             if row is None or (row.state in (REMOTE, CLEAN, CONFLICT) and not (row.fresh and row.has_blob)):
                 wanted.append(entry)
         if not wanted or not self._network_usable():
-            return None, DownloadReport()
-        staging = self.cache.blobs.new_staging()
+            return DownloadReport()
+        staging = self.cache.blobs.new_staging() if into is None else None
+        folder = into if into is not None else staging
+        assert folder is not None
         try:
             fetched = self.remote(
-                self.repo.download_tree, slug, staging, entries=wanted, progress=progress, cancel=cancel
+                self.repo.download_tree, slug, folder, entries=wanted, progress=progress, cancel=cancel
             )
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
-        offline = [error for _, error in fetched.failed if isinstance(error, Offline)]
-        if offline:
-            self._went_offline(offline[0])
-        staged = [(entry, join_inside(staging, entry.path)) for entry in fetched.downloaded]
-        self.cache.adopt_downloads(slug, staged)
-        return staging, fetched
+            offline = [error for _, error in fetched.failed if isinstance(error, Offline)]
+            if offline:
+                self._went_offline(offline[0])
+            gate = PathGate(folder)
+            files = [(entry, gate.join(entry.path)) for entry in fetched.downloaded]
+            self.cache.adopt_downloads(slug, files, hashes=fetched.sha256, move=staging is not None)
+        finally:
+            if staging is not None:
+                shutil.rmtree(staging, ignore_errors=True)
+        return fetched
 
     # ---- sync ------------------------------------------------------------------------------------
 
@@ -745,10 +717,7 @@ class CachedProjectService(ProjectService):
 
     def _refresh_project(self, slug: str) -> DownloadReport:
         entries = [e for e in self.list_files(slug) if is_safe_relative_path(e.path)]
-        staging, report = self._fill(slug, entries)
-        if staging is not None:
-            shutil.rmtree(staging, ignore_errors=True)
-        return report
+        return self._fill(slug, entries)
 
     # ---- size ------------------------------------------------------------------------------------
 
@@ -764,6 +733,46 @@ class CachedProjectService(ProjectService):
         if self.cache.total_bytes() > self.cache_max_bytes:
             files, size = self.cache.evict(self.cache_max_bytes, protect=set(protect))
             log.info("evicted %d cached file(s), %d bytes", files, size)
+
+
+class _CopyOut:
+    """Gives a pull's destination the files the cache already holds: a verified clean copy not linked
+    anywhere yet as a hard link (a copy where links are not possible), anything else as a copy."""
+
+    def __init__(self, service: CachedProjectService, slug: str) -> None:
+        self._cache = service.cache
+        self._offline = service.is_offline
+        self._slug = slug
+        self._rows = {row.path: row for row in service.cache.files(slug)}
+        self._folders = FolderMaker()
+
+    def give(self, pair: tuple[FileEntry, Path]) -> ProjectDeskError | None:
+        entry, target = pair
+        try:
+            self._give(entry, target)
+        except ProjectDeskError as exc:
+            return exc
+        return None
+
+    def _give(self, entry: FileEntry, target: Path) -> None:
+        row = self._rows.get(entry.path)
+        source = self._cache.verified(row) if row is not None else None
+        if source is None:
+            if self._offline:
+                raise NotAvailableOffline(f"{self._slug}/{entry.path} is not available offline.")
+            raise StorageError(f"{self._slug}/{entry.path} could not be downloaded.")
+        self._folders.ensure(entry.path, target.parent)
+        try:
+            # A link only when the copy is not linked yet: two folders a user pulled into never share a
+            # file (an editor that writes in place, as vim does to linked files, would change both).
+            if row is not None and row.state == CLEAN and source.stat().st_nlink == 1:
+                self._cache.blobs.link_or_copy(source, target)
+            else:
+                copy_replace(source, target)
+        except (FileExistsError, NotADirectoryError, IsADirectoryError):
+            raise StorageError(f"{entry.path}: a file stands where its folder should be.") from None
+        except OSError as exc:
+            raise StorageError(f"{entry.path}: {exc.strerror or exc}") from None
 
 
 def open_cached_service(

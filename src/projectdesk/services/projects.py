@@ -11,6 +11,7 @@ import threading
 import time
 import zipfile
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -77,6 +78,7 @@ class PushResult:
     deleted: int = 0
     failed: list[tuple[str, ProjectDeskError]] = field(default_factory=list)
     manifest: Manifest | None = None
+    entries: list[FileEntry] = field(default_factory=list)  # what the bucket holds now (no second listing)
 
 
 class ProjectService:
@@ -221,27 +223,37 @@ class ProjectService:
     # ---- push ----------------------------------------------------------------------------------
 
     def plan_push(self, local_dir: Path, *, name: str | None = None, slug: str | None = None) -> PushPlan:
-        """Scan `local_dir` and compare it with the project `slug` (a new project when None or absent)."""
-        scan = scan_folder(local_dir, ignore_patterns=self.ignore_patterns, limits=self.limits)
-        limit_error: LimitExceeded | None = None
-        try:
-            self.limits.check((item.path, item.size) for item in scan.files)
-        except LimitExceeded as exc:
-            limit_error = exc
-        previous: Manifest | None = None
-        remote: list[FileEntry] = []
-        if slug is None:
-            slug = new_slug(name or Path(local_dir).resolve().name, set(self.repo.list_slugs()))
-            is_new = True
-        else:
+        """Scan `local_dir` and compare it with the project `slug` (a new project when None or absent).
+
+        The server is asked (manifest, listing) on two threads while the folder is scanned and hashed
+        here: the round trips and the disk work overlap instead of adding up."""
+        if slug is not None:
             safe_segment(slug, "project slug")
-            previous = self.repo.get_manifest(slug)
-            remote = self.repo.list_files(slug)
-            is_new = previous is None and not remote
-        hashes: dict[str, str] = {}
-        if limit_error is None:
-            files = ((item.path, item.local_path) for item in scan.files)
-            hashes = hash_files(Path(local_dir), files, self.hash_index_dir)
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="plan") as pool:
+            if slug is None:
+                slugs = pool.submit(self.repo.list_slugs)
+            else:
+                manifest_asked = pool.submit(self.repo.get_manifest, slug)
+                listing_asked = pool.submit(self.repo.list_files, slug)
+            scan = scan_folder(local_dir, ignore_patterns=self.ignore_patterns, limits=self.limits)
+            limit_error: LimitExceeded | None = None
+            try:
+                self.limits.check((item.path, item.size) for item in scan.files)
+            except LimitExceeded as exc:
+                limit_error = exc
+            hashes: dict[str, str] = {}
+            if limit_error is None:
+                files = ((item.path, item.local_path) for item in scan.files)
+                hashes = hash_files(Path(local_dir), files, self.hash_index_dir)
+            previous: Manifest | None = None
+            remote: list[FileEntry] = []
+            if slug is None:
+                slug = new_slug(name or Path(local_dir).resolve().name, set(slugs.result()))
+                is_new = True
+            else:
+                previous = manifest_asked.result()
+                remote = listing_asked.result()
+                is_new = previous is None and not remote
         project_name = name or (previous.name if previous else "") or Path(local_dir).resolve().name
         remote_by_path = {entry.path: entry for entry in remote}
         known = previous.files if previous else {}
@@ -295,8 +307,9 @@ class ProjectService:
             for item in plan.scan.files
             if techstack.is_interesting(item.path) and item.path not in failed_paths
         }
+        result.entries = list(present.values())
         result.manifest = self._write_manifest(
-            plan.slug, plan.name, hashes, plan.previous, local_contents, entries=list(present.values())
+            plan.slug, plan.name, hashes, plan.previous, local_contents, entries=result.entries
         )
         return result
 

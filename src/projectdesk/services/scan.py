@@ -7,6 +7,7 @@ are collected in `ScanResult.problems` so the preview can show them all at once.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -88,7 +89,8 @@ def _walk(directory: Path, rel: str, rules: IgnoreRules, result: ScanResult, vis
         if is_dir:
             _walk(Path(child.path), path, rules, result, visited)
         elif is_file:
-            if not os.access(child.path, os.R_OK) or not _readable(child.path):
+            # os.access answers from the permission bits; Windows' ACLs need an open to tell
+            if not os.access(child.path, os.R_OK) or (sys.platform == "win32" and not _readable(child.path)):
                 result.problems.append((path, "permission denied: the file cannot be read"))
                 continue
             result.files.append(UploadItem(path, Path(child.path), _size(child)))
