@@ -7,12 +7,14 @@ import json
 import sys
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from projectdesk.config.paths import Paths
 from projectdesk.config.profiles import ProfileStore
 from projectdesk.core.errors import ProjectDeskError
-from projectdesk.services.offline import CachedProjectService, open_cached_service
+
+if TYPE_CHECKING:
+    from projectdesk.services.offline import CachedProjectService
 
 
 class CliError(ProjectDeskError):
@@ -50,6 +52,10 @@ class Context:
     def service(self) -> CachedProjectService:
         """The profile's service, through the offline cache (`--offline`: the cache only)."""
         if self._service is None:
+            # Imported here: the services (and the S3 stack behind them) are for the commands that use a
+            # store, not for `--help`, `profiles list` and the like.
+            from projectdesk.services.offline import open_cached_service
+
             profile = self.profiles.get(self.args.profile)
             self._service = open_cached_service(profile, self.paths, offline=bool(getattr(self.args, "offline", False)))
         return self._service

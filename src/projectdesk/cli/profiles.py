@@ -8,15 +8,19 @@ from __future__ import annotations
 
 import getpass
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from projectdesk.cli.common import CliError, Context, print_json, table, warn
 from projectdesk.config.profiles import KIND_S3, Profile
 from projectdesk.config.secrets import SecretStore
 from projectdesk.core.errors import KeyringUnavailable
-from projectdesk.services.connect import list_aws_profiles
-from projectdesk.services.connection_test import ConnectionReport, test_connection
 from projectdesk.storage.s3client import Credentials
+
+if TYPE_CHECKING:
+    from projectdesk.services.connection_test import ConnectionReport
+
+# The services (connection tests, ~/.aws listing) are imported by the commands that use them, so that
+# `profiles list`, `add` and every other command start without them.
 
 
 def _interactive() -> bool:
@@ -131,6 +135,8 @@ def profiles_add(ctx: Context) -> int:
     }[source]
     print(f"Profile '{profile.name}' saved ({profile.endpoint_label}, bucket {profile.bucket}); {where}.")
     if a.test or a.write or a.create_bucket:
+        from projectdesk.services.connection_test import test_connection
+
         return _report(ctx, test_connection(profile, ctx.paths, secrets=secrets, write=a.write,
                                             create_bucket=a.create_bucket), profile.name)  # fmt: skip
     return 0
@@ -197,6 +203,8 @@ def _report(ctx: Context, report: ConnectionReport, name: str) -> int:
 
 
 def profiles_test(ctx: Context) -> int:
+    from projectdesk.services.connection_test import test_connection
+
     profile = ctx.profiles.get(ctx.args.name or ctx.args.profile)
     report = test_connection(
         profile, ctx.paths, secrets=SecretStore(), write=ctx.args.write, create_bucket=ctx.args.create_bucket
@@ -205,6 +213,8 @@ def profiles_test(ctx: Context) -> int:
 
 
 def profiles_aws_list(ctx: Context) -> int:
+    from projectdesk.services.connect import list_aws_profiles
+
     profiles = list_aws_profiles()
     if ctx.args.json:
         print_json([{"name": p.name, "region": p.region or None, "sso": p.sso} for p in profiles])

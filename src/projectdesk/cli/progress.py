@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from projectdesk.core.models import Progress
 from projectdesk.core.sizes import human_bytes
+
+if TYPE_CHECKING:
+    from projectdesk.core.models import Progress
 
 
 class TerminalProgress:

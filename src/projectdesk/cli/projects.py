@@ -5,13 +5,15 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from projectdesk.cli.common import CliError, Context, date_text, print_json, table, warn
 from projectdesk.cli.progress import TerminalProgress
 from projectdesk.core.sizes import human_bytes
-from projectdesk.services.projects import PushPlan
-from projectdesk.storage.repository import DownloadReport
+
+if TYPE_CHECKING:
+    from projectdesk.services.projects import PushPlan
+    from projectdesk.storage.repository import DownloadReport
 
 
 def _note_offline(ctx: Context, what: str) -> None:
