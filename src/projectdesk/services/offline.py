@@ -532,33 +532,35 @@ class CachedProjectService(ProjectService):
         edits, conflicted copies, copies another folder shares) into `dest`. Offline, what is cached
         is given and the rest reported as failed."""
         dest = Path(dest)
-        entries = self.list_files(slug)
         report = DownloadReport()
-        dest.mkdir(parents=True, exist_ok=True)
-        gate = PathGate(dest)
-        targets: list[tuple[FileEntry, Path]] = []
-        for entry in entries:
+        safe: list[FileEntry] = []
+        for entry in self.list_files(slug):
             try:
-                targets.append((entry, gate.join(entry.path)))
+                safe_relative_path(entry.path)
             except InvalidKey as exc:
                 log.warning("skipping unsafe name in %s: %r (%s)", slug, entry.path, exc)
                 report.skipped.append((entry.path, exc.message))
-        fetched = self._fill(slug, [entry for entry, _ in targets], into=dest, progress=progress, cancel=cancel)
+            else:
+                safe.append(entry)
+        dest.mkdir(parents=True, exist_ok=True)
+        fetched = self._fill(slug, safe, into=dest, progress=progress, cancel=cancel)
         report.downloaded += fetched.downloaded
         report.skipped += fetched.skipped
         report.failed += fetched.failed
         done = {entry.path for entry in fetched.downloaded} | {path for path, _ in fetched.failed}
         done |= {path for path, _ in fetched.skipped}
-        rest = [(entry, target) for entry, target in targets if entry.path not in done]
+        rest = [entry for entry in safe if entry.path not in done]
         if rest:
-            out = _CopyOut(self, slug)
+            out = _CopyOut(self, slug, dest)
             with ThreadPoolExecutor(max_workers=COPY_WORKERS, thread_name_prefix="pull-copy") as pool:
-                for (entry, _), error in zip(rest, pool.map(out.give, rest), strict=True):
+                for entry, error in zip(rest, pool.map(out.give, rest), strict=True):
                     if error is None:
                         report.downloaded.append(entry)
+                    elif isinstance(error, InvalidKey):
+                        report.skipped.append((entry.path, error.message))
                     else:
                         report.failed.append((entry.path, error))
-        self._evict(protect=[(slug, entry.path) for entry, _ in targets])
+        self._evict(protect=[(slug, entry.path) for entry in safe])
         return report
 
     def _fill(
@@ -590,8 +592,7 @@ class CachedProjectService(ProjectService):
             offline = [error for _, error in fetched.failed if isinstance(error, Offline)]
             if offline:
                 self._went_offline(offline[0])
-            gate = PathGate(folder)
-            files = [(entry, gate.join(entry.path)) for entry in fetched.downloaded]
+            files = [(entry, fetched.written[entry.path]) for entry in fetched.downloaded]
             self.cache.adopt_downloads(slug, files, hashes=fetched.sha256, move=staging is not None)
         finally:
             if staging is not None:
@@ -739,22 +740,23 @@ class _CopyOut:
     """Gives a pull's destination the files the cache already holds: a verified clean copy not linked
     anywhere yet as a hard link (a copy where links are not possible), anything else as a copy."""
 
-    def __init__(self, service: CachedProjectService, slug: str) -> None:
+    def __init__(self, service: CachedProjectService, slug: str, dest: Path) -> None:
         self._cache = service.cache
         self._offline = service.is_offline
         self._slug = slug
         self._rows = {row.path: row for row in service.cache.files(slug)}
+        self._dest = PathGate(dest)
         self._folders = FolderMaker()
 
-    def give(self, pair: tuple[FileEntry, Path]) -> ProjectDeskError | None:
-        entry, target = pair
+    def give(self, entry: FileEntry) -> ProjectDeskError | None:
         try:
-            self._give(entry, target)
+            self._give(entry)
         except ProjectDeskError as exc:
             return exc
         return None
 
-    def _give(self, entry: FileEntry, target: Path) -> None:
+    def _give(self, entry: FileEntry) -> None:
+        target = self._dest.join(entry.path)
         row = self._rows.get(entry.path)
         source = self._cache.verified(row) if row is not None else None
         if source is None:

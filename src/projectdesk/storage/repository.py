@@ -48,6 +48,7 @@ class DownloadReport:
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (raw key path, why)
     failed: list[tuple[str, ProjectDeskError]] = field(default_factory=list)
     sha256: dict[str, str] = field(default_factory=dict)  # of files the store hashed as it wrote them
+    written: dict[str, Path] = field(default_factory=dict)  # where each downloaded file was written
 
 
 class Repository(ABC):
@@ -244,6 +245,7 @@ class Repository(ABC):
                 report.skipped.append((entry.path, exc.message))
         result = self._download_many(slug, wanted, progress, cancel, report.sha256)
         report.downloaded = [entry for _, entry in result.done]
+        report.written = {entry.path: target for (_, target), entry in result.done}
         report.failed = [(pair[0].path, error) for pair, error in result.failed]
         return report
 
