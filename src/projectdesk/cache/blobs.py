@@ -101,12 +101,20 @@ class BlobStore:
             raise StorageError(f"Could not write {path} to the offline cache: {exc.strerror or exc}.") from None
 
     def adopt(
-        self, source: Path, user_id: str, slug: str, path: str, *, move: bool = True, sha256: str | None = None
+        self,
+        source: Path,
+        user_id: str,
+        slug: str,
+        path: str,
+        *,
+        move: bool = True,
+        link: bool = True,
+        sha256: str | None = None,
     ) -> BlobInfo:
         """Take a downloaded file into the cache: moved from the staging area, or (`move` False: a file a
-        pull wrote for the user) hard-linked, copied where links are not possible. Hashed once, SHA-256
-        only (`sha256` when the download computed it): the download was pinned to its listed version,
-        so there is no ETag to check against an MD5."""
+        pull wrote for the user) hard-linked (`link`; copied where links are not possible) or copied.
+        Hashed once, SHA-256 only (`sha256` when the download computed it): the download was pinned to
+        its listed version, so there is no ETag to check against an MD5."""
         target = self.path(user_id, slug, path)
         try:
             if sha256 is None:
@@ -116,8 +124,10 @@ class BlobStore:
                 self._folders_made.add(target.parent)
             if move:
                 os.replace(source, target)
-            else:
+            elif link:
                 self.link_or_copy(source, target)
+            else:
+                copy_replace(source, target)
             st = target.stat()
             return BlobInfo(sha256, st.st_size, st.st_mtime_ns, st.st_ino)
         except (FileExistsError, NotADirectoryError, IsADirectoryError):

@@ -424,14 +424,16 @@ class CacheStore:
                     row.state in (DIRTY, DELETED) or row.pending_sha256 is not None or row.path in queued
                 ):
                     continue  # a local change is never replaced by a download
-                try:
+                state = CONFLICT if row and row.state == CONFLICT else CLEAN
+                try:  # only clean copies are ever linked (see blobs.py)
                     info = self.blobs.adopt(
-                        source, self.user_id, slug, entry.path, move=move, sha256=hashes.get(entry.path)
-                    )
+                        source, self.user_id, slug, entry.path, move=move, link=state == CLEAN,
+                        sha256=hashes.get(entry.path),
+                    )  # fmt: skip
                 except (StorageError, InvalidKey) as exc:
                     log.warning("not cached: %s", exc)
                     continue
-                self._store_row(conn, slug, entry, info, CONFLICT if row and row.state == CONFLICT else CLEAN)
+                self._store_row(conn, slug, entry, info, state)
                 adopted.append(entry.path)
         return adopted
 
