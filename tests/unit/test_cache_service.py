@@ -506,6 +506,14 @@ def test_a_pull_downloads_once_links_the_copy_and_an_edit_in_place_never_passes_
     service.go_online()
     assert service.read_file(SLUG, "a.txt") == b"server v1"
     assert pulled.read_bytes() == b"SERVER v1" and second.read_bytes() == b"server v1"  # the user's files
+    assert len(service.pull(SLUG, tmp_path / "third").downloaded) == 2
+    third = tmp_path / "third" / "a.txt"
+    assert os.path.samefile(third, service.cache.blobs.path("anonymous", SLUG, "a.txt"))
+    time.sleep(0.05)
+    with open(third, "r+b") as handle:
+        handle.write(b"EDITED")
+    report = service.pull(SLUG, tmp_path / "fourth")  # the changed copy is fetched again, not refused
+    assert report.failed == [] and (tmp_path / "fourth" / "a.txt").read_bytes() == b"server v1"
 
 
 def test_a_pull_copies_where_links_fail_and_always_copies_local_edits(

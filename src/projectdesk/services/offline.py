@@ -578,8 +578,10 @@ class CachedProjectService(ProjectService):
         wanted = []
         for entry in entries:
             row = rows.get(entry.path)
-            if row is None or (row.state in (REMOTE, CLEAN, CONFLICT) and not (row.fresh and row.has_blob)):
+            if row is None:
                 wanted.append(entry)
+            elif row.state in (REMOTE, CLEAN, CONFLICT) and not (row.fresh and self.cache.verified(row)):
+                wanted.append(entry)  # no copy, an old one, or one changed on disk (then dropped)
         if not wanted or not self._network_usable():
             return DownloadReport()
         staging = self.cache.blobs.new_staging() if into is None else None
