@@ -376,11 +376,17 @@ class CacheStore:
         )  # fmt: skip
 
     @staticmethod
-    def _holds_local_change(conn: sqlite3.Connection, row: FileRow | None, user_id: str) -> bool:
+    def _holds_local_change(
+        conn: sqlite3.Connection, row: FileRow | None, user_id: str, queued: Collection[str] | None = None
+    ) -> bool:
+        """True when the file has an edit or delete not yet sent (`queued`: the project's outbox paths,
+        read once by bulk callers; else the outbox is asked for this file)."""
         if row is None:
             return False
         if row.state in (DIRTY, DELETED) or row.pending_sha256 is not None:
             return True
+        if queued is not None:
+            return row.path in queued
         return outbox.get(conn, user_id, row.slug, row.path) is not None
 
     def store_remote(self, slug: str, entry: FileEntry, data: bytes) -> bool:
@@ -420,9 +426,7 @@ class CacheStore:
             }
             for entry, source in files:
                 row = rows.get(entry.path)
-                if row is not None and (
-                    row.state in (DIRTY, DELETED) or row.pending_sha256 is not None or row.path in queued
-                ):
+                if self._holds_local_change(conn, row, self.user_id, queued):
                     continue  # a local change is never replaced by a download
                 state = CONFLICT if row and row.state == CONFLICT else CLEAN
                 try:  # only clean copies are ever linked (see blobs.py)
