@@ -555,6 +555,19 @@ def test_a_download_is_pinned_to_the_listed_version(
     assert not (tmp_path / "out" / "a.txt").exists()  # never the other version under its name
 
 
+def test_a_project_cleared_and_fetched_again_in_one_session_is_cached_again(
+    make: ServiceFactory, plant: Callable[..., str]
+) -> None:
+    plant("deep/er/a.txt", b"a")
+    plant("deep/er/b.txt", b"b")
+    service = make()
+    service.set_keep_offline(SLUG, True)  # fills the cache through the staging area (folders made)
+    assert service.clear_cache(SLUG) == (2, 0)  # removes the copies and their now-empty folders
+    report = service.sync()  # refreshes the keep-offline project in the same session
+    assert not report.offline
+    assert service.file_states(SLUG) == {"deep/er/a.txt": "clean", "deep/er/b.txt": "clean"}
+
+
 def test_keep_offline_downloads_everything_and_keeps_it(make: ServiceFactory, plant: Callable[..., str]) -> None:
     for n in range(5):
         plant(f"f{n}.txt", b"x" * 300)

@@ -42,11 +42,10 @@ class BlobInfo:
     ino: int
 
 
-def hash_file(path: Path) -> tuple[str, int]:
-    """(sha256, size) of a file, read once."""
+def hash_file(path: Path) -> str:
+    """SHA-256 of a file, read once."""
     with open(path, "rb") as handle:
-        digest = hashlib.file_digest(handle, "sha256")
-        return digest.hexdigest(), os.fstat(handle.fileno()).st_size
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def etag_mismatch(etag: str, md5: str) -> bool:
@@ -69,32 +68,30 @@ class BlobStore:
         self.root = join_inside(self.cache_root, profile)
         self.meta_dir = self.root / META_DIR
         self.staging_dir = self.meta_dir / "staging"
-        # One gate per project folder: a folder is resolved once, not once per file (thousands in a pull).
-        self._gates: dict[tuple[str, str], PathGate] = {}
-        self._folders_made: set[Path] = set()
 
     def project_dir(self, user_id: str, slug: str) -> Path:
         safe_segment(user_id, "user id")
         safe_segment(slug, "project slug")
         return join_inside(self.cache_root, f"{self.profile}/{user_id}/{slug}")
 
-    def path(self, user_id: str, slug: str, path: str) -> Path:
-        gate = self._gates.get((user_id, slug))
-        if gate is None:
-            gate = self._gates.setdefault((user_id, slug), PathGate(self.project_dir(user_id, slug)))
-        return gate.join(path)
+    def gate(self, user_id: str, slug: str) -> PathGate:
+        """The key gate of one project's folder, for one bulk operation (each folder resolved once)."""
+        return PathGate(self.project_dir(user_id, slug))
+
+    def path(self, user_id: str, slug: str, path: str, gate: PathGate | None = None) -> Path:
+        return (gate or self.gate(user_id, slug)).join(path)
 
     @staticmethod
-    def _info(target: Path, sha: str, size: int) -> BlobInfo:
+    def _info(target: Path, sha: str) -> BlobInfo:
         st = target.stat()
-        return BlobInfo(sha, size, st.st_mtime_ns, st.st_ino)
+        return BlobInfo(sha, st.st_size, st.st_mtime_ns, st.st_ino)
 
     def write(self, user_id: str, slug: str, path: str, data: bytes) -> BlobInfo:
         """Write a blob atomically (temp file beside it, fsync, rename)."""
         target = self.path(user_id, slug, path)
         try:
             write_atomic(target, data)
-            return self._info(target, hashlib.sha256(data).hexdigest(), len(data))
+            return self._info(target, hashlib.sha256(data).hexdigest())
         except (FileExistsError, NotADirectoryError, IsADirectoryError):
             raise StorageError(f"{path} cannot be kept offline: a file and a folder share its name.") from None
         except OSError as exc:
@@ -110,26 +107,31 @@ class BlobStore:
         move: bool = True,
         link: bool = True,
         sha256: str | None = None,
+        gate: PathGate | None = None,
     ) -> BlobInfo:
         """Take a downloaded file into the cache: moved from the staging area, or (`move` False: a file a
         pull wrote for the user) hard-linked (`link`; copied where links are not possible) or copied.
         Hashed once, SHA-256 only (`sha256` when the download computed it): the download was pinned to
         its listed version, so there is no ETag to check against an MD5."""
-        target = self.path(user_id, slug, path)
-        try:
-            if sha256 is None:
-                sha256, _ = hash_file(source)
-            if target.parent not in self._folders_made:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                self._folders_made.add(target.parent)
+        target = self.path(user_id, slug, path, gate)
+
+        def place() -> None:
             if move:
                 os.replace(source, target)
             elif link:
                 self.link_or_copy(source, target)
             else:
                 copy_replace(source, target)
-            st = target.stat()
-            return BlobInfo(sha256, st.st_size, st.st_mtime_ns, st.st_ino)
+
+        try:
+            if sha256 is None:
+                sha256 = hash_file(source)
+            try:
+                place()
+            except FileNotFoundError:  # its folder is not there (yet, or any more): one mkdir per folder
+                target.parent.mkdir(parents=True, exist_ok=True)
+                place()
+            return self._info(target, sha256)
         except (FileExistsError, NotADirectoryError, IsADirectoryError):
             raise StorageError(f"{path} cannot be kept offline: a file and a folder share its name.") from None
         except OSError as exc:
@@ -138,12 +140,15 @@ class BlobStore:
     @staticmethod
     def link_or_copy(source: Path, target: Path) -> None:
         """Give `target` the content of `source` in one step: a hard link where the file systems allow
-        (no second copy on disk), else a copy; an existing `target` is replaced."""
+        (no second copy on disk), else a copy; an existing `target` is replaced. A missing folder of
+        `target` raises FileNotFoundError (the caller makes folders)."""
         try:
             os.link(source, target)
             return
         except FileExistsError:
-            pass
+            pass  # replaced below, in one step
+        except FileNotFoundError:
+            raise
         except OSError:  # EXDEV (another file system), EPERM, EMLINK, no hard links there at all
             copy_replace(source, target)
             return
@@ -179,8 +184,7 @@ class BlobStore:
     def hash(self, user_id: str, slug: str, path: str) -> BlobInfo | None:
         target = self.path(user_id, slug, path)
         try:
-            sha, size = hash_file(target)
-            return self._info(target, sha, size)
+            return self._info(target, hash_file(target))
         except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
             return None
 

@@ -46,7 +46,7 @@ from projectdesk.cache.index import (
     project_values,
 )
 from projectdesk.core.errors import InvalidInput, InvalidKey, StorageError
-from projectdesk.core.keys import is_safe_relative_path, safe_segment
+from projectdesk.core.keys import PathGate, is_safe_relative_path, safe_segment
 from projectdesk.core.models import FileEntry, ProjectInfo
 
 if sys.platform != "win32":
@@ -85,7 +85,7 @@ def _sha256(data: bytes) -> str:
 class CacheStore:
     """The cache of `profile` under `cache_root`, seen as `user_id`.
 
-        Opening it runs recovery (recovery.py) when no other process has the cache open: the cheap checks
+    Opening it runs recovery (recovery.py) when no other process has the cache open: the cheap checks
     always, the full check of every copy only after a session that did not close.
     """
 
@@ -420,6 +420,7 @@ class CacheStore:
         with self._mutex, self.index.transaction() as conn:
             self._ensure_project(conn, slug)
             rows = self._rows(conn, slug)
+            gate = self.blobs.gate(self.user_id, slug)
             queued = {
                 r[0]
                 for r in conn.execute("SELECT path FROM outbox WHERE user_id = ? AND slug = ?", (self.user_id, slug))
@@ -432,7 +433,7 @@ class CacheStore:
                 try:  # only clean copies are ever linked (see blobs.py)
                     info = self.blobs.adopt(
                         source, self.user_id, slug, entry.path, move=move, link=state == CLEAN,
-                        sha256=hashes.get(entry.path),
+                        sha256=hashes.get(entry.path), gate=gate,
                     )  # fmt: skip
                 except (StorageError, InvalidKey) as exc:
                     log.warning("not cached: %s", exc)
@@ -445,8 +446,9 @@ class CacheStore:
         cursor = conn.execute("SELECT * FROM files WHERE user_id = ? AND slug = ?", (self.user_id, slug))
         return {row.path: row for row in map(FileRow.from_row, cursor)}
 
-    def verified(self, row: FileRow) -> Path | None:
-        """The copy of `row` on disk if it is still what the index recorded, else None.
+    def verified(self, row: FileRow, gate: PathGate | None = None) -> Path | None:
+        """The copy of `row` on disk if it is still what the index recorded, else None (`gate`: the
+        project's key gate, when many files are checked in one go).
 
         A clean copy that changed on disk (its hard-linked twin edited in place by the user, or a hand
         edit in the cache folder) is dropped — the file is fetched again when needed — so a changed
@@ -455,7 +457,7 @@ class CacheStore:
         """
         if not row.has_blob:
             return None
-        path = self.blobs.path(self.user_id, row.slug, row.path)
+        path = self.blobs.path(self.user_id, row.slug, row.path, gate)
         try:
             st = path.stat()
         except (FileNotFoundError, NotADirectoryError):

@@ -575,12 +575,13 @@ class CachedProjectService(ProjectService):
         """Download every entry without a current copy here (local changes are kept) and keep it in the
         cache: into the staging area and moved into place, or (a pull) into `into` and linked from there."""
         rows = {row.path: row for row in self.cache.files(slug)}
+        gate = self.cache.blobs.gate(self.cache.user_id, slug)
         wanted = []
         for entry in entries:
             row = rows.get(entry.path)
             if row is None:
                 wanted.append(entry)
-            elif row.state in (REMOTE, CLEAN, CONFLICT) and not (row.fresh and self.cache.verified(row)):
+            elif row.state in (REMOTE, CLEAN, CONFLICT) and not (row.fresh and self.cache.verified(row, gate)):
                 wanted.append(entry)  # no copy, an old one, or one changed on disk (then dropped)
         if not wanted or not self._network_usable():
             return DownloadReport()
@@ -747,6 +748,7 @@ class _CopyOut:
         self._offline = service.is_offline
         self._slug = slug
         self._rows = {row.path: row for row in service.cache.files(slug)}
+        self._blobs = service.cache.blobs.gate(service.cache.user_id, slug)
         self._dest = PathGate(dest)
         self._folders = FolderMaker()
 
@@ -760,7 +762,7 @@ class _CopyOut:
     def _give(self, entry: FileEntry) -> None:
         target = self._dest.join(entry.path)
         row = self._rows.get(entry.path)
-        source = self._cache.verified(row) if row is not None else None
+        source = self._cache.verified(row, self._blobs) if row is not None else None
         if source is None:
             if self._offline:
                 raise NotAvailableOffline(f"{self._slug}/{entry.path} is not available offline.")
