@@ -14,9 +14,12 @@ from pathlib import Path
 
 from projectdesk.core.errors import InvalidInput
 from projectdesk.core.ignore import DEFAULT_PATTERNS, IgnoreRules
-from projectdesk.core.keys import is_safe_relative_path
+from projectdesk.core.keys import MANIFEST_NAME, is_safe_relative_path
 from projectdesk.core.limits import Limits
+from projectdesk.storage.atomic import TEMP_PREFIX
 from projectdesk.storage.repository import UploadItem
+
+RESERVED_NAME_PROBLEM = f"the name {MANIFEST_NAME} is reserved for the project's manifest; rename this file"
 
 
 @dataclass
@@ -27,6 +30,7 @@ class ScanResult:
     ignored_bytes: int = 0  # of the ignored files (ignored folders are not walked)
     problems: list[tuple[str, str]] = field(default_factory=list)  # (path, what is wrong)
     oversize: list[tuple[str, int]] = field(default_factory=list)
+    temp_files: list[Path] = field(default_factory=list)  # our own `.pd-tmp-*` leftovers (a killed transfer's)
 
     @property
     def total_bytes(self) -> int:
@@ -49,6 +53,7 @@ def scan_folder(root: Path, *, ignore_patterns: Sequence[str] = (), limits: Limi
 
 
 def _walk(directory: Path, rel: str, rules: IgnoreRules, result: ScanResult, visited: set[tuple[int, int]]) -> None:
+    temp_files = result.temp_files
     try:
         stat = directory.stat()
     except OSError as exc:
@@ -71,7 +76,13 @@ def _walk(directory: Path, rel: str, rules: IgnoreRules, result: ScanResult, vis
         except OSError as exc:
             result.problems.append((f"{rel}/.gitignore".lstrip("/"), f"cannot read: {exc.strerror}"))
     for child in children:
+        if child.name.startswith(TEMP_PREFIX):
+            temp_files.append(Path(child.path))  # half-written by a transfer that was killed: never sent
+            continue
         path = f"{rel}/{child.name}" if rel else child.name
+        if path == MANIFEST_NAME:
+            result.problems.append((path, RESERVED_NAME_PROBLEM))
+            continue
         try:
             is_dir = child.is_dir()  # follows symlinks
             is_file = not is_dir and child.is_file()
