@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from projectdesk import __version__
+from projectdesk.core.display import third_party_log_levels
 
 if TYPE_CHECKING:
     from PySide6.QtCore import QCoreApplication, QObject, SignalInstance
@@ -38,11 +39,22 @@ SMOKE_TIMEOUT = 60.0  # seconds --smoke-test waits for the store to open
 SMOKE_PREFIX = "projectdesk smoke test: "
 
 
+def setup_logging(debug: bool) -> None:
+    """Our warnings on stderr (everything with `debug`); the libraries' records only with `debug`, and
+    never botocore's DEBUG ones (request headers): core/display.py `third_party_log_levels`."""
+    logging.basicConfig(
+        level=logging.DEBUG if debug else logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    for name, level in third_party_log_levels(debug).items():
+        logging.getLogger(name).setLevel(level)
+
+
 def _parse(argv: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="projectdesk", description="ProjectDesk desktop window")
     parser.add_argument("--version", action="version", version=f"projectdesk {__version__}")
     parser.add_argument("--profile", metavar="NAME", help="open this profile (default: the last one used)")
     parser.add_argument("--quit-after", type=int, metavar="MS", help="close the window after MS milliseconds")
+    parser.add_argument("--debug", action="store_true", help="log details to stderr")
     parser.add_argument(
         "--smoke-test",
         action="store_true",
@@ -101,7 +113,7 @@ def create_window(paths: Paths) -> MainWindow:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parse(sys.argv[1:] if argv is None else argv)
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    setup_logging(args.debug)
 
     import qasync
     from PySide6.QtCore import QTimer

@@ -1,4 +1,5 @@
-"""projectdesk-cli: the window's operations, headless. Exit 0 on success, 1 with a one-line message on error.
+"""projectdesk-cli: the window's operations, headless. Exit 0 when all is done, 2 when done but named items
+were skipped (see the warnings), 1 with a one-line message on error (cli/common.py: "Exit codes").
 
 Each command group lives in its own module with a `register(subparsers)` function. Those modules import
 the services (and the S3 stack behind them) inside the commands that use a store, so `--help`, `--version`
@@ -16,8 +17,17 @@ from collections.abc import Sequence
 from typing import Any
 
 from projectdesk.cli import cache, profiles, projects
-from projectdesk.cli.common import Context
+from projectdesk.cli.common import (
+    EXIT_CANCELLED,
+    EXIT_FAILED,
+    EXIT_OK,
+    Context,
+    PartlyDone,
+    error_text,
+    warn,
+)
 from projectdesk.config.paths import Paths
+from projectdesk.core.display import third_party_log_levels
 from projectdesk.core.errors import Cancelled, ProjectDeskError
 
 COMMAND_GROUPS = [profiles, projects, cache]
@@ -62,30 +72,45 @@ def _skip_collections_at_exit() -> None:
     atexit.register(gc.freeze)
 
 
+def setup_logging(debug: bool) -> dict[str, int]:
+    """Our records at ERROR (everything with `debug`); the libraries' silent unless `debug` (core/display.py).
+
+    Returns the third-party loggers' previous levels, for `main` to put back when it is called in-process.
+    """
+    logging.basicConfig(level=logging.DEBUG if debug else logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
+    previous: dict[str, int] = {}
+    for name, level in third_party_log_levels(debug).items():
+        logger = logging.getLogger(name)
+        previous[name] = logger.level
+        logger.setLevel(level)
+    return previous
+
+
 def main(argv: Sequence[str] | None = None, paths: Paths | None = None) -> int:
     _skip_collections_at_exit()
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.debug else logging.ERROR, format="%(levelname)s %(name)s: %(message)s"
-    )
-    # botocore's debug logs include request headers: keep them out even with --debug.
-    logging.getLogger("botocore").setLevel(logging.WARNING)
+    previous_levels = setup_logging(args.debug)
     ctx = Context(args, paths or Paths.default())
     try:
         return int(args.handler(ctx))
     except Cancelled as exc:
-        print(f"projectdesk-cli: {exc}", file=sys.stderr)
-        return 130
+        print(f"projectdesk-cli: {error_text(exc)}", file=sys.stderr)
+        return EXIT_CANCELLED
     except KeyboardInterrupt:
         print("projectdesk-cli: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_CANCELLED
+    except PartlyDone as exc:
+        warn(exc.message)
+        return exc.exit_code
     except ProjectDeskError as exc:
-        print(f"projectdesk-cli: error: {exc}", file=sys.stderr)
-        return 1
+        print(f"projectdesk-cli: error: {error_text(exc, ctx.aws_profile_in_use)}", file=sys.stderr)
+        return EXIT_FAILED
     except BrokenPipeError:
-        return 0
+        return EXIT_OK
     finally:
         ctx.close()
+        for name, level in previous_levels.items():
+            logging.getLogger(name).setLevel(level)
 
 
 if __name__ == "__main__":

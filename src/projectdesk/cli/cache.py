@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from projectdesk.cli.common import CliError, Context, date_text, print_json, table, warn
+from projectdesk.cli.common import EXIT_OK, CliError, Context, PartlyDone, date_text, print_json, table, warn
+from projectdesk.core.display import printable
 from projectdesk.core.sizes import human_bytes
 
 
@@ -14,10 +15,10 @@ def status(ctx: Context) -> int:
     pending, conflicts = service.pending(), service.conflicts()
     if ctx.args.json:
         print_json({"pending": [item.to_json() for item in pending], "conflicts": [c.to_json() for c in conflicts]})
-        return 0
+        return EXIT_OK
     if not pending and not conflicts:
         print("Nothing waiting to be sent, no conflicts.")
-        return 0
+        return EXIT_OK
     if pending:
         print(f"{len(pending)} change(s) waiting to be sent (projectdesk-cli sync):")
         rows = [
@@ -31,8 +32,8 @@ def status(ctx: Context) -> int:
             print()
         print(f"{len(conflicts)} conflict(s), both versions kept:")
         for record in conflicts:
-            print(f"  [{record.id}] {record.message}")
-    return 0
+            print(f"  [{record.id}] {printable(record.message)}")
+    return EXIT_OK
 
 
 def sync(ctx: Context) -> int:
@@ -54,7 +55,7 @@ def sync(ctx: Context) -> int:
         problems = [f"{len(report.conflicts)} conflict(s) (both versions kept)"] if report.conflicts else []
         problems += [f"{len(report.failed)} failed"] if report.failed else []
         raise CliError(f"Sync finished with {' and '.join(problems)}; see above.")
-    return 0
+    return EXIT_OK
 
 
 def cache(ctx: Context) -> int:
@@ -62,15 +63,15 @@ def cache(ctx: Context) -> int:
     if ctx.args.clear:
         removed, kept = service.clear_cache(ctx.args.clear)
         kept_text = f"; {kept} kept (unsent edits or conflicted copies)" if kept else ""
-        print(f"Removed {removed} cached file(s) of '{ctx.args.clear}'{kept_text}.")
-        return 0
+        print(f"Removed {removed} cached file(s) of '{printable(ctx.args.clear)}'{kept_text}.")
+        return EXIT_OK
     usage = service.cache_usage()
     total = sum(u.bytes for u in usage)
     if ctx.args.json:
         print_json(
             {"projects": [u.to_json() for u in usage], "total_bytes": total, "max_bytes": service.cache_max_bytes}
         )
-        return 0
+        return EXIT_OK
     rows = [
         [u.slug, u.name, str(u.files), human_bytes(u.bytes), str(u.pending) if u.pending else "-",
          "yes" if u.keep_offline else "-"]
@@ -78,23 +79,31 @@ def cache(ctx: Context) -> int:
     ]  # fmt: skip
     if rows:
         table(rows, ["SLUG", "NAME", "FILES", "SIZE", "PENDING", "KEEP OFFLINE"])
-    print(f"Cache: {human_bytes(total)} of {human_bytes(service.cache_max_bytes)} in {service.cache.blobs.root}")
-    return 0
+    root = printable(str(service.cache.blobs.root))
+    print(f"Cache: {human_bytes(total)} of {human_bytes(service.cache_max_bytes)} in {root}")
+    return EXIT_OK
 
 
 def keep_offline(ctx: Context) -> int:
     keep = not ctx.args.off
+    slug = printable(ctx.args.slug)
     report = ctx.service().set_keep_offline(ctx.args.slug, keep)
     if not keep:
-        print(f"'{ctx.args.slug}' is no longer kept offline (its copies may be evicted).")
-        return 0
+        print(f"'{slug}' is no longer kept offline (its copies may be evicted).")
+        return EXIT_OK
     fetched = f"; {len(report.downloaded)} file(s) downloaded" if report is not None else " (offline: later)"
-    print(f"'{ctx.args.slug}' is kept offline{fetched}.")
-    if report is not None and report.failed:
-        for path, error in report.failed:
-            warn(f"{path}: {error}")
+    print(f"'{slug}' is kept offline{fetched}.")
+    if report is None:
+        return EXIT_OK
+    for path, why in report.skipped:
+        warn(f"skipped unsafe name '{path}': {why}")
+    for path, error in report.failed:
+        warn(f"{path}: {error}")
+    if report.failed:
         raise CliError(f"{len(report.failed)} file(s) could not be downloaded.")
-    return 0
+    if report.skipped:
+        raise PartlyDone(f"{len(report.skipped)} file(s) were skipped (see above); the rest is kept offline.")
+    return EXIT_OK
 
 
 def register(sub: Any) -> None:

@@ -10,9 +10,20 @@ import getpass
 import sys
 from typing import TYPE_CHECKING, Any
 
-from projectdesk.cli.common import CliError, Context, print_json, table, warn
+from projectdesk.cli.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    CliError,
+    Context,
+    aws_profile_of,
+    error_text,
+    print_json,
+    table,
+    warn,
+)
 from projectdesk.config.profiles import KIND_S3, Profile
 from projectdesk.config.secrets import SecretStore
+from projectdesk.core.display import printable
 from projectdesk.core.errors import KeyringUnavailable
 from projectdesk.storage.s3client import Credentials
 
@@ -86,14 +97,14 @@ def profiles_list(ctx: Context) -> int:
         print_json(
             [{**p.to_public_json(), "default": p.name == default, "secret_stored": labels[p.name][1]} for p in profiles]
         )
-        return 0
+        return EXIT_OK
     rows = [
         [("* " if p.name == default else "  ") + p.name, p.kind, p.endpoint_label if p.kind == KIND_S3 else "-",
          p.bucket or "-", p.user_id, labels[p.name][0]]
         for p in profiles
     ]  # fmt: skip
     table(rows, ["  NAME", "KIND", "ENDPOINT", "BUCKET", "USER", "CREDENTIALS"])
-    return 0
+    return EXIT_OK
 
 
 def profiles_add(ctx: Context) -> int:
@@ -138,8 +149,8 @@ def profiles_add(ctx: Context) -> int:
         from projectdesk.services.connection_test import test_connection
 
         return _report(ctx, test_connection(profile, ctx.paths, secrets=secrets, write=a.write,
-                                            create_bucket=a.create_bucket), profile.name)  # fmt: skip
-    return 0
+                                            create_bucket=a.create_bucket), profile)  # fmt: skip
+    return EXIT_OK
 
 
 def profiles_set_secret(ctx: Context) -> int:
@@ -153,7 +164,7 @@ def profiles_set_secret(ctx: Context) -> int:
         profile.credential_source, profile.aws_profile = "keyring", ""
         ctx.profiles.add(profile, replace=True)
     print(f"The key of profile '{profile.name}' is stored in the keyring ({secrets.backend_name}).")
-    return 0
+    return EXIT_OK
 
 
 def _delete_secret(secrets: SecretStore, name: str) -> None:
@@ -178,28 +189,30 @@ def profiles_remove(ctx: Context) -> int:
     ctx.profiles.remove(profile.name)
     suffix = " and its key deleted from the keyring" if deleted else ""
     print(f"Profile '{profile.name}' removed{suffix}.")
-    return 0
+    return EXIT_OK
 
 
 def profiles_default(ctx: Context) -> int:
     ctx.profiles.set_default(ctx.args.name)
     print(f"'{ctx.args.name}' is now the default profile.")
-    return 0
+    return EXIT_OK
 
 
-def _report(ctx: Context, report: ConnectionReport, name: str) -> int:
+def _report(ctx: Context, report: ConnectionReport, profile: Profile) -> int:
     if getattr(ctx.args, "json", False):
         print_json(report.to_json())
-        return 0 if report.ok else 1
+        return EXIT_OK if report.ok else EXIT_FAILED
     if report.ok:
-        print(f"OK: {report.message}")
-        return 0
-    print(f"projectdesk-cli: error: {report.message}", file=sys.stderr)
+        print(f"OK: {printable(report.message)}")
+        return EXIT_OK
+    message = error_text(report.error, lambda: aws_profile_of(profile)) if report.error else printable(report.message)
+    print(f"projectdesk-cli: error: {message}", file=sys.stderr)
+    name = profile.name
     if report.can_create_bucket:
         print(f"projectdesk-cli: hint: 'profiles test {name} --create-bucket' creates it.", file=sys.stderr)
     elif isinstance(report.error, KeyringUnavailable):
         print(f"projectdesk-cli: hint: 'profiles add {name} --replace --env' uses AWS_* variables.", file=sys.stderr)
-    return 1
+    return EXIT_FAILED
 
 
 def profiles_test(ctx: Context) -> int:
@@ -209,7 +222,7 @@ def profiles_test(ctx: Context) -> int:
     report = test_connection(
         profile, ctx.paths, secrets=SecretStore(), write=ctx.args.write, create_bucket=ctx.args.create_bucket
     )
-    return _report(ctx, report, profile.name)
+    return _report(ctx, report, profile)
 
 
 def profiles_aws_list(ctx: Context) -> int:
@@ -218,12 +231,12 @@ def profiles_aws_list(ctx: Context) -> int:
     profiles = list_aws_profiles()
     if ctx.args.json:
         print_json([{"name": p.name, "region": p.region or None, "sso": p.sso} for p in profiles])
-        return 0
+        return EXIT_OK
     if not profiles:
         print("No AWS profiles in ~/.aws/config or ~/.aws/credentials.")
-        return 0
+        return EXIT_OK
     table([[p.name, p.region or "-", "sso" if p.sso else "keys"] for p in profiles], ["NAME", "REGION", "SIGN-IN"])
-    return 0
+    return EXIT_OK
 
 
 def _add_secret_options(p: Any) -> None:

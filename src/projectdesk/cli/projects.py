@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from projectdesk.cli.common import CliError, Context, date_text, print_json, table, warn
 from projectdesk.cli.progress import TerminalProgress
+from projectdesk.core.display import printable
 from projectdesk.core.sizes import human_bytes
 
 if TYPE_CHECKING:
@@ -50,8 +51,8 @@ def info(ctx: Context) -> int:
         elif key == "total_bytes":
             value = human_bytes(int(value))
         elif isinstance(value, list):
-            value = ", ".join(value) or "-"
-        print(f"{key:14} {value}")
+            value = ", ".join(map(str, value)) or "-"
+        print(f"{key:14} {printable(str(value))}")
     return 0
 
 

@@ -6,20 +6,24 @@ are collected in `ScanResult.problems` so the preview can show them all at once.
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from stat import S_ISBLK, S_ISCHR, S_ISFIFO, S_ISSOCK
 
+from projectdesk.core.display import printable
 from projectdesk.core.errors import InvalidInput
 from projectdesk.core.ignore import DEFAULT_PATTERNS, IgnoreRules
-from projectdesk.core.keys import MANIFEST_NAME, is_safe_relative_path
+from projectdesk.core.keys import MANIFEST_NAME, MAX_KEY_BYTES, MAX_SEGMENT_BYTES, is_safe_relative_path
 from projectdesk.core.limits import Limits
 from projectdesk.storage.atomic import TEMP_PREFIX
 from projectdesk.storage.repository import UploadItem
 
 RESERVED_NAME_PROBLEM = f"the name {MANIFEST_NAME} is reserved for the project's manifest; rename this file"
+MAX_PATH_BYTES = MAX_KEY_BYTES - 200  # what core/keys.py leaves a path inside a project's prefix
 
 
 @dataclass
@@ -87,15 +91,22 @@ def _walk(directory: Path, rel: str, rules: IgnoreRules, result: ScanResult, vis
             is_dir = child.is_dir()  # follows symlinks
             is_file = not is_dir and child.is_file()
         except OSError as exc:
-            result.problems.append((path, f"cannot read: {exc.strerror}"))
+            looped = exc.errno == errno.ELOOP and child.is_symlink()
+            result.problems.append(
+                (
+                    path,
+                    "broken symlink: its links lead back to it in a loop" if looped else f"cannot read: {exc.strerror}",
+                )
+            )
             continue
         if rules.is_ignored(path, is_dir=is_dir):
             result.ignored.append(path + "/" if is_dir else path)
             if is_file:
                 result.ignored_bytes += _size(child)
             continue
-        if not is_safe_relative_path(path):
-            result.problems.append((path, "the name cannot be stored safely (backslash or control character)"))
+        name_problem = _name_problem(child.name, path)
+        if name_problem:
+            result.problems.append((path, name_problem))
             continue
         if is_dir:
             _walk(Path(child.path), path, rules, result, visited)
@@ -105,10 +116,45 @@ def _walk(directory: Path, rel: str, rules: IgnoreRules, result: ScanResult, vis
                 result.problems.append((path, "permission denied: the file cannot be read"))
                 continue
             result.files.append(UploadItem(path, Path(child.path), _size(child)))
-        elif child.is_symlink():
-            result.problems.append((path, "broken symlink: its target does not exist"))
         else:
-            result.problems.append((path, "not a regular file (device, socket or pipe); skipped"))
+            result.problems.append((path, _special_problem(child)))
+
+
+def _name_problem(name: str, path: str) -> str:
+    """Why `name` (the last part of `path`) cannot become a key, or "" when it can."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:  # os.scandir keeps bytes that are not UTF-8 as lone surrogates (surrogateescape)
+        return f"the name is not valid UTF-8 (shown as {printable(name)}); rename it"
+    size = len(name.encode("utf-8"))
+    if size > MAX_SEGMENT_BYTES:
+        return f"the name is too long to store ({size} bytes; at most {MAX_SEGMENT_BYTES} per part)"
+    size = len(path.encode("utf-8"))
+    if size > MAX_PATH_BYTES:
+        return f"the name is too long to store ({size} bytes; at most {MAX_PATH_BYTES} for the whole path)"
+    if not is_safe_relative_path(path):
+        return "the name cannot be stored safely (backslash or control character)"
+    return ""
+
+
+def _special_problem(entry: os.DirEntry[str]) -> str:
+    """Why `entry`, neither a file nor a folder once links are followed, is skipped."""
+    link = entry.is_symlink()
+    try:
+        mode = os.stat(entry.path).st_mode  # follows the link
+    except OSError as exc:
+        if link and exc.errno in (errno.ENOENT, errno.ENOTDIR):
+            return "broken symlink: its target does not exist"
+        return f"cannot read: {exc.strerror}"
+    if S_ISCHR(mode) or S_ISBLK(mode):
+        kind = "a device file"
+    elif S_ISFIFO(mode):
+        kind = "a named pipe (FIFO)"
+    elif S_ISSOCK(mode):
+        kind = "a socket"
+    else:
+        kind = "a special file"
+    return f"a link to {kind}; skipped" if link else f"not a regular file: {kind}; skipped"
 
 
 def _size(entry: os.DirEntry[str]) -> int:

@@ -6,9 +6,14 @@ plain sentence; the connection test (services/connection_test.py) uses both.
 
 from __future__ import annotations
 
+import errno
+import math
+import os
 import re
+import shutil
 import socket
 from enum import StrEnum
+from pathlib import Path
 
 from botocore.exceptions import (
     BotoCoreError,
@@ -47,6 +52,46 @@ except ImportError:  # pragma: no cover
 
 _REGION_IN_MESSAGE = re.compile(r"expecting '([a-z0-9-]+)'")
 _REGION_CODES = ("AuthorizationHeaderMalformed", "PermanentRedirect", "IllegalLocationConstraintException", "301")
+_PLAIN_WORD = re.compile(r"[\w.,:@%+=/-]+")
+_DISK_FULL_ERRNOS = frozenset(code for code in (errno.ENOSPC, getattr(errno, "EDQUOT", None)) if code is not None)
+# How a full disk shows in a CRT failure: its error name, or the strerror of an OSError it was built from.
+_DISK_FULL_NAMES = ("AWS_ERROR_NO_SPACE", *(os.strerror(code) for code in sorted(_DISK_FULL_ERRNOS)))
+
+
+def _shell_word(text: str) -> str:
+    """`text` as one word of a POSIX shell command, double-quoted only when it needs to be."""
+    if _PLAIN_WORD.fullmatch(text):
+        return text
+    return '"' + re.sub(r'([\\"$`])', r"\\\1", text) + '"'
+
+
+class DiskFull(StorageError):
+    """A write found no room left on its disk (ENOSPC) or the user's quota used up (EDQUOT)."""
+
+    title = "Disk full"
+
+
+class SsoSignInMissing(AuthError):
+    """The AWS SSO (IAM Identity Center) sign-in of an AWS profile is missing or expired.
+
+    botocore's SSO exceptions do not say which profile they are about: `aws_profile` is "" when the
+    caller did not pass it to `translate`, and `for_profile` fills it in later (the CLI knows its profile).
+    """
+
+    def __init__(self, aws_profile: str = "") -> None:
+        self.aws_profile = aws_profile
+        if aws_profile:
+            message = (
+                f"The AWS SSO sign-in for profile '{aws_profile}' is missing or expired: "
+                f"run 'aws sso login --profile {_shell_word(aws_profile)}'."
+            )
+        else:
+            message = "The AWS SSO sign-in for this profile is missing or expired: run 'aws sso login'."
+        super().__init__(message)
+
+    def for_profile(self, aws_profile: str) -> SsoSignInMissing:
+        """This error naming `aws_profile` (itself when it names one already or `aws_profile` is empty)."""
+        return self if self.aws_profile or not aws_profile else SsoSignInMissing(aws_profile)
 
 
 class Failure(StrEnum):
@@ -119,16 +164,22 @@ def _classify_client_error(exc: ClientError) -> Failure:
     return Failure.OTHER
 
 
-def translate(exc: Exception, *, bucket: str, endpoint: str, what: str = "") -> ProjectDeskError:
+def translate(exc: Exception, *, bucket: str, endpoint: str, what: str = "", aws_profile: str = "") -> ProjectDeskError:
     """Turn a botocore/boto3 exception into a ProjectDeskError whose message a person can act on.
 
-    Only error codes, the bucket, the region, the endpoint, an AWS profile name and `what` (a key or
-    project name) go into messages; botocore's own text is never copied, as some of it (string-to-sign
-    dumps, credential provider output) is too revealing.
+    Only error codes, the bucket, the region, the endpoint, an AWS profile name (`aws_profile`: the
+    ~/.aws profile in use, named by the SSO sentence) and `what` (a key or project name) go into
+    messages; botocore's own text is never copied, as some of it (string-to-sign dumps, credential
+    provider output) is too revealing. A full disk (ENOSPC, EDQUOT), also inside a CRT failure, is a DiskFull.
     """
     if isinstance(exc, ProjectDeskError):
         return exc
     subject = f" ({what})" if what else ""
+    full = _disk_full_cause(exc)
+    if full is not None:
+        if isinstance(full, OSError) and full.filename:
+            return disk_full_error(Path(os.fsdecode(full.filename)), None)
+        return DiskFull(f"The disk being written to is full{subject}.")
     kind = classify(exc)
     match kind:
         case Failure.TLS:
@@ -147,7 +198,7 @@ def translate(exc: Exception, *, bucket: str, endpoint: str, what: str = "") -> 
         case Failure.NO_CREDENTIALS:
             return AuthError("No S3 credentials were found for this profile: add an access key first.")
         case Failure.SSO_EXPIRED:
-            return AuthError("The AWS SSO sign-in for this profile is missing or expired: run 'aws sso login'.")
+            return SsoSignInMissing(aws_profile)
         case Failure.AWS_PROFILE:
             if isinstance(exc, ProfileNotFound):
                 name = str(exc.kwargs.get("profile", ""))
@@ -184,6 +235,27 @@ def translate(exc: Exception, *, bucket: str, endpoint: str, what: str = "") -> 
     return StorageError(f"Unexpected storage failure{subject}: {type(exc).__name__}.")
 
 
+def disk_full_error(path: Path, needed_bytes: int | None) -> StorageError:
+    """The error for a write under `path` (a file or folder) that found its disk full.
+
+    With `needed_bytes` (the size the write wanted in all), it says how much more room is needed:
+    that size minus what the disk has free now.
+    """
+    folder = path if os.path.isdir(path) else path.parent  # os.path's checks answer False on any OSError
+    existing = folder
+    while not os.path.exists(existing) and existing != existing.parent:
+        existing = existing.parent
+    short = 0
+    if needed_bytes is not None:
+        try:
+            short = needed_bytes - shutil.disk_usage(existing).free
+        except OSError:
+            short = 0
+    if short > 0:
+        return DiskFull(f"The disk holding {folder} is full (needed {max(1, math.ceil(short / 1_000_000))} MB more).")
+    return DiskFull(f"The disk holding {folder} is full.")
+
+
 def wrong_region(bucket: str, region: str) -> StorageError:
     """The error for a bucket that lives in another region than the profile names (`region` if known)."""
     if region:
@@ -209,6 +281,25 @@ def bucket_region(exc: BaseException) -> str:
 
 def _status(exc: ClientError) -> int:
     return int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+
+
+def _disk_full_cause(exc: BaseException) -> BaseException | None:
+    """The OSError (ENOSPC, EDQUOT) or CRT failure behind `exc` that says the disk is full, if any."""
+    seen: set[int] = set()
+    todo: list[object] = [exc]
+    while todo:
+        item = todo.pop()
+        if not isinstance(item, BaseException) or id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, OSError) and item.errno in _DISK_FULL_ERRNOS:
+            return item
+        kwargs = getattr(item, "kwargs", None)  # botocore errors keep their fields there (CrtTransferError: name)
+        name = str(kwargs.get("name", "")) if isinstance(kwargs, dict) else str(getattr(item, "name", "") or "")
+        if any(part in name for part in _DISK_FULL_NAMES):
+            return item
+        todo += [item.__cause__, item.__context__, getattr(item, "botocore_error", None)]
+    return None
 
 
 def _is_dns_failure(exc: BaseException) -> bool:
