@@ -43,11 +43,11 @@ def service_main(argv: Sequence[str]) -> int:
     if args.command == "push":
         plan = service.plan_push(Path(args.dir), name=args.name, slug=args.slug)
         result = service.push(plan)
-        print(f"{result.uploaded} sent, {result.unchanged} unchanged, {result.deleted} deleted.")
+        print(f"{result.summary()}.")
         print(plan.slug)
         for path, error in result.failed:
             print(f"failed: {path}: {error}", file=sys.stderr)
-        failed = bool(result.failed)
+        failed = bool(result.failed or result.conflicts)
     else:
         report = service.pull(args.slug, Path(args.dest))
         print(f"{len(report.downloaded)} file(s) written to {args.dest}.")

@@ -142,7 +142,7 @@ def test_repush_sends_only_changes_and_deletes_only_when_told(run: Runner, tmp_p
     (source / "docs" / "notes café.md").unlink()
     out, _ = run("push", str(source), "--slug", slug)
     assert "2 sent, 6 unchanged, 0 deleted" in out
-    assert "1 file(s) exist only on the server" in out
+    assert "1 file(s) deleted here stay on the server (--delete removes them)" in out
     assert "docs/notes café.md" in [e["path"] for e in run.json("ls", slug)]
 
     _, err = run("push", str(source), "--slug", slug, "--delete", expect=1)
@@ -213,9 +213,9 @@ def test_problem_files_are_listed_and_the_rest_still_goes(run: Runner, tmp_path:
     (source / "sub" / "loop").symlink_to(source, target_is_directory=True)
     (source / "dangling").symlink_to(tmp_path / "missing")
     (source / "back\\slash.txt").write_bytes(b"x")
-    out, err = run("push", str(source), expect=1)
+    out, err = run("push", str(source), expect=2)
     assert "symlink loop" in err and "broken symlink" in err and "backslash" in err
-    assert "3 file(s) were not uploaded" in err
+    assert "3 file(s) were skipped" in err
     slug = _slug_from(out)
     assert [e["path"] for e in run.json("ls", slug)] == ["a.txt", "sub/b.txt"]
 
@@ -288,9 +288,9 @@ def test_pull_skips_hostile_keys_with_a_warning(
         client.put_object(Bucket="hostile", Key=base + key, Body=data)
     weed_runner("profiles", "add", "aws", "--region", "us-east-1", "--bucket", "hostile", "--default")
     dest = tmp_path / "box" / "dest"
-    out, err = weed_runner("pull", "evil-00001", str(dest))
+    out, err = weed_runner("pull", "evil-00001", str(dest), expect=2)
     assert err.count("skipped unsafe name") == 3
-    assert "1 file(s) written" in out
+    assert "1 fetched" in out
     assert tree_bytes(tmp_path / "box") == {"dest/ok.txt": b"fine"}
 
 

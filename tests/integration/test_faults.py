@@ -87,13 +87,13 @@ def _run_through_proxy(
             max_attempts=10,  # 12 % of attempts fail on purpose: ten retries make a lost file ~1e-9
         )
         repo = S3Repository(client, bucket, endpoint=proxy.url, transfer_engine=engine)
-        service = ProjectService(repo, limits=Limits(10**9, 10**10), hash_index_dir=tmp_path / "index")
+        service = ProjectService(repo, limits=Limits(10**9, 10**10), data_dir=tmp_path / "index")
         slug = "faulty-12345"
 
         plan = service.plan_push(source, name="Faulty", slug=slug)
         result = service.push(plan)
         assert result.failed == []
-        assert result.uploaded == len(expected)
+        assert len(result.uploaded) == len(expected)
 
         dest = tmp_path / "pulled"
         report = service.pull(slug, dest)
@@ -194,9 +194,7 @@ def test_repush_hashes_only_changed_files_and_sends_only_them(
         credentials=Credentials(seaweed.access_key, seaweed.secret_key),
         path_style=True,
     )
-    service = ProjectService(
-        S3Repository(client, bucket, endpoint=seaweed.endpoint_url), hash_index_dir=tmp_path / "index"
-    )
+    service = ProjectService(S3Repository(client, bucket, endpoint=seaweed.endpoint_url), data_dir=tmp_path / "index")
     service.push(service.plan_push(source, name="Repush", slug="repush-12345"))
 
     hashed: list[Path] = []
@@ -216,7 +214,7 @@ def test_repush_hashes_only_changed_files_and_sends_only_them(
     assert sorted(p.relative_to(source).as_posix() for p in hashed) == changed  # nothing else was read
     assert sorted(item.path for item in plan.to_upload) == changed
     result = service.push(plan)
-    assert (result.uploaded, result.unchanged) == (3, 297)
+    assert (len(result.uploaded), result.unchanged) == (3, 297)
     assert "HeadObject" not in requests  # the listing and the manifest tell what changed, not a HEAD per file
     assert requests.count("ListObjectsV2") == 1  # one listing (one page for 300 files), none after the push
     manifest = service.repo.get_manifest("repush-12345")

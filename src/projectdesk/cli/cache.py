@@ -37,9 +37,14 @@ def status(ctx: Context) -> int:
 
 
 def sync(ctx: Context) -> int:
-    """Send the queued changes in order, then refresh the keep-offline projects."""
+    """Send the queued changes in order, then refresh the keep-offline projects. With FOLDER: sync that
+    working folder both ways (three-way: nothing changed on either side is overwritten)."""
     if ctx.args.offline:
         raise CliError("sync needs the server: run it without --offline.")
+    if ctx.args.folder is not None:
+        from projectdesk.cli.projects import sync_folder
+
+        return sync_folder(ctx)
     report = ctx.service().sync()
     if ctx.args.json:
         print_json(report.to_json())
@@ -110,7 +115,9 @@ def register(sub: Any) -> None:
     p = sub.add_parser("status", help="show changes waiting to be sent and conflicts", description=status.__doc__)
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(handler=status)
-    p = sub.add_parser("sync", help="send queued changes now", description=sync.__doc__)
+    p = sub.add_parser("sync", help="send queued changes now; with FOLDER, sync that working folder",
+                       description=sync.__doc__)  # fmt: skip
+    p.add_argument("folder", nargs="?", help="a working folder (bound by an earlier push or pull)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(handler=sync)
     p = sub.add_parser("cache", help="show the offline cache's size per project, or clear one")

@@ -7,13 +7,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from projectdesk.cli.common import CliError, Context, date_text, print_json, table, warn
+from projectdesk.cli.common import CliError, Context, PartlyDone, date_text, print_json, table, warn
 from projectdesk.cli.progress import TerminalProgress
 from projectdesk.core.display import printable
 from projectdesk.core.sizes import human_bytes
+from projectdesk.core.threeway import Direction
 
 if TYPE_CHECKING:
-    from projectdesk.services.projects import PushPlan
+    from projectdesk.services.folder_sync import FolderPlan
     from projectdesk.storage.repository import DownloadReport
 
 
@@ -92,6 +93,7 @@ def put(ctx: Context) -> int:
 
 
 def push(ctx: Context) -> int:
+    """Send a working folder's changes (to --slug, else to the project it is bound to, else a new one)."""
     a = ctx.args
     service = ctx.service()
     plan = service.plan_push(Path(a.dir), name=a.name, slug=a.slug)
@@ -100,36 +102,86 @@ def push(ctx: Context) -> int:
         raise plan.limit_error
     if a.dry_run:
         return 0
-    if plan.remote_only and a.delete and not a.yes:
-        raise CliError(f"--delete would remove {len(plan.remote_only)} file(s) from the server; add --yes.")
-    bar = TerminalProgress("push")
-    try:
-        result = service.push(plan, delete=a.delete, progress=bar)
-    finally:
-        bar.close()
-    for path, error in result.failed:
-        warn(f"{path}: {error}")
-    summary = f"{result.uploaded} sent, {result.unchanged} unchanged, {result.deleted} deleted"
-    if a.json:
-        print_json({"slug": plan.slug, "name": plan.name, "uploaded": result.uploaded,
-                     "unchanged": result.unchanged, "deleted": result.deleted,
-                     "failed": [p for p, _ in result.failed]})  # fmt: skip
-    else:
-        print(f"{summary}.")
-        print(plan.slug)
-    if result.failed or plan.scan.problems:
-        raise CliError(f"{len(result.failed) + len(plan.scan.problems)} file(s) were not uploaded (see above).")
-    return 0
+    if plan.remote_deletions and a.delete and not a.yes:
+        raise CliError(f"--delete would remove {len(plan.remote_deletions)} file(s) from the server; add --yes.")
+    return _run_folder(ctx, plan, delete=a.delete)
 
 
-def _print_plan(ctx: Context, plan: PushPlan, *, delete: bool) -> None:
+def pull(ctx: Context) -> int:
+    """Bring a project's changes into DEST (a working folder: nothing changed there is overwritten)."""
+    service = ctx.service()
+    plan = service.plan_folder(Path(ctx.args.dest), Direction.PULL, slug=ctx.args.slug)
+    if plan.is_new:
+        raise CliError(f"There is no project '{printable(ctx.args.slug)}'.")
+    _print_plan(ctx, plan, delete=False)
+    return _run_folder(ctx, plan)
+
+
+def sync_folder(ctx: Context) -> int:
+    """Both directions at once for a working folder bound by an earlier push or pull."""
+    folder = Path(ctx.args.folder)
+    service = ctx.service()
+    if service.folders.binding(folder) is None:
+        raise CliError(f"{printable(str(folder))} is not a working folder yet: push or pull it once first.")
+    plan = service.plan_folder(folder, Direction.SYNC)
+    _print_plan(ctx, plan, delete=True)
+    if plan.limit_error is not None:
+        raise plan.limit_error
+    return _run_folder(ctx, plan)
+
+
+def _print_plan(ctx: Context, plan: FolderPlan, *, delete: bool) -> None:
     out = sys.stderr if ctx.args.json else sys.stdout
-    print(plan.summary(), file=out)
+    if plan.moved_from is not None:
+        print(f"This folder was bound at {printable(str(plan.moved_from))}; the binding follows it.", file=out)
+    print(printable(plan.summary()), file=out)
     for path, problem in plan.scan.problems:
         warn(f"{path}: {problem}")
-    if plan.remote_only:
-        verb = "will be deleted from the server" if delete else "exist only on the server (kept; --delete removes)"
-        print(f"{len(plan.remote_only)} file(s) {verb}.", file=out)
+    if plan.outside:
+        print(f"{len(plan.outside)} server file(s) are left out by this folder's ignore rules.", file=out)
+    if plan.direction == Direction.PUSH and plan.remote_deletions and not delete:
+        print(f"{len(plan.remote_deletions)} file(s) deleted here stay on the server (--delete removes them).",
+              file=out)  # fmt: skip
+
+
+def _run_folder(ctx: Context, plan: FolderPlan, *, delete: bool = False) -> int:
+    bar = TerminalProgress(plan.direction.value)
+    try:
+        report = ctx.service().run_folder(plan, delete=delete, progress=bar)
+    finally:
+        bar.close()
+    announced = set(plan.scan.problems)
+    unsafe = set(plan.unsafe_remote)
+    for path, why in report.skipped:
+        if (path, why) in unsafe:
+            warn(f"skipped unsafe name {printable(repr(path))}: {why}")
+        elif (path, why) not in announced:
+            warn(f"skipped {printable(path)}: {why}")
+    for path, error in report.failed:
+        warn(f"{path}: {error}")
+    for path, why in report.kept:
+        warn(f"{path}: {why}")
+    for conflict in report.conflicts:
+        warn(f"conflict: {conflict.message}")
+    left = report.left
+    if left:
+        other = "push or sync" if plan.direction == Direction.PULL else "pull or sync"
+        noun = "file changed here" if plan.direction == Direction.PULL else "file changed on the server"
+        print(f"{len(left)} {noun}{'s' if len(left) != 1 else ''} not carried by {plan.direction.value}: "
+              f"{other} to bring {'them' if len(left) != 1 else 'it'} over.",
+              file=sys.stderr if ctx.args.json else sys.stdout)  # fmt: skip
+    if ctx.args.json:
+        print_json(report.to_json())
+    else:
+        print(f"{report.summary()}.")
+        print(plan.slug)
+    if report.conflicts or report.failed:
+        problems = [f"{len(report.conflicts)} conflict(s) (both versions kept)"] if report.conflicts else []
+        problems += [f"{len(report.failed)} failed"] if report.failed else []
+        raise CliError(f"{plan.direction.value.capitalize()} finished with {' and '.join(problems)}; see above.")
+    if report.skipped:
+        raise PartlyDone(f"{len(report.skipped)} file(s) were skipped (see above); everything else is done.")
+    return 0
 
 
 def _report_download(ctx: Context, report: DownloadReport, dest: Path) -> int:
@@ -140,17 +192,9 @@ def _report_download(ctx: Context, report: DownloadReport, dest: Path) -> int:
     print(f"{len(report.downloaded)} file(s) written to {dest}.", file=sys.stderr if ctx.args.json else sys.stdout)
     if report.failed:
         raise CliError(f"{len(report.failed)} file(s) could not be downloaded (see above).")
+    if report.skipped:
+        raise PartlyDone(f"{len(report.skipped)} file(s) with unsafe names were skipped; the rest is written.")
     return 0
-
-
-def pull(ctx: Context) -> int:
-    dest = Path(ctx.args.dest)
-    bar = TerminalProgress("pull")
-    try:
-        report = ctx.service().pull(ctx.args.slug, dest, progress=bar)
-    finally:
-        bar.close()
-    return _report_download(ctx, report, dest)
 
 
 def rm(ctx: Context) -> int:
@@ -187,14 +231,15 @@ def register(sub: Any) -> None:
         return p
 
     command("list", list_projects, "list projects", json_flag=True)
-    p = command("push", push, "upload a folder as a project (new, or update with --slug)", json_flag=True)
+    p = command("push", push, "send a working folder's changes (a new project, or --slug / its binding)",
+                json_flag=True)  # fmt: skip
     p.add_argument("dir")
     p.add_argument("--name", help="project name (default: the folder's name)")
     p.add_argument("--slug", help="update this project instead of making a new one")
-    p.add_argument("--delete", action="store_true", help="remove server files that are not in DIR")
+    p.add_argument("--delete", action="store_true", help="also delete on the server what was deleted in DIR")
     p.add_argument("--yes", action="store_true", help="confirm --delete")
     p.add_argument("--dry-run", action="store_true", help="show the preview only")
-    p = command("pull", pull, "download a project into DEST", json_flag=True)
+    p = command("pull", pull, "bring a project's changes into the working folder DEST", json_flag=True)
     p.add_argument("slug")
     p.add_argument("dest")
     p = command("ls", ls, "list a project's files", json_flag=True)

@@ -50,6 +50,14 @@ def safe_relative_path(path: str) -> str:
     return path
 
 
+def user_path(path: str) -> str:
+    """`safe_relative_path`, and not the manifest's reserved name: a path a person may write or delete."""
+    safe_relative_path(path)
+    if path == MANIFEST_NAME:
+        raise InvalidKey(f"The name {MANIFEST_NAME} is reserved for the project's manifest; choose another name.")
+    return path
+
+
 def is_safe_relative_path(path: str) -> bool:
     try:
         safe_relative_path(path)

@@ -132,8 +132,11 @@ def open_service(
     credentials: Credentials | None = None,
     secrets: SecretStore | None = None,
 ) -> ProjectService:
-    return ProjectService(
+    service = ProjectService(
         open_repository(profile, paths, credentials=credentials, secrets=secrets),
         limits=profile.limits,
         ignore_patterns=profile.ignore_patterns,
+        data_dir=paths.data_dir,
     )
+    service.conditional_writes = profile.conditional_writes
+    return service

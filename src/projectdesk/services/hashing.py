@@ -18,7 +18,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -37,6 +37,27 @@ def sha256_file(path: Path) -> str:
         while chunk := handle.read(CHUNK):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def sha256_many(paths: Sequence[Path]) -> list[str | None]:
+    """SHA-256 of each file (None where it cannot be read), on a few threads when there is much to read:
+    hashlib and file reads release the GIL for large buffers."""
+
+    def one(path: Path) -> str | None:
+        try:
+            return sha256_file(path)
+        except OSError:
+            return None
+
+    threads = min(4, os.cpu_count() or 1)
+    total = 0
+    for path in paths:
+        with contextlib.suppress(OSError):
+            total += os.stat(path).st_size
+    if threads > 1 and len(paths) > 1 and total >= PARALLEL_MIN_BYTES:
+        with ThreadPoolExecutor(threads, thread_name_prefix="hash") as pool:
+            return list(pool.map(one, paths))
+    return [one(path) for path in paths]
 
 
 def sha256_bytes(data: bytes) -> str:

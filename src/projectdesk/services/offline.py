@@ -43,6 +43,7 @@ from projectdesk.core.errors import (
 from projectdesk.core.keys import PathGate, is_safe_relative_path, safe_relative_path, safe_segment
 from projectdesk.core.limits import Limits
 from projectdesk.core.models import FileEntry, Manifest, ProjectInfo
+from projectdesk.core.threeway import Direction
 from projectdesk.services.projects import ProjectService, PushPlan, PushResult
 from projectdesk.services.sync import FlushReport, OutboxFlusher
 from projectdesk.storage.atomic import copy_replace
@@ -134,8 +135,9 @@ class CachedProjectService(ProjectService):
         conditional_writes: bool = True,
         cache_max_bytes: int = DEFAULT_CACHE_MAX_BYTES,
         clock: Callable[[], float] = time.monotonic,
+        data_dir: Path | None = None,
     ) -> None:
-        super().__init__(repo, limits=limits, ignore_patterns=ignore_patterns)
+        super().__init__(repo, limits=limits, ignore_patterns=ignore_patterns, data_dir=data_dir)
         self.cache = cache
         self.conditional_writes = conditional_writes
         self.cache_max_bytes = cache_max_bytes
@@ -152,6 +154,7 @@ class CachedProjectService(ProjectService):
 
     def close(self) -> None:
         self.cache.close()
+        self.folder_states.close()
 
     # ---- online and offline ----------------------------------------------------------------------
 
@@ -477,30 +480,17 @@ class CachedProjectService(ProjectService):
         self.cache.forget_project(slug)
         return count
 
-    def record_manifest(self, slug: str, changes: Mapping[str, str | None]) -> Manifest:
+    def record_manifest(self, slug: str, changes: Mapping[str, tuple[str, str] | None]) -> Manifest:
         """After sending changes: bring the manifest up to date and remember it. `changes` maps each
-        path to its new SHA-256, or None when deleted."""
-        manifest = self.remote(self._update_manifest, slug, changes)
+        path to the (ETag, SHA-256) it was written with, or None when deleted."""
+        manifest = self.update_manifest(slug, changes)
         self.cache.put_projects([self._info_from(manifest)], complete=False)
         return manifest
-
-    def _update_manifest(self, slug: str, changes: Mapping[str, str | None]) -> Manifest:
-        previous = self.repo.get_manifest(slug)
-        hashes = dict(previous.files) if previous else {}
-        for path, digest in changes.items():
-            if digest is None:
-                hashes.pop(path, None)
-            else:
-                hashes[path] = digest
-        return self._write_manifest(slug, previous.name if previous else slug, hashes, previous)
 
     def _info_from(self, manifest: Manifest) -> ProjectInfo:
         return ProjectInfo.from_manifest(manifest, self.repo.user_id)
 
     # ---- push and pull ---------------------------------------------------------------------------
-
-    def plan_push(self, local_dir: Path, *, name: str | None = None, slug: str | None = None) -> PushPlan:
-        return self.remote(super().plan_push, local_dir, name=name, slug=slug)
 
     def push(
         self,
@@ -510,31 +500,49 @@ class CachedProjectService(ProjectService):
         progress: ProgressCallback | None = None,
         cancel: threading.Event | None = None,
     ) -> PushResult:
-        result = self.remote(super().push, plan, delete=delete, progress=progress, cancel=cancel)
+        result = super().push(plan, delete=delete, progress=progress, cancel=cancel)
         if result.manifest is not None:
             self.cache.put_projects([self._info_from(result.manifest)], complete=False)
-        self.cache.apply_listing(plan.slug, result.entries)  # the plan's listing plus what was sent
+        if plan.direction != Direction.PULL:
+            self.cache.apply_listing(plan.slug, result.entries)  # the plan's listing plus what was sent
         return result
 
-    def pull(
+    run_folder = push
+
+    def server_view(self, slug: str) -> tuple[Manifest | None, str | None, list[FileEntry]]:
+        """Online, the server's; offline, the files as last listed here (with our queued edits), so a pull
+        still gives a folder what the cache holds."""
+        try:
+            manifest, version, entries = super().server_view(slug)
+        except Offline:
+            if not self.cache.files_listed(slug):
+                raise NotAvailableOffline(
+                    f"The files of '{slug}' are not available offline: open the project once while online."
+                ) from None
+            return None, None, self._cached_entries(slug)
+        self.cache.apply_listing(slug, entries)
+        return manifest, version, entries
+
+    def deliver(
         self,
         slug: str,
         dest: Path,
+        entries: Sequence[FileEntry],
         *,
         progress: ProgressCallback | None = None,
         cancel: threading.Event | None = None,
+        on_done: Callable[[FileEntry, Path], None] | None = None,
     ) -> DownloadReport:
-        """Give `dest` the project's files (with our queued edits) and keep them in the cache.
+        """Give `dest` these server versions and keep them in the cache.
 
         What the cache lacks is downloaded straight into `dest` and hard-linked into the cache where the
         file systems allow (one download, one copy on disk; cache/blobs.py says why that is safe), else
-        copied. What the cache has is linked (a clean copy not yet linked elsewhere) or copied (local
-        edits, conflicted copies, copies another folder shares) into `dest`. Offline, what is cached
-        is given and the rest reported as failed."""
+        copied. What the cache has is linked (a clean copy not yet linked elsewhere) or copied into
+        `dest`. Offline, what is cached is given and the rest reported as failed."""
         dest = Path(dest)
         report = DownloadReport()
         safe: list[FileEntry] = []
-        for entry in self.list_files(slug):
+        for entry in entries:
             try:
                 safe_relative_path(entry.path)
             except InvalidKey as exc:
@@ -543,7 +551,7 @@ class CachedProjectService(ProjectService):
             else:
                 safe.append(entry)
         dest.mkdir(parents=True, exist_ok=True)
-        fetched = self._fill(slug, safe, into=dest, progress=progress, cancel=cancel)
+        fetched = self._fill(slug, safe, into=dest, progress=progress, cancel=cancel, on_done=on_done)
         report.downloaded += fetched.downloaded
         report.skipped += fetched.skipped
         report.failed += fetched.failed
@@ -556,6 +564,8 @@ class CachedProjectService(ProjectService):
                 for entry, error in zip(rest, pool.map(out.give, rest), strict=True):
                     if error is None:
                         report.downloaded.append(entry)
+                        if on_done is not None:
+                            on_done(entry, out.target(entry))
                     elif isinstance(error, InvalidKey):
                         report.skipped.append((entry.path, error.message))
                     else:
@@ -571,6 +581,7 @@ class CachedProjectService(ProjectService):
         into: Path | None = None,
         progress: ProgressCallback | None = None,
         cancel: threading.Event | None = None,
+        on_done: Callable[[FileEntry, Path], None] | None = None,
     ) -> DownloadReport:
         """Download every entry without a current copy here (local changes are kept) and keep it in the
         cache: into the staging area and moved into place, or (a pull) into `into` and linked from there."""
@@ -590,8 +601,9 @@ class CachedProjectService(ProjectService):
         assert folder is not None
         try:
             fetched = self.remote(
-                self.repo.download_tree, slug, folder, entries=wanted, progress=progress, cancel=cancel
-            )
+                self.repo.download_tree, slug, folder, entries=wanted, progress=progress, cancel=cancel,
+                on_done=on_done,
+            )  # fmt: skip
             offline = [error for _, error in fetched.failed if isinstance(error, Offline)]
             if offline:
                 self._went_offline(offline[0])
@@ -759,6 +771,9 @@ class _CopyOut:
             return exc
         return None
 
+    def target(self, entry: FileEntry) -> Path:
+        return self._dest.join(entry.path)
+
     def _give(self, entry: FileEntry) -> None:
         target = self._dest.join(entry.path)
         row = self._rows.get(entry.path)
@@ -803,4 +818,5 @@ def open_cached_service(
         offline=offline,
         conditional_writes=profile.conditional_writes,
         cache_max_bytes=profile.cache_max_bytes,
+        data_dir=paths.data_dir,
     )

@@ -34,6 +34,7 @@ class ScanResult:
     ignored_bytes: int = 0  # of the ignored files (ignored folders are not walked)
     problems: list[tuple[str, str]] = field(default_factory=list)  # (path, what is wrong)
     oversize: list[tuple[str, int]] = field(default_factory=list)
+    rules: IgnoreRules | None = None  # the rules the walk applied (.gitignore files included)
     temp_files: list[Path] = field(default_factory=list)  # our own `.pd-tmp-*` leftovers (a killed transfer's)
 
     @property
@@ -47,7 +48,7 @@ def scan_folder(root: Path, *, ignore_patterns: Sequence[str] = (), limits: Limi
     if not root.is_dir():
         raise InvalidInput(f"{root} is not a folder.")
     rules = IgnoreRules(patterns=tuple(ignore_patterns) or DEFAULT_PATTERNS)
-    result = ScanResult(root=root)
+    result = ScanResult(root=root, rules=rules)
     visited: set[tuple[int, int]] = set()
     _walk(root, "", rules, result, visited)
     result.files.sort(key=lambda item: item.path)

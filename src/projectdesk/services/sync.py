@@ -78,7 +78,7 @@ class OutboxFlusher:
         self._cache = service.cache
         self._repo = service.repo
         self._report = FlushReport()
-        self._touched: dict[str, dict[str, str | None]] = {}
+        self._touched: dict[str, dict[str, tuple[str, str] | None]] = {}
 
     def run(self) -> FlushReport:
         report = self._report
@@ -129,7 +129,7 @@ class OutboxFlusher:
                 self._resolve_put(item, data, sha)
             return
         self._cache.complete_put(item, entry, sha)
-        self._touched.setdefault(item.slug, {})[item.path] = sha
+        self._touched.setdefault(item.slug, {})[item.path] = (entry.etag, sha)
         self._report.uploaded.append(f"{item.slug}/{item.path}")
 
     def _send_delete(self, item: OutboxItem) -> None:
@@ -179,7 +179,7 @@ class OutboxFlusher:
                 self._report.conflicts.append(
                     self._cache.note_conflict(item.slug, item.path, "deleted-remotely", entry.etag)
                 )
-                self._touched.setdefault(item.slug, {})[item.path] = sha
+                self._touched.setdefault(item.slug, {})[item.path] = (entry.etag, sha)
                 return
             remote_data = remote(self._repo.read_file, item.slug, item.path)
             entry = FileEntry(item.path, len(remote_data), current.etag, current.last_modified)

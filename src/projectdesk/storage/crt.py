@@ -25,7 +25,7 @@ import secrets
 import threading
 import urllib.request
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -296,12 +296,15 @@ class CrtTransfers:
         content_type: str,
         on_done: Done,
         on_progress: Callable[[int], None] | None = None,
+        *,
+        headers: Sequence[tuple[str, str]] = (),
     ) -> Any:
-        """Send `local_path` as `key` (multipart above MULTIPART_THRESHOLD); returns a cancellable handle."""
+        """Send `local_path` as `key` (multipart above MULTIPART_THRESHOLD) with extra `headers` (such as
+        preconditions); returns a cancellable handle."""
         import awscrt.http
         import awscrt.s3
 
-        headers = [*template.headers, ("Content-Length", str(size)), ("Content-Type", content_type)]
+        headers = [*template.headers, *headers, ("Content-Length", str(size)), ("Content-Type", content_type)]
         request = awscrt.http.HttpRequest(template.method, template.path(key), awscrt.http.HttpHeaders(headers))
         etag: list[str] = []
 

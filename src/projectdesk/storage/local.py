@@ -175,9 +175,12 @@ class LocalRepository(Repository):
 
     def upload_one(self, slug: str, item: UploadItem, project_name: str) -> FileEntry:
         target = self._file(slug, item.path)
-        with self._os_errors(item.path), open(item.local_path, "rb") as source:
+        guard = self._write_lock() if item.conditional else contextlib.nullcontext()
+        with guard, self._os_errors(item.path), open(item.local_path, "rb") as source:
+            if item.conditional:
+                self._check_condition(slug, item.path, target, item.if_match, item.if_none_match)
             write_atomic(target, iter(lambda: source.read(1024 * 1024), b""))
-        return self.stat_file(slug, item.path)
+            return self.stat_file(slug, item.path)
 
     def download_one(self, slug: str, entry: FileEntry, target: Path) -> None:
         """Copy the listed version to `target` (a temp file renamed over it; no fsync, as for S3 pulls).
@@ -190,17 +193,29 @@ class LocalRepository(Repository):
 
     # ---- manifest --------------------------------------------------------------------------------
 
-    def read_manifest_bytes(self, slug: str) -> bytes | None:
+    def read_manifest_versioned(self, slug: str) -> tuple[bytes | None, str | None]:
         try:
-            return (self._project_dir(slug) / keys.MANIFEST_NAME).read_bytes()
+            with open(self._project_dir(slug) / keys.MANIFEST_NAME, "rb") as handle:
+                return handle.read(), _etag(os.fstat(handle.fileno()))
         except FileNotFoundError:
-            return None
+            return None, None
         except OSError as exc:
             raise StorageError(f"manifest of {slug}: {exc.strerror or exc}") from None
 
-    def write_manifest_bytes(self, slug: str, data: bytes, project_name: str) -> None:
-        with self._os_errors(f"manifest of {slug}"):
-            write_atomic(self._project_dir(slug) / keys.MANIFEST_NAME, data)
+    def write_manifest_bytes(
+        self,
+        slug: str,
+        data: bytes,
+        project_name: str,
+        *,
+        if_match: str | None = None,
+        if_none_match: bool = False,
+    ) -> str:
+        target = self._project_dir(slug) / keys.MANIFEST_NAME
+        with self._write_lock(), self._os_errors(f"manifest of {slug}"):
+            self._check_condition(slug, keys.MANIFEST_NAME, target, if_match, if_none_match)
+            write_atomic(target, data)
+            return _etag(target.stat())
 
     def delete_manifest(self, slug: str) -> None:
         (self._project_dir(slug) / keys.MANIFEST_NAME).unlink(missing_ok=True)

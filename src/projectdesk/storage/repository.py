@@ -11,16 +11,26 @@ import json
 import logging
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from projectdesk.core import techstack
-from projectdesk.core.errors import InvalidInput, InvalidKey, NotFound, ProjectDeskError, StorageError
+from projectdesk.core.errors import (
+    AuthError,
+    BucketMissing,
+    Cancelled,
+    InvalidInput,
+    InvalidKey,
+    NotFound,
+    Offline,
+    ProjectDeskError,
+    StorageError,
+)
 from projectdesk.core.keys import PathGate, safe_relative_path
-from projectdesk.core.models import FileEntry, Manifest, ProjectInfo
-from projectdesk.storage.transfer import ProgressCallback, TransferResult, run_parallel
+from projectdesk.core.models import FileEntry, Manifest, ManifestInvalid, ProjectInfo
+from projectdesk.storage.transfer import DoneCallback, ProgressCallback, TransferResult, run_parallel
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +44,13 @@ class UploadItem:
     path: str
     local_path: Path
     size: int
+    # Preconditions on the server's file: replace only that version / create only if absent.
+    if_match: str | None = None
+    if_none_match: bool = False
+
+    @property
+    def conditional(self) -> bool:
+        return self.if_match is not None or self.if_none_match
 
 
 @dataclass
@@ -109,11 +126,30 @@ class Repository(ABC):
     def download_one(self, slug: str, entry: FileEntry, target: Path) -> None:
         """Write the file to `target` atomically (a temp file beside it, then rename)."""
 
-    @abstractmethod
-    def read_manifest_bytes(self, slug: str) -> bytes | None: ...
+    def read_manifest_bytes(self, slug: str) -> bytes | None:
+        return self.read_manifest_versioned(slug)[0]
 
     @abstractmethod
-    def write_manifest_bytes(self, slug: str, data: bytes, project_name: str) -> None: ...
+    def read_manifest_versioned(self, slug: str) -> tuple[bytes | None, str | None]:
+        """The manifest's bytes and version (ETag), or (None, None) when there is none."""
+
+    @abstractmethod
+    def write_manifest_bytes(
+        self,
+        slug: str,
+        data: bytes,
+        project_name: str,
+        *,
+        if_match: str | None = None,
+        if_none_match: bool = False,
+    ) -> str:
+        """Write the manifest (only over version `if_match` / only if none exists, else Conflict);
+        returns its new version."""
+
+    def abort_stale_uploads(self, slug: str, before: float) -> int:
+        """Abort the project's unfinished multipart uploads begun before `before` (epoch seconds): what a
+        killed transfer leaves behind. Returns how many; stores without multipart uploads have none."""
+        return 0
 
     @abstractmethod
     def delete_manifest(self, slug: str) -> None: ...
@@ -129,9 +165,23 @@ class Repository(ABC):
     # ---- shared behaviour ------------------------------------------------------------------------
 
     def get_manifest(self, slug: str) -> Manifest | None:
+        """The project's manifest, or None when it has none or it is unreadable (logged): such a project is
+        treated as manifest-less (listed from its files, hashed again on the next push)."""
         data = self.read_manifest_bytes(slug)
         if data is None:
             return None
+        try:
+            return Manifest.from_bytes(data, slug=slug)  # the key is the truth, whatever the file says
+        except ManifestInvalid as exc:
+            log.warning("manifest of %s is unreadable (%s); treating the project as manifest-less", slug, exc)
+            return None
+
+    def get_manifest_versioned(self, slug: str) -> tuple[Manifest | None, str | None]:
+        """The manifest (None when absent or unreadable) and the version it was read at."""
+        data, version = self.read_manifest_versioned(slug)
+        return (None if data is None else self.parse_manifest(slug, data)), version
+
+    def parse_manifest(self, slug: str, data: bytes) -> Manifest | None:
         try:
             parsed = json.loads(data)
         except ValueError:
@@ -143,9 +193,12 @@ class Repository(ABC):
         manifest.slug = slug  # the key is the truth, whatever the file says
         return manifest
 
-    def put_manifest(self, manifest: Manifest) -> None:
+    def put_manifest(self, manifest: Manifest, *, if_match: str | None = None, if_none_match: bool = False) -> str:
+        """Write `manifest` (conditionally, as `write_manifest_bytes`); returns its new version."""
         data = json.dumps(manifest.to_json(), indent=1, sort_keys=True).encode("utf-8")
-        self.write_manifest_bytes(manifest.slug, data, manifest.name)
+        return self.write_manifest_bytes(
+            manifest.slug, data, manifest.name, if_match=if_match, if_none_match=if_none_match
+        )
 
     def project_exists(self, slug: str) -> bool:
         return self.read_manifest_bytes(slug) is not None or bool(self.list_files(slug))
@@ -157,10 +210,22 @@ class Repository(ABC):
         return count
 
     def project_info(self, slug: str) -> ProjectInfo:
-        manifest = self.get_manifest(slug)
-        if manifest is not None:
-            return ProjectInfo.from_manifest(manifest, self.user_id)
-        return self.derive_info(slug, self.list_files(slug))
+        """From the manifest; from the files when there is none, or with a warning when it is unreadable."""
+        data = self.read_manifest_bytes(slug)
+        warning = ""
+        if data is not None:
+            try:
+                return ProjectInfo.from_manifest(Manifest.from_bytes(data, slug=slug), self.user_id)
+            except ManifestInvalid as exc:
+                log.warning("manifest of %s is unreadable (%s); listing the project from its files", slug, exc)
+                warning = f"its manifest is unreadable ({exc}); listed from its files"
+        entries = self.list_files(slug)
+        if not entries and warning:  # only a bad manifest: still listed, so it can be seen and deleted
+            info = ProjectInfo(slug, slug, self.user_id, 0.0, 0.0, 0, 0, [], False, False, has_manifest=False)
+        else:
+            info = self.derive_info(slug, entries)
+        info.warning = warning
+        return info
 
     def derive_info(self, slug: str, entries: Sequence[FileEntry]) -> ProjectInfo:
         """Metadata for a project another tool wrote: name = slug, stack from names and package files."""
@@ -198,6 +263,14 @@ class Repository(ABC):
                 return self.project_info(slug)
             except NotFound:
                 return None  # emptied between the listing and now
+            except (AuthError, BucketMissing, Offline, Cancelled):
+                raise  # not this project's fault: the whole listing fails
+            except ProjectDeskError as exc:
+                log.warning("could not read project %s: %s", slug, exc)
+                return ProjectInfo(
+                    slug, slug, self.user_id, 0.0, 0.0, 0, 0, [], False, False,
+                    has_manifest=False, warning=f"it could not be read ({exc})",
+                )  # fmt: skip
 
         with ThreadPoolExecutor(max_workers=min(16, max(1, len(slugs)))) as pool:
             projects = [p for p in pool.map(info, slugs) if p is not None]
@@ -211,10 +284,12 @@ class Repository(ABC):
         project_name: str,
         progress: ProgressCallback | None = None,
         cancel: threading.Event | None = None,
+        on_done: DoneCallback[UploadItem, FileEntry] | None = None,
     ) -> UploadReport:
+        """Send `items`; `on_done(item, entry)` is called on this thread as each one lands."""
         for item in items:
             safe_relative_path(item.path)
-        result = self._upload_many(slug, items, project_name, progress, cancel)
+        result = self._upload_many(slug, items, project_name, progress, cancel, on_done)
         report = UploadReport()
         report.uploaded = {item.path: entry for item, entry in result.done}
         report.failed = [(item.path, error) for item, error in result.failed]
@@ -228,8 +303,10 @@ class Repository(ABC):
         entries: Sequence[FileEntry] | None = None,
         progress: ProgressCallback | None = None,
         cancel: threading.Event | None = None,
+        on_done: Callable[[FileEntry, Path], None] | None = None,
     ) -> DownloadReport:
         """Download the project (or `entries`) under `dest`; unsafe names are skipped, never written.
+        `on_done(entry, written_to)` is called on this thread as each file is in place.
 
         Each file written is the version its entry lists (stores that can pin a GET to an ETag do, so a
         file replaced on the server meanwhile fails rather than arriving as another version)."""
@@ -243,7 +320,8 @@ class Repository(ABC):
             except InvalidKey as exc:
                 log.warning("skipping unsafe name in %s: %r (%s)", slug, entry.path, exc)
                 report.skipped.append((entry.path, exc.message))
-        result = self._download_many(slug, wanted, progress, cancel, report.sha256)
+        landed = None if on_done is None else lambda pair, entry: on_done(entry, pair[1])
+        result = self._download_many(slug, wanted, progress, cancel, report.sha256, landed)
         report.downloaded = [entry for _, entry in result.done]
         report.written = {entry.path: target for (_, target), entry in result.done}
         report.failed = [(pair[0].path, error) for pair, error in result.failed]
@@ -258,6 +336,7 @@ class Repository(ABC):
         project_name: str,
         progress: ProgressCallback | None,
         cancel: threading.Event | None,
+        on_done: DoneCallback[UploadItem, FileEntry] | None = None,
     ) -> TransferResult[UploadItem, FileEntry]:
         """Send `items` (paths already checked): by default `upload_one` on `workers` threads."""
         return run_parallel(
@@ -268,6 +347,7 @@ class Repository(ABC):
             workers=self.workers,
             progress=progress,
             cancel=cancel,
+            on_done=on_done,
         )
 
     def _download_many(
@@ -277,6 +357,7 @@ class Repository(ABC):
         progress: ProgressCallback | None,
         cancel: threading.Event | None,
         hashes: dict[str, str] | None = None,
+        on_done: DoneCallback[tuple[FileEntry, Path], FileEntry] | None = None,
     ) -> TransferResult[tuple[FileEntry, Path], FileEntry]:
         """Fetch each (entry, target inside dest): by default `download_one` on `workers` threads. A store
         that has a file's bytes in memory anyway may record their SHA-256 in `hashes` (path -> hex)."""
@@ -296,6 +377,7 @@ class Repository(ABC):
             workers=self.workers,
             progress=progress,
             cancel=cancel,
+            on_done=on_done,
         )
 
 

@@ -26,7 +26,7 @@ from projectdesk.core.models import FileEntry
 from projectdesk.storage.atomic import TEMP_PREFIX, atomic_target, copy_atomic
 from projectdesk.storage.errors import translate
 from projectdesk.storage.repository import DEFAULT_WORKERS, FolderMaker, Repository, UploadItem
-from projectdesk.storage.transfer import ProgressCallback, TransferResult, run_async
+from projectdesk.storage.transfer import DoneCallback, ProgressCallback, TransferResult, run_async
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -204,7 +204,9 @@ class S3Repository(Repository):
 
     # ---- single files ----------------------------------------------------------------------------
 
-    def _read_body(self, key: str, into: Callable[[Any], T], etag: str = "") -> T:
+    def _read_body(
+        self, key: str, into: Callable[[Any], T], etag: str = "", response_into: dict[str, Any] | None = None
+    ) -> T:
         """GET `key` (only version `etag` when given) and hand its body to `into`; a body cut short is
         fetched again.
 
@@ -216,6 +218,8 @@ class S3Repository(Repository):
             try:
                 pinned = {"IfMatch": f'"{etag}"'} if etag else {}
                 response = self._call("get_object", Bucket=self.bucket, Key=key, **pinned)
+                if response_into is not None:
+                    response_into.update((k, v) for k, v in response.items() if k != "Body")
                 return into(response["Body"])
             except _STREAM_ERRORS:
                 if attempt == attempts:
@@ -246,11 +250,7 @@ class S3Repository(Repository):
         project_name: str | None = None,
     ) -> FileEntry:
         key = keys.object_key(self.user_id, slug, path)
-        conditions: dict[str, str] = {}
-        if if_match is not None:
-            conditions["IfMatch"] = f'"{_strip_etag(if_match)}"'
-        if if_none_match:
-            conditions["IfNoneMatch"] = "*"
+        conditions = _conditions(if_match, if_none_match)
         with self._errors(f"{slug}/{path}"):
             response = self._call(
                 "put_object",
@@ -319,6 +319,20 @@ class S3Repository(Repository):
             key = keys.object_key(self.user_id, slug, item.path)
             self._abort_orphans(keys.project_prefix(self.user_id, slug), {key}, started)
 
+    def _check_before_multipart(self, slug: str, item: UploadItem) -> None:
+        """A multipart upload's precondition is checked just before it starts (HEAD), as well as sent with
+        it: not every S3 server honours conditions on CompleteMultipartUpload."""
+        if not item.conditional:
+            return
+        try:
+            current: str | None = self.stat_file(slug, item.path).etag
+        except NotFound:
+            current = None
+        if (item.if_none_match and current is not None) or (
+            item.if_match is not None and current != _strip_etag(item.if_match)
+        ):
+            raise Conflict(f"{item.path} changed on the server since it was last read; nothing was overwritten.")
+
     def _upload_one(self, slug: str, item: UploadItem, project_name: str) -> FileEntry:
         key = keys.object_key(self.user_id, slug, item.path)
         extra = {"ContentType": content_type(item.path), "Metadata": self._metadata(slug, project_name)}
@@ -326,14 +340,22 @@ class S3Repository(Repository):
             if item.size < MULTIPART_THRESHOLD:
                 with open(item.local_path, "rb") as handle:
                     data = handle.read()
-                response = self._call("put_object", Bucket=self.bucket, Key=key, Body=data, **extra)
+                conditions = _conditions(item.if_match, item.if_none_match)
+                response = self._call("put_object", Bucket=self.bucket, Key=key, Body=data, **extra, **conditions)
                 return FileEntry(item.path, len(data), _strip_etag(response.get("ETag", "")), time.time())
+            self._check_before_multipart(slug, item)
             crt = self._crt()
             if crt is not None:  # large files: parts in parallel, read from disk in C, bounded memory
                 template = crt.template("put_object", self.bucket, Metadata=extra["Metadata"])
                 etag = crt.run(
                     lambda done: crt.start_upload(
-                        template, key, str(item.local_path), item.size, str(extra["ContentType"]), done
+                        template,
+                        key,
+                        str(item.local_path),
+                        item.size,
+                        str(extra["ContentType"]),
+                        done,
+                        headers=_condition_headers(item),
                     )
                 )
                 if etag:
@@ -365,12 +387,13 @@ class S3Repository(Repository):
         project_name: str,
         progress: ProgressCallback | None,
         cancel: threading.Event | None,
+        on_done: DoneCallback[UploadItem, FileEntry] | None = None,
     ) -> TransferResult[UploadItem, FileEntry]:
         prefix = keys.project_prefix(self.user_id, slug)
         large = {prefix + item.path for item in items if item.size >= MULTIPART_THRESHOLD}
         started = time.time()
         try:
-            return self._upload_batch(slug, items, project_name, progress, cancel)
+            return self._upload_batch(slug, items, project_name, progress, cancel, on_done)
         finally:
             if large:
                 self._abort_orphans(prefix, large, started)
@@ -382,17 +405,18 @@ class S3Repository(Repository):
         project_name: str,
         progress: ProgressCallback | None,
         cancel: threading.Event | None,
+        on_done: DoneCallback[UploadItem, FileEntry] | None = None,
     ) -> TransferResult[UploadItem, FileEntry]:
         crt = self._crt() if self._own("upload_one") and items else None
         if crt is None:
-            return super()._upload_many(slug, items, project_name, progress, cancel)
+            return super()._upload_many(slug, items, project_name, progress, cancel, on_done)
         metadata = self._metadata(slug, project_name)
         try:
             with self._errors(f"{slug}/"):
                 template = crt.template("put_object", self.bucket, Metadata=metadata)
         except (ProjectDeskError, RuntimeError) as exc:
             log.info("no CRT upload template (%s); uploading with boto3", exc)
-            return super()._upload_many(slug, items, project_name, progress, cancel)
+            return super()._upload_many(slug, items, project_name, progress, cancel, on_done)
         prefix = keys.project_prefix(self.user_id, slug)
 
         def start(
@@ -401,8 +425,17 @@ class S3Repository(Repository):
             def done(error: CrtError | None, etag: str) -> None:
                 finish(lambda: self._uploaded(slug, item, error, etag))
 
+            if item.size >= MULTIPART_THRESHOLD:
+                self._check_before_multipart(slug, item)
             return crt.start_upload(
-                template, prefix + item.path, str(item.local_path), item.size, content_type(item.path), done, advance
+                template,
+                prefix + item.path,
+                str(item.local_path),
+                item.size,
+                content_type(item.path),
+                done,
+                advance,
+                headers=_condition_headers(item),
             )
 
         return run_async(
@@ -413,6 +446,7 @@ class S3Repository(Repository):
             window=CRT_WINDOW,
             progress=progress,
             cancel=cancel,
+            on_done=on_done,
         )
 
     def _abort_orphans(self, prefix: str, keys_sent: set[str], since: float) -> None:
@@ -454,16 +488,17 @@ class S3Repository(Repository):
         progress: ProgressCallback | None,
         cancel: threading.Event | None,
         hashes: dict[str, str] | None = None,
+        on_done: DoneCallback[tuple[FileEntry, Path], FileEntry] | None = None,
     ) -> TransferResult[tuple[FileEntry, Path], FileEntry]:
         crt = self._crt() if self._own("download_one") and wanted else None
         if crt is None:
-            return super()._download_many(slug, wanted, progress, cancel, hashes)
+            return super()._download_many(slug, wanted, progress, cancel, hashes, on_done)
         try:
             with self._errors(f"{slug}/"):
                 template = crt.template("get_object", self.bucket)
         except (ProjectDeskError, RuntimeError) as exc:
             log.info("no CRT download template (%s); downloading with boto3", exc)
-            return super()._download_many(slug, wanted, progress, cancel, hashes)
+            return super()._download_many(slug, wanted, progress, cancel, hashes, on_done)
         prefix = keys.project_prefix(self.user_id, slug)
         folders = FolderMaker()
         pid = os.getpid()
@@ -516,6 +551,7 @@ class S3Repository(Repository):
                 window=CRT_WINDOW,
                 progress=progress,
                 cancel=cancel,
+                on_done=on_done,
             )
         finally:
             writers.shutdown(wait=True)
@@ -566,23 +602,50 @@ class S3Repository(Repository):
 
     # ---- manifest --------------------------------------------------------------------------------
 
-    def read_manifest_bytes(self, slug: str) -> bytes | None:
+    def read_manifest_versioned(self, slug: str) -> tuple[bytes | None, str | None]:
+        seen: dict[str, Any] = {}
         try:
             with self._errors(f"manifest of {slug}"):
-                return self._read_body(keys.manifest_key(self.user_id, slug), _read_all)
+                data = self._read_body(keys.manifest_key(self.user_id, slug), _read_all, response_into=seen)
         except NotFound:
-            return None
+            return None, None
+        return data, _strip_etag(str(seen.get("ETag", "")))
 
-    def write_manifest_bytes(self, slug: str, data: bytes, project_name: str) -> None:
+    def write_manifest_bytes(
+        self,
+        slug: str,
+        data: bytes,
+        project_name: str,
+        *,
+        if_match: str | None = None,
+        if_none_match: bool = False,
+    ) -> str:
         with self._errors(f"manifest of {slug}"):
-            self._call(
+            response = self._call(
                 "put_object",
                 Bucket=self.bucket,
                 Key=keys.manifest_key(self.user_id, slug),
                 Body=data,
                 ContentType="application/json",
                 Metadata=self._metadata(slug, project_name),
+                **_conditions(if_match, if_none_match),
             )
+        return _strip_etag(response.get("ETag", ""))
+
+    def abort_stale_uploads(self, slug: str, before: float) -> int:
+        prefix = keys.project_prefix(self.user_id, slug)
+        aborted = 0
+        with self._errors("open multipart uploads"):
+            for page in self._pages("list_multipart_uploads", Prefix=prefix):
+                for upload in page.get("Uploads", []):
+                    initiated = upload.get("Initiated")
+                    if initiated is not None and initiated.timestamp() < before:
+                        log.info("aborting an unfinished multipart upload of %s", upload.get("Key"))
+                        self._call(
+                            "abort_multipart_upload", Bucket=self.bucket, Key=upload["Key"], UploadId=upload["UploadId"]
+                        )
+                        aborted += 1
+        return aborted
 
     def delete_manifest(self, slug: str) -> None:
         with self._errors(f"manifest of {slug}"):
@@ -604,6 +667,23 @@ class S3Repository(Repository):
                 )
             else:
                 self._client.create_bucket(Bucket=self.bucket)
+
+
+def _conditions(if_match: str | None, if_none_match: bool) -> dict[str, str]:
+    """PutObject's precondition parameters: replace only version `if_match`, or create only."""
+    conditions: dict[str, str] = {}
+    if if_match is not None:
+        conditions["IfMatch"] = f'"{_strip_etag(if_match)}"'
+    if if_none_match:
+        conditions["IfNoneMatch"] = "*"
+    return conditions
+
+
+def _condition_headers(item: UploadItem) -> list[tuple[str, str]]:
+    """The same preconditions as HTTP headers, for requests the CRT sends."""
+    return [
+        (name.replace("If", "If-", 1), value) for name, value in _conditions(item.if_match, item.if_none_match).items()
+    ]
 
 
 def _read_all(body: Any) -> bytes:

@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 R = TypeVar("R")
 ProgressCallback = Callable[[Progress], None]
+# Called on the driving thread as each item succeeds (e.g. to record a landed upload at once).
+DoneCallback = Callable[[T, R], None]
 PROGRESS_INTERVAL = 0.05  # seconds: about 20 updates a second, whatever the file count
 CANCEL_POLL = 0.1  # seconds: how often a waiting driver looks at the cancel event
 
@@ -52,8 +54,10 @@ class _Book(Generic[T, R]):
         name_of: Callable[[T], str],
         size_of: Callable[[T], int],
         progress: ProgressCallback | None,
+        on_done: DoneCallback[T, R] | None = None,
     ) -> None:
         self.result: TransferResult[T, R] = TransferResult()
+        self.on_done = on_done
         self.name_of = name_of
         self.size_of = size_of
         self.progress = progress
@@ -72,7 +76,10 @@ class _Book(Generic[T, R]):
     def settle(self, item: T, outcome: Callable[[], R], counted_bytes: int = 0) -> None:
         """Record the outcome of one item (`outcome()` returns its result or raises)."""
         try:
-            self.result.done.append((item, outcome()))
+            value = outcome()
+            self.result.done.append((item, value))
+            if self.on_done is not None:
+                self.on_done(item, value)
         except (_NotStarted, Cancelled):
             self.bytes_done -= counted_bytes
             return
@@ -97,6 +104,7 @@ def run_parallel(
     workers: int,
     progress: ProgressCallback | None = None,
     cancel: threading.Event | None = None,
+    on_done: DoneCallback[T, R] | None = None,
 ) -> TransferResult[T, R]:
     """Run `work` on each item with at most `workers` at once.
 
@@ -104,7 +112,7 @@ def run_parallel(
     other exception is a bug and is re-raised. Setting `cancel` stops new work, waits for running
     items and raises Cancelled.
     """
-    book: _Book[T, R] = _Book(items, name_of, size_of, progress)
+    book: _Book[T, R] = _Book(items, name_of, size_of, progress, on_done)
     book.report(force=True)
     workers = max(1, workers)
     finished: queue.SimpleQueue[tuple[T, Future[R]]] = queue.SimpleQueue()
@@ -160,13 +168,14 @@ def run_async(
     window: int,
     progress: ProgressCallback | None = None,
     cancel: threading.Event | None = None,
+    on_done: DoneCallback[T, R] | None = None,
 ) -> TransferResult[T, R]:
     """Keep up to `window` transfers started by `start` in flight; same results and errors as run_parallel.
 
     `start` raising a ProjectDeskError or OSError fails that item only. On cancel, no new transfer is
     started, those in flight are asked to stop and waited for, then Cancelled is raised.
     """
-    book: _Book[T, R] = _Book(items, name_of, size_of, progress)
+    book: _Book[T, R] = _Book(items, name_of, size_of, progress, on_done)
     book.report(force=True)
     window = max(1, window)
     events: queue.SimpleQueue[tuple[int, int, Finish[R] | None]] = queue.SimpleQueue()

@@ -10,8 +10,8 @@ from typing import Any, Protocol
 from PySide6.QtCore import QObject, Signal
 
 from projectdesk.core.errors import Cancelled, ProjectDeskError
+from projectdesk.services.folder_sync import FolderReport
 from projectdesk.services.projects import ProjectService, PushPlan, PushResult
-from projectdesk.storage.repository import DownloadReport
 from projectdesk.ui.staging import remove_staging
 from projectdesk.ui.tasks import ProgressRelay, Tasks
 from projectdesk.ui.transfers import CANCELLED, DONE, FAILED, Transfer, TransferModel
@@ -129,7 +129,7 @@ class TransferJobs(QObject):
                 self._model.finish(
                     transfer,
                     CANCELLED,
-                    error=f"Cancelled after {result.uploaded:,} of {len(plan.to_upload):,} files. "
+                    error=f"Cancelled after {len(result.uploaded):,} of {len(plan.to_upload):,} files. "
                     "Files already sent are complete; Retry sends the rest.",
                     failures=[(path, error.message) for path, error in result.failed],
                 )
@@ -150,7 +150,7 @@ class TransferJobs(QObject):
                 if plan.unchanged:
                     skipped.append(f"{len(plan.unchanged):,} unchanged")
                 self._model.finish(transfer, DONE, detail=", ".join(skipped))
-                self._feedback.notify(f"Uploaded {result.uploaded:,} files to {plan.name}")
+                self._feedback.notify(f"{result.summary()} — {plan.name}")
         finally:
             relay.deleteLater()
             if staging is not None and not keep_staging:
@@ -198,7 +198,7 @@ class TransferJobs(QObject):
     # ---- downloads --------------------------------------------------------------------------------
 
     def download(self, slug: str, dest: Path, service: ProjectService) -> Transfer:
-        """Download a project into `dest`."""
+        """Bring a project into the working folder `dest` (three-way: nothing changed there is overwritten)."""
         transfer = self._add(Transfer("Download", f"{slug} → {dest}", slug=slug))
 
         async def again() -> None:
@@ -213,7 +213,7 @@ class TransferJobs(QObject):
         relay = self._relay(transfer)
         self._model.start(transfer)
         try:
-            report: DownloadReport = await self._tasks.transfer(
+            report: FolderReport = await self._tasks.transfer(
                 service.pull, slug, dest, progress=relay, cancel=transfer.cancel
             )
         except Cancelled as exc:
@@ -227,10 +227,12 @@ class TransferJobs(QObject):
             relay.deleteLater()
         failures = [(path, error.message) for path, error in report.failed]
         failures += [(path, f"skipped: {why}") for path, why in report.skipped]
+        failures += [(c.path, c.message) for c in report.conflicts]
         if report.failed:
             self._model.finish(transfer, FAILED, error=f"{len(report.failed)} files failed.", failures=failures)
         else:
             transfer.retry = None
-            skipped = f"{len(report.skipped)} unsafe names skipped" if report.skipped else ""
-            self._model.finish(transfer, DONE, detail=skipped, failures=failures)
-            self._feedback.notify(f"Downloaded {len(report.downloaded):,} files to {dest}")
+            notes = [f"{len(report.skipped)} skipped"] if report.skipped else []
+            notes += [f"{len(report.conflicts)} conflict(s), both versions kept"] if report.conflicts else []
+            self._model.finish(transfer, DONE, detail=", ".join(notes), failures=failures)
+            self._feedback.notify(f"{report.summary()} — {dest}")

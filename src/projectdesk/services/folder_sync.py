@@ -1,0 +1,750 @@
+"""Push, pull and sync of a working folder under the three-way rule (core/threeway.py).
+
+One run: plan (scan and hash the folder, read the manifest, then list the server — in that order, so
+the manifest's version guards everything listed after it), then carry the steps out:
+
+1. conflicts and "changed on both sides" files: the server's version is fetched into a staging folder;
+   the same bytes → only the base moves; else the folder's file is renamed to its conflicted copy
+   name and the server's version takes the name;
+2. downloads (pull, sync) straight into place, each recorded as it lands; server deletions applied
+   to files unchanged here;
+3. uploads (push, sync), each with If-Match on the base's ETag (If-None-Match: * for new names) and
+   recorded as it lands; a precondition that fails means the server changed meanwhile: that file
+   goes through step 1 again (at most a few rounds);
+4. deletions on the server (push --delete, sync), each guarded by the base's ETag;
+5. the manifest, written with If-Match on the version read at plan time; when another writer got
+   there first it is rebuilt from a fresh listing and written again.
+
+Every landed file is committed to the working folder's state at once (services/workfolders.py), so
+a run killed at any moment, run again, sends and fetches only what did not land. Unfinished multipart
+uploads of the project begun before the run are aborted at its start; `.pd-tmp-*` files in the
+folder are ours (a killed download's) and are removed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import shutil
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from projectdesk.cache.names import conflicted_copy_name
+from projectdesk.core.errors import Conflict, InvalidKey, LimitExceeded, NotFound, ProjectDeskError, StorageError
+from projectdesk.core.ignore import DEFAULT_PATTERNS, IgnoreRules
+from projectdesk.core.keys import PathGate, safe_relative_path
+from projectdesk.core.models import FileEntry, Manifest
+from projectdesk.core.sizes import human_bytes
+from projectdesk.core.slugs import new_slug
+from projectdesk.core.threeway import Action, Base, Direction, Step, does
+from projectdesk.core.threeway import plan as plan_steps
+from projectdesk.services.hashing import sha256_file, sha256_many
+from projectdesk.services.scan import ScanResult, scan_folder
+from projectdesk.services.workfolders import BaseRow, Binding, FolderStates, Signature, signature, trusted
+from projectdesk.storage.repository import UploadItem
+from projectdesk.storage.transfer import ProgressCallback
+
+if TYPE_CHECKING:
+    from projectdesk.services.projects import ProjectService
+
+log = logging.getLogger(__name__)
+
+MAX_ROUNDS = 4  # upload rounds: a precondition that fails sends the file through the conflict step again
+DELETE_WORKERS = 8
+MAX_COPY_NAMES = 1000
+
+
+@dataclass(frozen=True)
+class FolderConflict:
+    """Both sides changed `path`: the server's version kept the name, the folder's is `copy_path`."""
+
+    path: str
+    copy_path: str
+
+    @property
+    def message(self) -> str:
+        return f"{self.path}: changed here and on the server; yours is kept as {self.copy_path}"
+
+
+@dataclass
+class FolderPlan:
+    """What a push, pull or sync of a folder would do, computed before a byte moves (the preview)."""
+
+    direction: Direction
+    folder: Path
+    slug: str
+    name: str
+    is_new: bool  # no such project yet
+    bound: bool  # the folder was bound to this project before (else: first time, nothing blind)
+    scan: ScanResult
+    local: dict[str, str]  # path -> SHA-256 of the folder's file
+    signatures: dict[str, Signature | None]
+    bases: dict[str, BaseRow]
+    remote: dict[str, FileEntry]  # the server's files in the working set
+    manifest: Manifest | None
+    manifest_version: str | None
+    steps: list[Step]
+    outside: list[str] = field(default_factory=list)  # server files the folder's ignore rules leave out
+    unsafe_remote: list[tuple[str, str]] = field(default_factory=list)  # (raw server name, why)
+    limit_error: LimitExceeded | None = None
+    moved_from: Path | None = None
+    started: float = field(default_factory=time.time)
+
+    def _by(self, *actions: Action) -> list[Step]:
+        return [s for s in self.steps if s.action in actions]
+
+    def done_here(self, step: Step) -> bool:
+        return does(self.direction, step.action)
+
+    @property
+    def uploads(self) -> list[Step]:
+        return [s for s in self._by(Action.UPLOAD) if self.done_here(s)]
+
+    @property
+    def to_upload(self) -> list[UploadItem]:
+        """What will be sent (conflicted copies are added while the run goes)."""
+        return [self.upload_item(step) for step in self.uploads]
+
+    def upload_item(self, step: Step, *, path: str | None = None, local_path: Path | None = None) -> UploadItem:
+        name = path or step.path
+        item = next((i for i in self.scan.files if i.path == step.path), None)
+        source = local_path or (item.local_path if item is not None else self.folder / name)
+        size = item.size if item is not None and local_path is None else source.stat().st_size
+        if step.remote_etag is None or path is not None:
+            return UploadItem(name, source, size, if_none_match=True)
+        return UploadItem(name, source, size, if_match=step.remote_etag)
+
+    @property
+    def downloads(self) -> list[Step]:
+        return [s for s in self._by(Action.DOWNLOAD) if self.done_here(s)]
+
+    @property
+    def conflicts(self) -> list[Step]:
+        return self._by(Action.CONFLICT, Action.COMPARE)
+
+    @property
+    def remote_deletions(self) -> list[Step]:
+        return [s for s in self._by(Action.DELETE_REMOTE) if self.done_here(s)]
+
+    @property
+    def local_deletions(self) -> list[Step]:
+        return [s for s in self._by(Action.DELETE_LOCAL) if self.done_here(s)]
+
+    @property
+    def left_for_other_direction(self) -> list[Step]:
+        """Changes this command does not carry (e.g. a push leaves the server's changes to pull/sync)."""
+        return [s for s in self.steps if not self.done_here(s)]
+
+    @property
+    def unchanged(self) -> list[str]:
+        stepped = {s.path for s in self.steps}
+        return [p for p in self.local if p not in stepped]
+
+    @property
+    def remote_only(self) -> list[FileEntry]:
+        """Server files the folder deleted (a push removes them only with --delete)."""
+        return [self.remote[s.path] for s in self._by(Action.DELETE_REMOTE) if s.path in self.remote]
+
+    def summary(self) -> str:
+        scan = self.scan
+        where = f"{'new project' if self.is_new else 'project'} '{self.name}' ({self.slug})"
+        parts = [f"{len(scan.files)} files here, {human_bytes(scan.total_bytes)}"]
+        if self.direction != Direction.PULL:
+            parts.append(f"{len(self.uploads)} to send")
+        if self.direction != Direction.PUSH:
+            parts.append(f"{len(self.downloads)} to fetch")
+        if self.conflicts:
+            parts.append(f"{len(self.conflicts)} changed on both sides")
+        deletions = len(self.remote_deletions) + len(self.local_deletions)
+        if deletions:
+            parts.append(f"{deletions} to delete")
+        parts.append(f"{len(self.unchanged)} unchanged")
+        if scan.ignored:
+            parts.append(f"{len(scan.ignored)} skipped by ignore rules")
+        if scan.problems:
+            parts.append(f"{len(scan.problems)} unreadable or unsafe")
+        first = "" if self.bound or self.is_new else " (first time for this folder: files that differ are conflicts)"
+        return f"{', '.join(parts)} -> {where}{first}"
+
+
+@dataclass
+class FolderReport:
+    """What a run did. Paths are the project's."""
+
+    slug: str
+    name: str
+    direction: Direction
+    uploaded: list[str] = field(default_factory=list)
+    downloaded: list[str] = field(default_factory=list)
+    deleted_remote: list[str] = field(default_factory=list)
+    deleted_local: list[str] = field(default_factory=list)
+    conflicts: list[FolderConflict] = field(default_factory=list)
+    kept: list[tuple[str, str]] = field(default_factory=list)  # (path, why a deletion did not happen)
+    left: list[Step] = field(default_factory=list)  # changes for the other direction
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, why) never transferred
+    failed: list[tuple[str, ProjectDeskError]] = field(default_factory=list)
+    unchanged: int = 0
+    manifest: Manifest | None = None
+    entries: list[FileEntry] = field(default_factory=list)  # the server's files afterwards
+    moved_from: Path | None = None
+
+    @property
+    def deleted(self) -> int:
+        return len(self.deleted_remote)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "slug": self.slug,
+            "name": self.name,
+            "direction": self.direction.value,
+            "uploaded": self.uploaded,
+            "downloaded": self.downloaded,
+            "deleted_remote": self.deleted_remote,
+            "deleted_local": self.deleted_local,
+            "conflicts": [{"path": c.path, "copy": c.copy_path} for c in self.conflicts],
+            "kept": [{"path": p, "why": w} for p, w in self.kept],
+            "not_carried": [{"path": s.path, "why": s.why} for s in self.left],
+            "skipped": [{"path": p, "why": w} for p, w in self.skipped],
+            "failed": [{"path": p, "error": e.message} for p, e in self.failed],
+            "unchanged": self.unchanged,
+        }
+
+    @property
+    def clean(self) -> bool:
+        return not self.conflicts and not self.failed
+
+    def summary(self) -> str:
+        parts = []
+        if self.direction != Direction.PULL:
+            parts.append(f"{len(self.uploaded)} sent")
+        if self.direction != Direction.PUSH:
+            parts.append(f"{len(self.downloaded)} fetched")
+        deleted = len(self.deleted_remote) + len(self.deleted_local)
+        parts += [f"{self.unchanged} unchanged", f"{deleted} deleted"]
+        if self.conflicts:
+            parts.append(f"{len(self.conflicts)} conflict(s), both versions kept")
+        if self.failed:
+            parts.append(f"{len(self.failed)} failed")
+        return ", ".join(parts)
+
+
+class FolderSync:
+    """Plans and runs push, pull and sync of working folders for one ProjectService."""
+
+    def __init__(self, service: ProjectService, states: FolderStates) -> None:
+        self._service = service
+        self._repo = service.repo
+        self._states = states
+
+    @property
+    def store_key(self) -> str:
+        return f"{self._repo.description}|{self._repo.user_id}"
+
+    def binding(self, folder: Path) -> Binding | None:
+        return self._states.find(Path(folder), self.store_key)
+
+    # ---- planning --------------------------------------------------------------------------------
+
+    def plan(
+        self, folder: Path, direction: Direction, *, name: str | None = None, slug: str | None = None
+    ) -> FolderPlan:
+        """Compare `folder` with the project (`slug`; else the folder's binding; else a new project)."""
+        folder = Path(folder)
+        service = self._service
+        if direction == Direction.PULL:
+            folder.mkdir(parents=True, exist_ok=True)
+        binding = self._states.find(folder, self.store_key, slug) if folder.is_dir() else None
+        if slug is None and binding is not None:
+            slug = binding.slug
+        bound = binding is not None
+        started = time.time()
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="plan") as pool:
+            slugs_asked = pool.submit(service.remote, self._repo.list_slugs) if slug is None else None
+            server_asked = pool.submit(service.server_view, slug) if slug is not None else None
+            scan = scan_folder(folder, ignore_patterns=service.ignore_patterns, limits=service.limits)
+            limit_error: LimitExceeded | None = None
+            try:
+                service.limits.check((item.path, item.size) for item in scan.files)
+            except LimitExceeded as exc:
+                limit_error = exc
+            bases = self._states.bases(binding) if binding is not None else {}
+            local, sigs = self._hash_local(scan, bases)
+            manifest: Manifest | None = None
+            version: str | None = None
+            listing: list[FileEntry] = []
+            if slugs_asked is not None:
+                slug = new_slug(name or folder.resolve().name, set(slugs_asked.result()))
+                is_new = True
+            else:
+                assert server_asked is not None and slug is not None
+                manifest, version, listing = server_asked.result()
+                is_new = manifest is None and not listing
+        project_name = name or (manifest.name if manifest else "") or (folder.resolve().name if is_new else slug)
+        rules = _rules(scan, service.ignore_patterns)
+        problems = {path for path, _ in scan.problems}
+        remote: dict[str, FileEntry] = {}
+        outside: list[str] = []
+        unsafe: list[tuple[str, str]] = []
+        for entry in listing:
+            try:
+                safe_relative_path(entry.path)
+            except InvalidKey as exc:
+                unsafe.append((entry.path, exc.message))
+                continue
+            if entry.path in problems or _ignored(rules, entry.path):
+                outside.append(entry.path)
+            else:
+                remote[entry.path] = entry
+        working_bases = {p: b for p, b in bases.items() if p not in problems and not _ignored(rules, p)}
+        known = _known_remote(manifest)
+        steps = plan_steps(
+            local,
+            {p: row.base for p, row in working_bases.items()},
+            {p: e.etag for p, e in remote.items()},
+            known,
+        )
+        return FolderPlan(
+            direction, folder, slug, project_name, is_new, bound, scan, local, sigs, working_bases, remote,
+            manifest, version, steps, outside, unsafe, limit_error,
+            moved_from=binding.moved_from if binding is not None else None, started=started,
+        )  # fmt: skip
+
+    def _hash_local(
+        self, scan: ScanResult, bases: dict[str, BaseRow]
+    ) -> tuple[dict[str, str], dict[str, Signature | None]]:
+        """SHA-256 of each file: the base's where the stat signature is the one recorded with it."""
+        now_ns = time.time_ns()
+        local: dict[str, str] = {}
+        sigs: dict[str, Signature | None] = {}
+        missing: list[UploadItem] = []
+        for item in scan.files:
+            try:
+                stat = os.stat(item.local_path)
+            except OSError:
+                missing.append(item)
+                continue
+            row = bases.get(item.path)
+            if row is not None and row.signature is not None and row.signature == signature(stat):
+                local[item.path] = row.base.sha256
+                sigs[item.path] = row.signature
+            else:
+                missing.append(item)
+                sigs[item.path] = trusted(stat, now_ns)
+        for item, digest in zip(missing, sha256_many([i.local_path for i in missing]), strict=True):
+            if digest is None:
+                scan.problems.append((item.path, "the file could not be read"))
+                sigs.pop(item.path, None)
+            else:
+                local[item.path] = digest
+        scan.files = [item for item in scan.files if item.path in local]
+        return local, sigs
+
+    # ---- running ---------------------------------------------------------------------------------
+
+    def run(
+        self,
+        plan: FolderPlan,
+        *,
+        delete: bool = False,
+        progress: ProgressCallback | None = None,
+        cancel: threading.Event | None = None,
+    ) -> FolderReport:
+        if plan.limit_error is not None and plan.direction != Direction.PULL:
+            raise plan.limit_error
+        with _folder_lock(self._states.file.parent, plan.folder):
+            return _Run(self, plan, delete=delete, progress=progress, cancel=cancel).go()
+
+
+class _Run:
+    """One push, pull or sync being carried out."""
+
+    def __init__(
+        self,
+        sync: FolderSync,
+        plan: FolderPlan,
+        *,
+        delete: bool,
+        progress: ProgressCallback | None,
+        cancel: threading.Event | None,
+    ) -> None:
+        self.sync = sync
+        self.service = sync._service
+        self.repo = sync._repo
+        self.states = sync._states
+        self.plan = plan
+        self.delete = delete or plan.direction == Direction.SYNC
+        self.progress = progress
+        self.cancel = cancel
+        self.folder = plan.folder
+        self.gate = PathGate(plan.folder)
+        self.report = FolderReport(plan.slug, plan.name, plan.direction, moved_from=plan.moved_from)
+        self.binding: Binding | None = None
+        self.present: dict[str, FileEntry] = dict(plan.remote)  # what the server holds, as we know it
+        self.known_sha: dict[str, tuple[str, str]] = {}  # path -> (etag, sha) we wrote or fetched
+        self.changed_server = False
+        self.new_copies: list[tuple[str, Path]] = []  # conflicted copies to send (path, local file)
+
+    def go(self) -> FolderReport:
+        plan = self.plan
+        report = self.report
+        self._clean_temp_files()
+        self.binding = self.states.bind(self.folder, self.sync.store_key, plan.slug)
+        if plan.direction != Direction.PULL:
+            with contextlib.suppress(ProjectDeskError):
+                self.service.remote(self.repo.abort_stale_uploads, plan.slug, plan.started)
+        report.skipped += [(p, why) for p, why in plan.scan.problems]
+        report.skipped += plan.unsafe_remote
+        report.left = plan.left_for_other_direction
+        report.unchanged = len(plan.unchanged)
+        for step in plan.steps:
+            if step.action == Action.ADOPT:
+                self._adopt(step.path, step.remote_etag)
+            elif step.action == Action.FORGET:
+                self.states.forget(self.binding, [step.path])
+        self._resolve([(s.path, s.remote_etag) for s in plan.conflicts if s.remote_etag is not None])
+        if plan.direction != Direction.PUSH:
+            self._download(plan.downloads)
+            self._delete_local(plan.local_deletions)
+        if plan.direction != Direction.PULL:
+            self._upload([plan.upload_item(step) for step in plan.uploads])
+            if self.delete:
+                self._delete_remote(plan.remote_deletions)
+            if self.changed_server or not _manifest_matches(plan.manifest, self.present):
+                report.manifest = self.service.commit_manifest(
+                    plan.slug, plan.name, plan.manifest, plan.manifest_version, list(self.present.values()),
+                    known=self.known_sha, folder=self.folder,
+                )  # fmt: skip
+        report.entries = list(self.present.values())
+        return report
+
+    # ---- steps -----------------------------------------------------------------------------------
+
+    def _clean_temp_files(self) -> None:
+        for temp in self.plan.scan.temp_files:
+            with contextlib.suppress(OSError):
+                if temp.is_dir() and not temp.is_symlink():
+                    shutil.rmtree(temp)
+                else:
+                    temp.unlink()
+
+    def _record(self, path: str, etag: str, sha: str, *, hashed_as: Signature | bool | None = True) -> None:
+        """The folder's `path` now agrees with server version `etag` (content `sha`).
+
+        The file's stat signature is remembered with it so it need not be read again — for a file we
+        sent, only if it is still the one that was hashed (`hashed_as`: the plan's signature; a save during
+        the upload must not pass for the version sent); for a file we wrote, as it is now."""
+        assert self.binding is not None
+        try:
+            stat = os.stat(self.gate.join(path))
+        except (OSError, ProjectDeskError):
+            sig = None
+        else:
+            sig = trusted(stat, time.time_ns())
+            if hashed_as is not True and (hashed_as is None or hashed_as != signature(stat)):
+                sig = None
+        self.states.record(self.binding, path, Base(etag, sha), sig)
+        self.known_sha[path] = (etag, sha)
+
+    def _adopt(self, path: str, etag: str | None) -> None:
+        if etag is not None:
+            self._record(path, etag, self.plan.local[path], hashed_as=self.plan.signatures.get(path))
+
+    def _resolve(self, pairs: Sequence[tuple[str, str]], *, sent: bool = False) -> None:
+        """Both sides changed: fetch the server's version; the same bytes → agree, else keep both. `sent`:
+        these are files whose upload met a precondition failure — the same bytes there are ours (a retried
+        PUT whose first attempt had landed), so they count as sent."""
+        if not pairs:
+            return
+        entries = [self.present[path] for path, _ in pairs]
+        with tempfile.TemporaryDirectory(prefix=".pd-tmp-compare-", dir=self.folder) as staging:
+            fetched = self._fetch(entries, Path(staging))
+            for entry, staged in fetched:
+                target = self.gate.join(entry.path)
+                theirs = sha256_file(staged)
+                try:
+                    ours: str | None = sha256_file(target)
+                except FileNotFoundError:
+                    ours = None
+                except OSError as exc:
+                    self.report.failed.append((entry.path, StorageError(f"{entry.path}: {exc.strerror}")))
+                    continue
+                if ours == theirs:
+                    self._record(entry.path, entry.etag, theirs)
+                    if sent:
+                        self.changed_server = True
+                        self.report.uploaded.append(entry.path)
+                    continue
+                if ours is not None:
+                    copy = self._free_copy_name(entry.path)
+                    copy_target = self.gate.join(copy)
+                    os.replace(target, copy_target)
+                    self.new_copies.append((copy, copy_target))
+                    self.report.conflicts.append(FolderConflict(entry.path, copy))
+                    log.warning("conflict: %s", self.report.conflicts[-1].message)
+                os.replace(staged, target)
+                self._record(entry.path, entry.etag, theirs)
+                self.report.downloaded.append(entry.path)
+
+    def _fetch(self, entries: Sequence[FileEntry], into: Path) -> list[tuple[FileEntry, Path]]:
+        """Download `entries` (the versions listed) under `into`; failures are reported."""
+        done: list[tuple[FileEntry, Path]] = []
+        report = self.service.deliver(
+            self.plan.slug, into, entries, progress=self.progress, cancel=self.cancel,
+            on_done=lambda entry, where: done.append((entry, where)),
+        )  # fmt: skip
+        self._note_failures(report.failed)
+        return done
+
+    def _note_failures(self, failed: Sequence[tuple[str, ProjectDeskError]]) -> None:
+        for path, error in failed:
+            if isinstance(error, Conflict):  # replaced on the server since it was listed: next run
+                error = Conflict(f"{path} changed on the server while it was being fetched; run again.")
+            self.report.failed.append((path, error))
+
+    def _download(self, steps: Sequence[Step]) -> None:
+        """Server changes into the folder, straight into place, each file recorded as it lands."""
+        wanted: list[FileEntry] = []
+        for step in steps:
+            if not self._unchanged_since_plan(step.path):  # edited here while we planned: both changed
+                self._resolve([(step.path, self.plan.remote[step.path].etag)])
+                continue
+            wanted.append(self.plan.remote[step.path])
+        if not wanted:
+            return
+        known = _known_remote(self.plan.manifest)
+
+        def landed(entry: FileEntry, where: Path) -> None:
+            sha = known(entry.path, entry.etag) or sha256_file(where)
+            self._record(entry.path, entry.etag, sha)
+            self.report.downloaded.append(entry.path)
+
+        report = self.service.deliver(
+            self.plan.slug, self.folder, wanted, progress=self.progress, cancel=self.cancel, on_done=landed
+        )
+        self._note_failures(report.failed)
+        self.report.skipped += report.skipped
+
+    def _unchanged_since_plan(self, path: str) -> bool:
+        """The folder's file is still what the plan saw (absent then, absent now; or the same stat)."""
+        try:
+            stat = os.stat(self.gate.join(path))
+        except FileNotFoundError:
+            return path not in self.plan.local
+        except (OSError, ProjectDeskError):
+            return False
+        if path not in self.plan.local:
+            return False
+        recorded = self.plan.signatures.get(path)
+        if recorded is not None and recorded == signature(stat):
+            return True
+        return sha256_file(self.gate.join(path)) == self.plan.local[path]
+
+    def _delete_local(self, steps: Sequence[Step]) -> None:
+        assert self.binding is not None
+        for step in steps:
+            if not self._unchanged_since_plan(step.path):
+                self.report.kept.append((step.path, "deleted on the server but changed here: kept"))
+                self.states.forget(self.binding, [step.path])
+                continue
+            target = self.gate.join(step.path)
+            with contextlib.suppress(FileNotFoundError):
+                target.unlink()
+            _prune_empty(target.parent, self.folder)
+            self.states.forget(self.binding, [step.path])
+            self.report.deleted_local.append(step.path)
+
+    def _upload(self, items: list[UploadItem]) -> None:
+        """Send `items` with their preconditions; files the server changed meanwhile are resolved and
+        their conflicted copies sent in the next round."""
+        rounds = 0
+        items = items + [self.plan.upload_item(Step(p, Action.UPLOAD, ""), path=p, local_path=f)
+                         for p, f in self._take_copies()]  # fmt: skip
+        while items and rounds < MAX_ROUNDS:
+            rounds += 1
+            lost_race = self._send(items)
+            again = self._after_lost_race(lost_race)
+            items = again + [self.plan.upload_item(Step(p, Action.UPLOAD, ""), path=p, local_path=f)
+                             for p, f in self._take_copies()]  # fmt: skip
+        for item in items:
+            self.report.failed.append((item.path, Conflict(f"{item.path} keeps changing on the server; run again.")))
+
+    def _take_copies(self) -> list[tuple[str, Path]]:
+        copies, self.new_copies = self.new_copies, []
+        return copies
+
+    def _send(self, items: list[UploadItem]) -> list[UploadItem]:
+        """Upload; returns the items whose precondition failed."""
+        if not items:
+            return []
+
+        def landed(item: UploadItem, entry: FileEntry) -> None:
+            planned = self.plan.local.get(item.path)
+            if planned is not None:
+                self._record(item.path, entry.etag, planned, hashed_as=self.plan.signatures.get(item.path))
+            else:  # a conflicted copy made during this run
+                self._record(item.path, entry.etag, sha256_file(item.local_path))
+            self.present[item.path] = entry
+            self.changed_server = True
+            self.report.uploaded.append(item.path)
+
+        if self.service.conditional_writes:
+            sendable, lost = items, []
+        else:
+            fresh = [self._still_as_planned(item) for item in items]
+            sendable = [item for item, ok in zip(items, fresh, strict=True) if ok]
+            lost = [item for item, ok in zip(items, fresh, strict=True) if not ok]
+        upload = self.service.remote(
+            self.repo.upload_tree, self.plan.slug, sendable,
+            project_name=self.plan.name, progress=self.progress, cancel=self.cancel, on_done=landed,
+        )  # fmt: skip
+        by_path = {item.path: item for item in items}
+        for path, error in upload.failed:
+            if isinstance(error, Conflict):
+                lost.append(by_path[path])
+            else:
+                self.report.failed.append((path, error))
+        return lost
+
+    def _still_as_planned(self, item: UploadItem) -> bool:
+        """For servers that ignore preconditions: compare just before the PUT instead (one round trip)."""
+        try:
+            current: str | None = self.service.remote(self.repo.stat_file, self.plan.slug, item.path).etag
+        except NotFound:
+            current = None
+        return not ((item.if_none_match and current is not None) or (item.if_match and current != item.if_match))
+
+    def _after_lost_race(self, lost: list[UploadItem]) -> list[UploadItem]:
+        """The server changed these files between plan and write: look again."""
+        again: list[UploadItem] = []
+        resolve: list[tuple[str, str]] = []
+        for item in lost:
+            try:
+                current = self.service.remote(self.repo.stat_file, self.plan.slug, item.path)
+            except NotFound:
+                self.present.pop(item.path, None)
+                again.append(UploadItem(item.path, item.local_path, item.size, if_none_match=True))
+                continue
+            self.present[item.path] = current
+            if item.path in self.plan.local:
+                resolve.append((item.path, current.etag))
+            else:  # a conflicted copy whose name was taken meanwhile: choose another
+                copy = self._free_copy_name(item.path)
+                target = self.gate.join(copy)
+                os.replace(item.local_path, target)
+                again.append(UploadItem(copy, target, item.size, if_none_match=True))
+        self._resolve(resolve, sent=True)
+        return again
+
+    def _delete_remote(self, steps: Sequence[Step]) -> None:
+        assert self.binding is not None
+        binding = self.binding
+
+        def delete(step: Step) -> ProjectDeskError | None:
+            try:
+                self.service.remote(self.repo.delete_file, self.plan.slug, step.path, if_match=step.remote_etag)
+            except NotFound:
+                return None
+            except ProjectDeskError as exc:
+                return exc
+            return None
+
+        with ThreadPoolExecutor(DELETE_WORKERS, thread_name_prefix="delete") as pool:
+            outcomes = list(pool.map(delete, steps))
+        for step, error in zip(steps, outcomes, strict=True):
+            if isinstance(error, Conflict):
+                self.report.kept.append((step.path, "deleted here but changed on the server: the server's is kept"))
+                continue
+            if error is not None:
+                self.report.failed.append((step.path, error))
+                continue
+            self.present.pop(step.path, None)
+            self.states.forget(binding, [step.path])
+            self.changed_server = True
+            self.report.deleted_remote.append(step.path)
+
+    def _free_copy_name(self, path: str) -> str:
+        when = datetime.now()
+        for counter in range(1, MAX_COPY_NAMES):
+            candidate = conflicted_copy_name(path, when, counter)
+            if candidate in self.present or candidate in self.plan.local:
+                continue
+            with contextlib.suppress(ProjectDeskError):
+                if self.gate.join(candidate).exists():
+                    continue
+            return candidate
+        raise StorageError(f"No free name for a conflicted copy of {path}.")
+
+
+# ---- helpers ---------------------------------------------------------------------------------------
+
+
+def _known_remote(manifest: Manifest | None) -> Callable[[str, str], str | None]:
+    """The SHA-256 of a server version, where the manifest recorded it with that ETag."""
+    files = manifest.files if manifest is not None else {}
+    etags = manifest.file_etags if manifest is not None else {}
+
+    def known(path: str, etag: str) -> str | None:
+        return files.get(path) if etag and etags.get(path) == etag else None
+
+    return known
+
+
+def _manifest_matches(manifest: Manifest | None, present: dict[str, FileEntry]) -> bool:
+    """The manifest names exactly the server's files, each with the ETag it has now."""
+    if manifest is None:
+        return False
+    return set(manifest.files) == set(present) and all(
+        manifest.file_etags.get(path) == entry.etag for path, entry in present.items()
+    )
+
+
+def _rules(scan: ScanResult, patterns: Sequence[str]) -> IgnoreRules:
+    return scan.rules if scan.rules is not None else IgnoreRules(patterns=tuple(patterns) or DEFAULT_PATTERNS)
+
+
+def _ignored(rules: IgnoreRules, path: str) -> bool:
+    parts = path.split("/")
+    for depth in range(1, len(parts)):
+        if rules.is_ignored("/".join(parts[:depth]), is_dir=True):
+            return True
+    return rules.is_ignored(path)
+
+
+def _prune_empty(directory: Path, stop: Path) -> None:
+    stop = stop.resolve()
+    directory = directory.resolve()
+    while directory != stop and stop in directory.parents:
+        try:
+            directory.rmdir()
+        except OSError:
+            return
+        directory = directory.parent
+
+
+@contextlib.contextmanager
+def _folder_lock(state_dir: Path, folder: Path) -> Iterator[None]:
+    """One run per working folder at a time, across processes (a second waits for the first)."""
+    if sys.platform == "win32":
+        yield
+        return
+    import fcntl
+    import hashlib
+
+    locks = state_dir / "working-folder-locks"
+    locks.mkdir(parents=True, exist_ok=True)
+    name = hashlib.sha1(os.fsencode(folder.resolve()), usedforsecurity=False).hexdigest()
+    with open(locks / f"{name}.lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
