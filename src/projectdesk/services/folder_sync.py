@@ -405,6 +405,7 @@ class _Run:
         report.skipped += plan.unsafe_remote
         report.left = plan.left_for_other_direction
         report.unchanged = len(plan.unchanged)
+        self._refresh_signatures()
         for step in plan.steps:
             if step.action == Action.ADOPT:
                 self._adopt(step.path, step.remote_etag)
@@ -435,6 +436,19 @@ class _Run:
                     shutil.rmtree(temp)
                 else:
                     temp.unlink()
+
+    def _refresh_signatures(self) -> None:
+        """Unchanged files that had to be read (touched, copied back, or racily fresh last time) are
+        remembered by their signature as it is now, so the next run need not read them again."""
+        assert self.binding is not None
+        rows = []
+        for path in self.plan.unchanged:
+            sig = self.plan.signatures.get(path)
+            row = self.plan.bases.get(path)
+            if sig is not None and row is not None and row.signature != sig:
+                rows.append((path, row.base, sig))
+        if rows:
+            self.states.record_many(self.binding, rows)
 
     def _record(self, path: str, etag: str, sha: str, *, hashed_as: Signature | bool | None = True) -> None:
         """The folder's `path` now agrees with server version `etag` (content `sha`).

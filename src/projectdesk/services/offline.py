@@ -40,7 +40,7 @@ from projectdesk.core.errors import (
     ProjectDeskError,
     StorageError,
 )
-from projectdesk.core.keys import PathGate, is_safe_relative_path, safe_relative_path, safe_segment
+from projectdesk.core.keys import PathGate, is_safe_relative_path, safe_relative_path, safe_segment, user_path
 from projectdesk.core.limits import Limits
 from projectdesk.core.models import FileEntry, Manifest, ProjectInfo
 from projectdesk.core.threeway import Direction
@@ -393,7 +393,7 @@ class CachedProjectService(ProjectService):
         or the upload's error (the save stays queued). Offline it returns after queueing.
         """
         safe_segment(slug, "project slug")
-        safe_relative_path(path)
+        user_path(path)
         if len(data) > self.limits.max_file_bytes:
             self.limits.check([(path, len(data))])
         unknown_base: str | None = None
@@ -415,7 +415,7 @@ class CachedProjectService(ProjectService):
         """Delete a file: gone from the cache at once; on the server (online: now) only if it is still
         the version we saw — else the server's version is kept and Conflict raised."""
         safe_segment(slug, "project slug")
-        safe_relative_path(path)
+        user_path(path)
         row = self.cache.file(slug, path)
         unknown_base: str | None = None
         if row is None and if_match is None:
@@ -448,7 +448,7 @@ class CachedProjectService(ProjectService):
         over the outbox (online) — so one manifest update, not one per file."""
         safe_segment(slug, "project slug")
         for path in paths:
-            safe_relative_path(path)
+            user_path(path)
         for path in paths:
             row = self.cache.file(slug, path)
             if row is not None and row.state == DELETED:
