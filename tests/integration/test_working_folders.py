@@ -15,7 +15,8 @@ from projectdesk.core.models import Manifest
 from projectdesk.services.hashing import sha256_bytes
 from projectdesk.services.projects import ProjectService
 from tests.conftest import Store, make_tree, tree_bytes
-from tests.integration.test_cli import Runner, run  # noqa: F401  (the `run` fixture: local and SeaweedFS)
+from tests.integration.test_cli import Runner
+from tests.integration.test_cli import run as run
 
 SLUG = "demo-10001"
 COPY = re.compile(r"^a \(conflicted copy \d{4}-\d\d-\d\d \d{4}( \d+)?\)\.txt$")
@@ -114,7 +115,7 @@ def test_a_folder_pushed_for_the_first_time_overwrites_nothing(run: Runner, tmp_
 def test_a_file_another_tool_changed_keeping_its_size_is_not_reported_unchanged(
     run: Runner, tmp_path: Path, isolated_dirs: object
 ) -> None:
-    a, b = _two_working_folders(run, tmp_path)
+    a, _b = _two_working_folders(run, tmp_path)
     run("put", SLUG, "a.txt", stdin=b"ONE\n")  # as another writer would: same size, the manifest follows
     out, _ = run("push", str(a))
     assert "0 sent" in out and "not carried by push" in out

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QPoint
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtWidgets import QLabel, QMessageBox
 
 from projectdesk.services.projects import ProjectService
 from projectdesk.storage.local import LocalRepository
@@ -348,3 +348,29 @@ def test_closing_a_tab_while_it_loads_is_quiet(make_window: Any, tmp_path: Path,
     h.wait_idle()
     assert not h.window.banner.isVisible(), h.window.banner.text()
     assert h.window.editor_area.pages() == []
+
+
+def test_dropping_a_working_folder_updates_its_project(make_window: Any, tmp_path: Path, qtbot: Any) -> None:
+    """A folder pushed or pulled before is bound to its project: a drop updates that project through the
+    three-way rule (the preview says what will move) instead of making a second project."""
+    service = local_service(tmp_path)
+    source = make_tree(tmp_path / "Demo App", PROJECT)
+    plan = service.plan_push(source, name="Demo")
+    service.push(plan)
+    (source / "app" / "util.py").write_bytes(b"def helper(x):\n    return x * 3\n")  # changed here
+    (source / "README.md").write_bytes(b"# ours\n")  # changed here and on the server
+    service.repo.write_file(plan.slug, "README.md", b"# theirs\n")
+    service.repo.write_file(plan.slug, "web/index.html", b"<!doctype html><title>new</title>\n")
+    h = make_window(service)
+    assert drag_drop(h.window.project_view.viewport(), [source])
+    dialog = wait_for_child(qtbot, h.window, PushPreviewDialog)
+    heading = dialog.findChild(QLabel, "previewHeading")
+    assert heading.text() == "Update Demo: 1 new or changed, 1 changed on the server, 1 conflict"
+    assert dialog.windowTitle() == "Update Demo" and not dialog.name_field.isEnabled()
+    dialog.upload_button.click()
+    h.wait_transfers()
+    assert [p.slug for p in service.list_projects()] == [plan.slug]  # no second project
+    assert service.read_file(plan.slug, "README.md") == b"# theirs\n"  # nothing overwritten
+    copies = [e.path for e in service.list_files(plan.slug) if "conflicted copy" in e.path]
+    assert len(copies) == 1 and service.read_file(plan.slug, copies[0]) == b"# ours\n"
+    assert service.read_file(plan.slug, "app/util.py") == b"def helper(x):\n    return x * 3\n"

@@ -26,6 +26,9 @@ def _note_offline(ctx: Context, what: str) -> None:
 def list_projects(ctx: Context) -> int:
     projects = ctx.service().list_projects()
     _note_offline(ctx, "the projects")
+    for project in projects:
+        if project.warning:
+            warn(f"project {project.slug}: {project.warning}")
     if ctx.args.json:
         print_json([p.to_json() for p in projects])
         return 0

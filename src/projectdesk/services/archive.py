@@ -102,7 +102,7 @@ def import_zip(
         relative = check_members(members, prefix)
         service.limits.check((m.filename, m.file_size) for m in members)
         unpack(archive, zip(members, relative, strict=True), Path(temp), service, cancel)
-        plan = service.plan_push(Path(temp), name=name or archive_path.stem, slug=slug)
+        plan = service.plan_push(Path(temp), name=name or archive_path.stem, slug=slug, remember=False)
         return plan, service.push(plan, progress=progress, cancel=cancel)
 
 

@@ -98,6 +98,7 @@ class FolderPlan:
     limit_error: LimitExceeded | None = None
     moved_from: Path | None = None
     started: float = field(default_factory=time.time)
+    remember: bool = True  # False: a temporary folder (a drop's staging, an unpacked zip): no binding is kept
 
     def _by(self, *actions: Action) -> list[Step]:
         return [s for s in self.steps if s.action in actions]
@@ -255,7 +256,13 @@ class FolderSync:
     # ---- planning --------------------------------------------------------------------------------
 
     def plan(
-        self, folder: Path, direction: Direction, *, name: str | None = None, slug: str | None = None
+        self,
+        folder: Path,
+        direction: Direction,
+        *,
+        name: str | None = None,
+        slug: str | None = None,
+        remember: bool = True,
     ) -> FolderPlan:
         """Compare `folder` with the project (`slug`; else the folder's binding; else a new project)."""
         folder = Path(folder)
@@ -315,7 +322,7 @@ class FolderSync:
         return FolderPlan(
             direction, folder, slug, project_name, is_new, bound, scan, local, sigs, working_bases, remote,
             manifest, version, steps, outside, unsafe, limit_error,
-            moved_from=binding.moved_from if binding is not None else None, started=started,
+            moved_from=binding.moved_from if binding is not None else None, started=started, remember=remember,
         )  # fmt: skip
 
     def _hash_local(
@@ -361,7 +368,12 @@ class FolderSync:
         if plan.limit_error is not None and plan.direction != Direction.PULL:
             raise plan.limit_error
         with _folder_lock(self._states.file.parent, plan.folder):
-            return _Run(self, plan, delete=delete, progress=progress, cancel=cancel).go()
+            job = _Run(self, plan, delete=delete, progress=progress, cancel=cancel)
+            try:
+                return job.go()
+            finally:
+                if not plan.remember and job.binding is not None:
+                    self._states.unbind(job.binding)
 
 
 class _Run:

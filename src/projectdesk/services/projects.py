@@ -185,12 +185,15 @@ class ProjectService:
 
     # ---- working folders: push, pull, sync --------------------------------------------------------
 
-    def plan_push(self, local_dir: Path, *, name: str | None = None, slug: str | None = None) -> PushPlan:
+    def plan_push(
+        self, local_dir: Path, *, name: str | None = None, slug: str | None = None, remember: bool = True
+    ) -> PushPlan:
         """What a push of `local_dir` would do: to `slug`, else to the project the folder is bound to, else
-        to a new project. Nothing is sent or bound yet (the preview)."""
+        to a new project. Nothing is sent or bound yet (the preview). `remember=False` for a temporary
+        folder (a drop's staging, an unpacked zip): the push keeps no binding of it."""
         if slug is not None:
             safe_segment(slug, "project slug")
-        return self.folders.plan(Path(local_dir), Direction.PUSH, name=name, slug=slug)
+        return self.folders.plan(Path(local_dir), Direction.PUSH, name=name, slug=slug, remember=remember)
 
     def plan_folder(self, folder: Path, direction: Direction, *, slug: str | None = None) -> FolderPlan:
         if slug is not None:
@@ -392,9 +395,8 @@ class ProjectService:
         progress: ProgressCallback | None = None,
         cancel: threading.Event | None = None,
     ) -> DownloadReport:
-        """Download every file of the project into `dest`."""
-        entries = self.list_files(slug)
-        return self.repo.download_tree(slug, Path(dest), entries=entries, progress=progress, cancel=cancel)
+        """Every file of the project as this service sees it, into `dest` (no working folder: an export)."""
+        return self.deliver(slug, Path(dest), self.list_files(slug), progress=progress, cancel=cancel)
 
     def export_zip(
         self,

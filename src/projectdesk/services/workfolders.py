@@ -190,6 +190,10 @@ class FolderStates:
         rows = self._db().execute("SELECT id, path, store, slug FROM folders ORDER BY path").fetchall()
         return [Binding(r[0], Path(r[1]), r[2], r[3]) for r in rows]
 
+    def unbind(self, binding: Binding) -> None:
+        with self._transaction() as db:
+            db.execute("DELETE FROM folders WHERE id = ?", (binding.id,))
+
     def forget_project(self, store: str, slug: str) -> None:
         with self._transaction() as db:
             db.execute("DELETE FROM folders WHERE store = ? AND slug = ?", (store, slug))

@@ -168,30 +168,20 @@ class Repository(ABC):
         """The project's manifest, or None when it has none or it is unreadable (logged): such a project is
         treated as manifest-less (listed from its files, hashed again on the next push)."""
         data = self.read_manifest_bytes(slug)
-        if data is None:
-            return None
-        try:
-            return Manifest.from_bytes(data, slug=slug)  # the key is the truth, whatever the file says
-        except ManifestInvalid as exc:
-            log.warning("manifest of %s is unreadable (%s); treating the project as manifest-less", slug, exc)
-            return None
+        return None if data is None else self.parse_manifest(slug, data)
 
     def get_manifest_versioned(self, slug: str) -> tuple[Manifest | None, str | None]:
-        """The manifest (None when absent or unreadable) and the version it was read at."""
+        """The manifest (None when absent or unreadable) and the version it was read at: an unreadable one
+        is replaced, conditionally, by the next writer."""
         data, version = self.read_manifest_versioned(slug)
         return (None if data is None else self.parse_manifest(slug, data)), version
 
     def parse_manifest(self, slug: str, data: bytes) -> Manifest | None:
         try:
-            parsed = json.loads(data)
-        except ValueError:
-            log.warning("manifest of %s is not JSON; treating the project as manifest-less", slug)
+            return Manifest.from_bytes(data, slug=slug)  # the key is the truth, whatever the file says
+        except ManifestInvalid as exc:
+            log.warning("manifest of %s is unreadable (%s); treating the project as manifest-less", slug, exc)
             return None
-        if not isinstance(parsed, dict):
-            return None
-        manifest = Manifest.from_json(parsed)
-        manifest.slug = slug  # the key is the truth, whatever the file says
-        return manifest
 
     def put_manifest(self, manifest: Manifest, *, if_match: str | None = None, if_none_match: bool = False) -> str:
         """Write `manifest` (conditionally, as `write_manifest_bytes`); returns its new version."""

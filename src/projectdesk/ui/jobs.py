@@ -98,7 +98,9 @@ class TransferJobs(QObject):
 
         async def again() -> None:
             retry_source = staging if staging is not None and staging.exists() else source
-            fresh = await self._tasks.call(service.plan_push, retry_source, name=plan.name, slug=plan.slug)
+            fresh = await self._tasks.call(
+                service.plan_push, retry_source, name=plan.name, slug=plan.slug, remember=plan.remember
+            )
             if fresh.limit_error is not None:
                 raise fresh.limit_error
             self._model.finish(transfer, CANCELLED, error="Retried below.")

@@ -1110,7 +1110,7 @@ class MainWindow(QMainWindow):
         staging: Path | None = await self.tasks.call(stage_drop, list(paths), folder)
         assert staging is not None
         try:
-            plan = await self.tasks.call(service.plan_push, staging, slug=slug)
+            plan = await self.tasks.call(service.plan_push, staging, slug=slug, remember=False)
             where = f"{slug}/{folder}" if folder else slug
             if plan.limit_error is not None or plan.scan.problems or not plan.to_upload:
                 dialog = PushPreviewDialog(plan, target=where, parent=self)

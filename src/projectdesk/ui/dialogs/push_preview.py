@@ -44,11 +44,20 @@ class PushPreviewDialog(QDialog):
         self._known = set(known_slugs)
         self._slug = plan.slug
         scan = plan.scan
-        self.setWindowTitle("Upload as a new project" if plan.is_new else "Upload into project")
+        updating = plan.bound and not plan.is_new  # a working folder of this project: an update
+        self.setWindowTitle(
+            "Upload as a new project" if plan.is_new else f"Update {plan.name}" if updating else "Upload into project"
+        )
         layout = QVBoxLayout(self)
         heading = QLabel(self)
         heading.setTextFormat(Qt.TextFormat.PlainText)
-        heading.setText(f"Upload “{scan.root.name}” as a new project" if plan.is_new else f"Upload into “{plan.name}”")
+        if updating:
+            heading.setText(update_heading(plan))
+        elif plan.is_new:
+            heading.setText(f"Upload “{scan.root.name}” as a new project")
+        else:
+            heading.setText(f"Upload into “{plan.name}”")
+        heading.setObjectName("previewHeading")
         font = heading.font()
         font.setPointSizeF(font.pointSizeF() * 1.25 if font.pointSizeF() > 0 else 13)
         font.setBold(True)
@@ -106,7 +115,17 @@ class PushPreviewDialog(QDialog):
         self._section(
             "Over the size limit", [(p, human_bytes(size)) for p, size in scan.oversize], expanded=True, warn=True
         )
+        self._section(
+            "Changed here and on the server: both versions will be kept",
+            [(step.path, step.why) for step in plan.conflicts],
+            expanded=True,
+            warn=True,
+        )
         self._section("Files to upload", [(i.path, human_bytes(i.size)) for i in plan.to_upload], expanded=True)
+        self._section(
+            "Changed on the server (Download or sync brings them here)",
+            [(step.path, step.why) for step in plan.left_for_other_direction],
+        )
         ignored_bytes = human_bytes(scan.ignored_bytes) if scan.ignored_bytes else ""
         self._section("Skipped by ignore rules", [(p, "") for p in scan.ignored], note=ignored_bytes)
         if plan.unchanged:
@@ -116,7 +135,7 @@ class PushPreviewDialog(QDialog):
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel, self)
         self.upload_button = self.buttons.addButton("Upload", QDialogButtonBox.ButtonRole.AcceptRole)
         self.upload_button.setDefault(True)
-        self.upload_button.setEnabled(plan.limit_error is None and sending > 0)
+        self.upload_button.setEnabled(plan.limit_error is None and (sending > 0 or bool(plan.conflicts)))
         if plan.limit_error is not None:
             self.upload_button.setToolTip("Remove or ignore the files over the limit first.")
         elif not sending:
@@ -163,3 +182,13 @@ class PushPreviewDialog(QDialog):
         if name == self._plan.name and self._slug == self._plan.slug:
             return self._plan
         return dataclasses.replace(self._plan, name=name, slug=self._slug if self._plan.is_new else self._plan.slug)
+
+
+def update_heading(plan: PushPlan) -> str:
+    """ "Update Demo: 3 new or changed, 1 changed on the server, 1 conflict" for a bound folder."""
+    parts = [f"{len(plan.to_upload):,} new or changed"]
+    if plan.left_for_other_direction:
+        parts.append(f"{len(plan.left_for_other_direction):,} changed on the server")
+    if plan.conflicts:
+        parts.append(f"{len(plan.conflicts):,} conflict{'s' if len(plan.conflicts) != 1 else ''}")
+    return f"Update {plan.name}: {', '.join(parts)}"
