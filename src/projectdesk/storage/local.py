@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import shutil
 import sys
@@ -15,6 +16,17 @@ from projectdesk.core.errors import Conflict, NotFound, StorageError
 from projectdesk.core.models import FileEntry
 from projectdesk.storage.atomic import TEMP_PREFIX, copy_replace, write_atomic
 from projectdesk.storage.repository import DEFAULT_WORKERS, Repository, UploadItem
+
+log = logging.getLogger(__name__)
+
+
+def _not_utf8(path: str) -> bool:
+    """A name read from disk that held bytes no UTF-8 decoder accepts (Python keeps them as surrogates)."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def _etag(stat: os.stat_result) -> str:
@@ -92,6 +104,9 @@ class LocalRepository(Repository):
                     continue
                 path = name if rel_dir == "." else f"{rel_dir.replace(os.sep, '/')}/{name}"
                 if path == keys.MANIFEST_NAME:
+                    continue
+                if not path.isprintable() and _not_utf8(path):
+                    log.warning("skipping a stored name that is not UTF-8: %r", path)
                     continue
                 try:
                     stat = os.stat(os.path.join(directory, name), follow_symlinks=False)
