@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 import subprocess
 import sys
@@ -213,11 +214,14 @@ def test_problem_files_are_listed_and_the_rest_still_goes(run: Runner, tmp_path:
     (source / "sub" / "loop").symlink_to(source, target_is_directory=True)
     (source / "dangling").symlink_to(tmp_path / "missing")
     (source / "back\\slash.txt").write_bytes(b"x")
+    (source / "fifo").mkdir()
+    os.mkfifo(source / "fifo" / "pipe")
     out, err = run("push", str(source), expect=2)
-    assert "symlink loop" in err and "broken symlink" in err and "backslash" in err
-    assert "3 file(s) were skipped" in err
+    assert "named pipe" in err and "backslash" in err
+    assert "2 file(s) were skipped" in err
     slug = _slug_from(out)
-    assert [e["path"] for e in run.json("ls", slug)] == ["a.txt", "sub/b.txt"]
+    # links are kept as links (never followed): the loop and the dangling link are stored, not walked
+    assert [e["path"] for e in run.json("ls", slug)] == ["a.txt", "dangling", "sub/b.txt", "sub/loop"]
 
 
 # ---- S3-only behaviour -------------------------------------------------------------------------

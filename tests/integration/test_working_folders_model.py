@@ -487,6 +487,9 @@ def build_machine(store: Store) -> type[RuleBasedStateMachine]:
                         raise
                     self.history.append("     -> no such project yet")
                     self.versions[-1].gone = "never written"
+                except NotAvailableOffline:  # offline, and the project's files were never listed here
+                    self.history.append("     -> not available offline")
+                    self.versions[-1].gone = "never written"
 
             self.window_change("create", create)
 

@@ -133,10 +133,10 @@ CASES: list[tuple[str, Callable[[], bytes], type[ProjectDeskError], tuple[str, .
     ),
     ("temp-name", lambda: build_zip([("a/.pd-tmp-x", b"1"), ("b", b"")]), InvalidInput, ("a/.pd-tmp-x", "reserved")),
     (
-        "symlink",
-        lambda: build_zip([("p/target.txt", b"t"), ("p/link", b"target.txt")], links=("p/link",)),
+        "symlink-target-not-utf8",
+        lambda: build_zip([("p/target.txt", b"t"), ("p/link", b"\xff\xfe")], links=("p/link",)),
         InvalidInput,
-        ("p/link", "symbolic link", "not imported yet"),
+        ("p/link", "link", "UTF-8"),
     ),
     ("parent-escape", lambda: build_zip([("../evil.txt", b"x")]), InvalidKey, ("../evil.txt",)),
     ("absolute-one", lambda: build_zip([("/abs/x", b"x")]), InvalidKey, ("/abs/x",)),

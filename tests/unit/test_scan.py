@@ -96,34 +96,35 @@ def test_custom_patterns_replace_defaults(tmp_path: Path) -> None:
     assert result.ignored == ["a.bak"]
 
 
-def test_symlink_loop_is_reported_not_followed_forever(tmp_path: Path) -> None:
+def test_links_are_kept_as_links_never_followed(tmp_path: Path) -> None:
     _write(tmp_path, "a/file.txt")
     (tmp_path / "a" / "loop").symlink_to("..", target_is_directory=True)  # a/loop -> root
     (tmp_path / "a" / "self").symlink_to(".", target_is_directory=True)  # a/self -> a
+    (tmp_path / "dangling").symlink_to(tmp_path / "does-not-exist")
+    (tmp_path / "secret").symlink_to("/etc/passwd")
     result = scan_folder(tmp_path)
-    assert _paths(result) == ["a/file.txt"]
-    problems = _problem_paths(result)
-    assert "loop" in problems.get("a/loop", "")
-    assert "loop" in problems.get("a/self", "")
+    assert {i.path: i.link_target for i in result.files} == {
+        "a/file.txt": None, "a/loop": "..", "a/self": ".", "dangling": str(tmp_path / "does-not-exist"),
+        "secret": "/etc/passwd",
+    }  # fmt: skip
+    assert result.problems == []
+    assert next(i for i in result.files if i.path == "secret").size == len("/etc/passwd")
 
 
-def test_symlinked_file_and_dir_inside_tree_are_followed(tmp_path: Path) -> None:
+def test_follow_links_follows_only_inside_and_reports_loops(tmp_path: Path) -> None:
     _write(tmp_path, "real/data.txt", b"1234")
     outside = tmp_path / "outside"
     _write(outside, "shared.txt", b"12")
     root = tmp_path / "real"
     (root / "link.txt").symlink_to(root / "data.txt")
     (root / "ext").symlink_to(outside, target_is_directory=True)
-    result = scan_folder(root)
-    assert {item.path: item.size for item in result.files} == {"data.txt": 4, "ext/shared.txt": 2, "link.txt": 4}
-
-
-def test_broken_symlink_is_reported(tmp_path: Path) -> None:
-    _write(tmp_path, "ok.txt")
-    (tmp_path / "dangling").symlink_to(tmp_path / "does-not-exist")
-    result = scan_folder(tmp_path)
-    assert _paths(result) == ["ok.txt"]
-    assert "broken symlink" in _problem_paths(result).get("dangling", "")
+    (root / "sub").mkdir()
+    (root / "sub" / "self").symlink_to(".", target_is_directory=True)
+    result = scan_folder(root, follow_links=True)
+    assert {item.path: (item.size, item.link_target) for item in result.files} == {
+        "data.txt": (4, None), "link.txt": (4, None), "ext": (len(str(outside)), str(outside)),
+    }  # fmt: skip
+    assert "loop" in _problem_paths(result).get("sub/self", "")
 
 
 def test_unsafe_names_are_reported(tmp_path: Path) -> None:

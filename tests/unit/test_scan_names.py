@@ -76,9 +76,6 @@ CASES = [
     pytest.param(_non_utf8, "the name is not valid UTF-8 (shown as caf\\xe9.txt); rename it", id="non-utf8"),
     pytest.param(_fifo, "not a regular file: a named pipe (FIFO); skipped", id="fifo"),
     pytest.param(_socket, "not a regular file: a socket; skipped", id="socket"),
-    pytest.param(_link_to("/dev/null"), "a link to a device file; skipped", id="link-to-dev-null"),
-    pytest.param(_link_to("/dev/zero"), "a link to a device file; skipped", id="link-to-dev-zero"),
-    pytest.param(_broken_link, "broken symlink: its target does not exist", id="broken-link"),
     pytest.param(_long_name, "the name is too long to store (304 bytes; at most 255 per part)", id="long-name"),
     pytest.param(
         _long_path, "the name is too long to store (1003 bytes; at most 824 for the whole path)", id="long-path"
@@ -118,3 +115,13 @@ def test_a_part_over_255_bytes_is_named_where_no_file_system_could_hold_it() -> 
 
     name = "é" * 130  # 260 bytes in UTF-8
     assert _name_problem(name, f"sub/{name}") == "the name is too long to store (260 bytes; at most 255 per part)"
+
+
+@pytest.mark.parametrize("target", ["/dev/null", "/dev/zero", "does-not-exist"])
+def test_links_to_devices_and_nowhere_are_stored_as_links(tmp_path: Path, target: str) -> None:
+    """Links are never followed, so what they point at (a device, nothing) is never read: the link is kept."""
+    (tmp_path / "ok.txt").write_bytes(b"fine")
+    (tmp_path / "link").symlink_to(target)
+    result = scan_folder(tmp_path)
+    assert {i.path: i.link_target for i in result.files} == {"link": target, "ok.txt": None}
+    assert result.problems == []

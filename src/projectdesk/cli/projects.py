@@ -99,7 +99,7 @@ def push(ctx: Context) -> int:
     """Send a working folder's changes (to --slug, else to the project it is bound to, else a new one)."""
     a = ctx.args
     service = ctx.service()
-    plan = service.plan_push(Path(a.dir), name=a.name, slug=a.slug)
+    plan = service.plan_push(Path(a.dir), name=a.name, slug=a.slug, follow_links=a.follow_links)
     _print_plan(ctx, plan, delete=a.delete)
     if plan.limit_error is not None:
         raise plan.limit_error
@@ -126,7 +126,7 @@ def sync_folder(ctx: Context) -> int:
     service = ctx.service()
     if service.folders.binding(folder) is None:
         raise CliError(f"{printable(str(folder))} is not a working folder yet: push or pull it once first.")
-    plan = service.plan_folder(folder, Direction.SYNC)
+    plan = service.plan_folder(folder, Direction.SYNC, follow_links=bool(getattr(ctx.args, "follow_links", False)))
     _print_plan(ctx, plan, delete=True)
     if plan.limit_error is not None:
         raise plan.limit_error
@@ -163,7 +163,9 @@ def _run_folder(ctx: Context, plan: FolderPlan, *, delete: bool = False) -> int:
     for path, error in report.failed:
         warn(f"{path}: {error}")
     for path, why in report.kept:
-        warn(f"{path}: {why}")
+        warn(f"{printable(path)}: {why}")
+    for path, note in report.notes:
+        warn(f"{printable(path)}: {printable(note)}")
     for conflict in report.conflicts:
         warn(f"conflict: {conflict.message}")
     left = report.left
@@ -218,10 +220,15 @@ def export_zip(ctx: Context) -> int:
 
 def import_zip(ctx: Context) -> int:
     plan, result = ctx.service().import_zip(Path(ctx.args.zip), name=ctx.args.name, slug=ctx.args.slug)
-    print(plan.summary())
+    print(printable(plan.summary()))
+    for path, note in result.notes:
+        warn(f"{printable(path)}: {printable(note)}")
+    for path, error in result.failed:
+        warn(f"{printable(path)}: {error}")
+    print(f"{result.summary()}.")
     print(plan.slug)
-    if result.failed:
-        raise CliError(f"{len(result.failed)} file(s) could not be uploaded.")
+    if result.failed or result.conflicts:
+        raise CliError(f"{len(result.failed) + len(result.conflicts)} file(s) could not be uploaded as they are.")
     return 0
 
 
@@ -242,6 +249,8 @@ def register(sub: Any) -> None:
     p.add_argument("--delete", action="store_true", help="also delete on the server what was deleted in DIR")
     p.add_argument("--yes", action="store_true", help="confirm --delete")
     p.add_argument("--dry-run", action="store_true", help="show the preview only")
+    p.add_argument("--follow-links", action="store_true",
+                   help="send what links in DIR point at (never outside DIR), not the links")  # fmt: skip
     p = command("pull", pull, "bring a project's changes into the working folder DEST", json_flag=True)
     p.add_argument("slug")
     p.add_argument("dest")

@@ -122,6 +122,22 @@ class PathGate:
     def _inside(self, real: str) -> bool:
         return real != self._root_real and os.path.commonpath([self._root_real, real]) == self._root_real
 
+    def entry(self, relative: str) -> Path:
+        """Where `relative` itself lives, its last component not followed (a symbolic link stays the link):
+        the folder is resolved and checked as `join` does."""
+        safe_relative_path(relative)
+        folder, _, name = relative.rpartition("/")
+        return Path(self._folder(folder, relative), name)
+
+    def _folder(self, folder: str, relative: str) -> str:
+        folder_real = self._folders.get(folder)
+        if folder_real is None:
+            folder_real = os.path.realpath(os.path.join(self._root_real, *folder.split("/")))
+            if not self._inside(folder_real):
+                raise InvalidKey(f"The name '{relative}' would be written outside {self.root}.")
+            self._folders[folder] = folder_real
+        return folder_real
+
     def join(self, relative: str) -> Path:
         safe_relative_path(relative)
         folder, _, name = relative.rpartition("/")

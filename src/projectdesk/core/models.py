@@ -27,6 +27,7 @@ MAX_TEXT_CHARS = 1000  # name, slug, user id
 MAX_STACK_ITEMS = 100
 MAX_STACK_CHARS = 100  # one tech-stack name
 MAX_ETAG_CHARS = 1000
+MAX_LINK_CHARS = 4096  # a symbolic link's target (PATH_MAX)
 MAX_COUNT = 2**63 - 1  # counts and byte totals (what SQLite and S3 sizes hold)
 MAX_DATE = 253402128000.0  # 9999-12-30T00:00Z: a day short of year 10000, so local time stays in range
 _SHA256_HEX = re.compile(r"[0-9a-fA-F]{64}")
@@ -52,6 +53,7 @@ class Manifest:
     has_backend: bool = False
     files: dict[str, str] = field(default_factory=dict)  # path -> sha256 hex
     file_etags: dict[str, str] = field(default_factory=dict)  # path -> ETag of the object `files` hashed
+    links: dict[str, str] = field(default_factory=dict)  # path -> target: these objects are symbolic links
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -86,6 +88,7 @@ class Manifest:
         created = _date(data, "created_date", 0.0)
         hashes = _mapping(data, "files")
         etags = _mapping(data, "file_etags")
+        links = _mapping(data, "links")
         return cls(
             name=_text(data, "name", "") or slug,
             slug=slug,
@@ -99,6 +102,7 @@ class Manifest:
             has_backend=_flag(data, "has_backend"),
             files={p: h.lower() for p, h in hashes.items() if _is_str(p) and _is_str(h) and _SHA256_HEX.fullmatch(h)},
             file_etags={p: e for p, e in etags.items() if _is_str(p) and _is_str(e) and 0 < len(e) <= MAX_ETAG_CHARS},
+            links={p: t for p, t in links.items() if _is_str(p) and _is_str(t) and 0 < len(t) <= MAX_LINK_CHARS},
         )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import lzma
+import os
 import stat
 import struct
 import tempfile
@@ -20,6 +21,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
+from projectdesk.core import links
 from projectdesk.core.errors import Cancelled, InvalidInput, InvalidKey, LimitExceeded, StorageError
 from projectdesk.core.keys import MANIFEST_NAME, PathGate, is_safe_relative_path, safe_relative_path
 from projectdesk.storage.atomic import TEMP_PREFIX
@@ -69,10 +71,16 @@ def export_zip(
         report = service.download_project(slug, Path(temp), progress=progress, cancel=cancel)
         if report.failed:
             return report
+        links = service.links(slug)
         partial = out.with_name(out.name + ".partial")
         with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as archive:
             for entry in sorted(report.downloaded, key=lambda e: e.path):
-                archive.write(Path(temp, *entry.path.split("/")), entry.path)
+                local = Path(temp, *entry.path.split("/"))
+                target = links.get(entry.path)
+                if target is not None and local.read_bytes() == target.encode("utf-8"):
+                    archive.writestr(_link_info(entry.path), target)  # a link, as `zip --symlinks` stores one
+                else:
+                    archive.write(local, entry.path)
         partial.replace(out)
     return report
 
@@ -101,18 +109,16 @@ def import_zip(
         prefix = common_folder([m.filename for m in members])
         relative = check_members(members, prefix)
         service.limits.check((m.filename, m.file_size) for m in members)
-        unpack(archive, zip(members, relative, strict=True), Path(temp), service, cancel)
+        notes = unpack(archive, zip(members, relative, strict=True), Path(temp), service, cancel)
         plan = service.plan_push(Path(temp), name=name or archive_path.stem, slug=slug, remember=False)
-        return plan, service.push(plan, progress=progress, cancel=cancel)
+        result = service.push(plan, progress=progress, cancel=cancel)
+        result.notes += notes
+        return plan, result
 
 
 def check_members(members: list[zipfile.ZipInfo], prefix: str) -> list[str]:
     """The members' paths inside the project (`prefix` stripped); raise on the first member that cannot
     be imported as a plain file of its own."""
-    links = list(dict.fromkeys(m.filename for m in members if zip_member_is_symlink(m)))
-    if links:
-        what = "is a symbolic link" if len(links) == 1 else "are symbolic links"
-        raise InvalidInput(f"{_names(links)} {what}; links in zip files are not imported yet. {NOTHING}")
     paths: list[str] = []
     for member in members:
         shown = _show(member.filename)
@@ -157,15 +163,22 @@ def unpack(
     dest: Path,
     service: ProjectService,
     cancel: threading.Event | None,
-) -> None:
+) -> list[tuple[str, str]]:
     """Write each member to dest/path, never over another file, stopping at the first member that is
-    damaged or unpacks larger than its header claims (a zip bomb)."""
+    damaged or unpacks larger than its header claims (a zip bomb). Link members become links where the
+    target stays inside the project (core/links.py), else plain files holding the target: (path, note)."""
     gate = PathGate(dest)
     total = 0
+    notes: list[tuple[str, str]] = []
     for member, path in members:
         if cancel is not None and cancel.is_set():
             raise Cancelled("The import was cancelled; nothing was uploaded.")
         shown = _show(member.filename)
+        if zip_member_is_symlink(member):
+            note = _unpack_link(archive, member, path, gate)
+            if note:
+                notes.append((path, note))
+            continue
         target = gate.join(path)
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -194,6 +207,41 @@ def unpack(
                 raise InvalidInput(f"{shown} is damaged in the zip ({_reason(exc)}). {NOTHING}") from None
         if copied != member.file_size:
             raise InvalidInput(f"{shown} is damaged in the zip (it is shorter than its header says). {NOTHING}")
+    return notes
+
+
+def _unpack_link(archive: zipfile.ZipFile, member: zipfile.ZipInfo, path: str, gate: PathGate) -> str:
+    """Make a link member a link (inside the project) or a plain file holding its target; returns a note."""
+    shown = _show(member.filename)
+    if member.file_size > links.MAX_TARGET_BYTES:
+        raise InvalidInput(f"{shown} is a link whose target is too long. {NOTHING}")
+    try:
+        with archive.open(member) as source:
+            target = source.read(links.MAX_TARGET_BYTES + 1).decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidInput(f"{shown} is a link whose target is not valid UTF-8. {NOTHING}") from None
+    except (RuntimeError, NotImplementedError, *_DAMAGED, OSError) as exc:
+        raise InvalidInput(f"{shown} is damaged in the zip ({_reason(exc)}). {NOTHING}") from None
+    where = gate.entry(path)
+    try:
+        where.parent.mkdir(parents=True, exist_ok=True)
+        if links.restorable(path, target):
+            os.symlink(target, where)
+            return ""
+        with open(where, "xb") as sink:
+            sink.write(target.encode("utf-8"))
+    except FileExistsError:
+        raise InvalidInput(f"{shown} collides with another member of the zip on this computer. {NOTHING}") from None
+    except OSError as exc:
+        raise StorageError(f"Could not unpack {shown} into a temporary folder ({exc.strerror}).") from None
+    return links.why_not_restored(path, target)
+
+
+def _link_info(path: str) -> zipfile.ZipInfo:
+    info = zipfile.ZipInfo(path)
+    info.create_system = 3  # Unix: the mode in the high bits of external_attr is read as such
+    info.external_attr = (stat.S_IFLNK | 0o777) << 16
+    return info
 
 
 def _write(sink: BinaryIO, chunk: bytes, shown: str) -> None:

@@ -31,7 +31,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from projectdesk.cache.names import conflicted_copy_name
+from projectdesk.core import links
 from projectdesk.core.errors import Conflict, InvalidKey, LimitExceeded, NotFound, ProjectDeskError, StorageError
 from projectdesk.core.ignore import DEFAULT_PATTERNS, IgnoreRules
 from projectdesk.core.keys import PathGate, safe_relative_path
@@ -47,9 +48,10 @@ from projectdesk.core.sizes import human_bytes
 from projectdesk.core.slugs import new_slug
 from projectdesk.core.threeway import Action, Base, Direction, Step, does
 from projectdesk.core.threeway import plan as plan_steps
-from projectdesk.services.hashing import sha256_file, sha256_many
+from projectdesk.services.hashing import sha256_bytes, sha256_file, sha256_many
 from projectdesk.services.scan import ScanResult, scan_folder
 from projectdesk.services.workfolders import BaseRow, Binding, FolderStates, Signature, signature, trusted
+from projectdesk.storage.atomic import TEMP_PREFIX
 from projectdesk.storage.repository import UploadItem
 from projectdesk.storage.transfer import ProgressCallback
 
@@ -99,6 +101,7 @@ class FolderPlan:
     moved_from: Path | None = None
     started: float = field(default_factory=time.time)
     remember: bool = True  # False: a temporary folder (a drop's staging, an unpacked zip): no binding is kept
+    remote_links: dict[str, str] = field(default_factory=dict)  # server files that are symbolic links -> target
 
     def _by(self, *actions: Action) -> list[Step]:
         return [s for s in self.steps if s.action in actions]
@@ -118,11 +121,15 @@ class FolderPlan:
     def upload_item(self, step: Step, *, path: str | None = None, local_path: Path | None = None) -> UploadItem:
         name = path or step.path
         item = next((i for i in self.scan.files if i.path == step.path), None)
-        source = local_path or (item.local_path if item is not None else self.folder / name)
-        size = item.size if item is not None and local_path is None else source.stat().st_size
+        if item is not None and local_path is None:
+            source, size, link = item.local_path, item.size, item.link_target
+        else:
+            source = local_path or self.folder / name
+            link = os.readlink(source) if source.is_symlink() else None
+            size = len(link.encode("utf-8")) if link is not None else source.stat().st_size
         if step.remote_etag is None or path is not None:
-            return UploadItem(name, source, size, if_none_match=True)
-        return UploadItem(name, source, size, if_match=step.remote_etag)
+            return UploadItem(name, source, size, if_none_match=True, link_target=link)
+        return UploadItem(name, source, size, if_match=step.remote_etag, link_target=link)
 
     @property
     def downloads(self) -> list[Step]:
@@ -190,6 +197,7 @@ class FolderReport:
     deleted_local: list[str] = field(default_factory=list)
     conflicts: list[FolderConflict] = field(default_factory=list)
     kept: list[tuple[str, str]] = field(default_factory=list)  # (path, why a deletion did not happen)
+    notes: list[tuple[str, str]] = field(default_factory=list)  # (path, what was done differently, and why)
     left: list[Step] = field(default_factory=list)  # changes for the other direction
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, why) never transferred
     failed: list[tuple[str, ProjectDeskError]] = field(default_factory=list)
@@ -213,6 +221,7 @@ class FolderReport:
             "deleted_local": self.deleted_local,
             "conflicts": [{"path": c.path, "copy": c.copy_path} for c in self.conflicts],
             "kept": [{"path": p, "why": w} for p, w in self.kept],
+            "notes": [{"path": p, "note": n} for p, n in self.notes],
             "not_carried": [{"path": s.path, "why": s.why} for s in self.left],
             "skipped": [{"path": p, "why": w} for p, w in self.skipped],
             "failed": [{"path": p, "error": e.message} for p, e in self.failed],
@@ -263,6 +272,8 @@ class FolderSync:
         name: str | None = None,
         slug: str | None = None,
         remember: bool = True,
+        follow_links: bool = False,
+        bridges: Collection[str] = (),
     ) -> FolderPlan:
         """Compare `folder` with the project (`slug`; else the folder's binding; else a new project)."""
         folder = Path(folder)
@@ -277,7 +288,13 @@ class FolderSync:
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="plan") as pool:
             slugs_asked = pool.submit(service.remote, self._repo.list_slugs) if slug is None else None
             server_asked = pool.submit(service.server_view, slug) if slug is not None else None
-            scan = scan_folder(folder, ignore_patterns=service.ignore_patterns, limits=service.limits)
+            scan = scan_folder(
+                folder,
+                ignore_patterns=service.ignore_patterns,
+                limits=service.limits,
+                follow_links=follow_links,
+                bridges=bridges,
+            )
             limit_error: LimitExceeded | None = None
             try:
                 service.limits.check((item.path, item.size) for item in scan.files)
@@ -313,6 +330,10 @@ class FolderSync:
                 remote[entry.path] = entry
         working_bases = {p: b for p, b in bases.items() if p not in problems and not _ignored(rules, p)}
         known = _known_remote(manifest)
+        links = manifest.links if manifest is not None else {}
+        remote_links = {
+            p: target for p, target in links.items() if p in remote and known(p, remote[p].etag) is not None
+        }
         steps = plan_steps(
             local,
             {p: row.base for p, row in working_bases.items()},
@@ -323,6 +344,7 @@ class FolderSync:
             direction, folder, slug, project_name, is_new, bound, scan, local, sigs, working_bases, remote,
             manifest, version, steps, outside, unsafe, limit_error,
             moved_from=binding.moved_from if binding is not None else None, started=started, remember=remember,
+            remote_links=remote_links,
         )  # fmt: skip
 
     def _hash_local(
@@ -335,9 +357,13 @@ class FolderSync:
         missing: list[UploadItem] = []
         for item in scan.files:
             try:
-                stat = os.stat(item.local_path)
+                stat = os.lstat(item.local_path)
             except OSError:
                 missing.append(item)
+                continue
+            if item.link_target is not None:  # a link: its target text is its content
+                local[item.path] = sha256_bytes(item.link_target.encode("utf-8"))
+                sigs[item.path] = trusted(stat, now_ns)
                 continue
             row = bases.get(item.path)
             if row is not None and row.signature is not None and row.signature == signature(stat):
@@ -404,6 +430,10 @@ class _Run:
         self.known_sha: dict[str, tuple[str, str]] = {}  # path -> (etag, sha) we wrote or fetched
         self.changed_server = False
         self.new_copies: list[tuple[str, Path]] = []  # conflicted copies to send (path, local file)
+        # The server's symbolic links as we know them: path -> (etag, target), for the manifest.
+        self.links: dict[str, tuple[str, str]] = {
+            p: (plan.remote[p].etag, target) for p, target in plan.remote_links.items()
+        }
 
     def go(self) -> FolderReport:
         plan = self.plan
@@ -435,6 +465,8 @@ class _Run:
                 report.manifest = self.service.commit_manifest(
                     plan.slug, plan.name, plan.manifest, plan.manifest_version, list(self.present.values()),
                     known=self.known_sha, folder=self.folder,
+                    links={p: target for p, (etag, target) in self.links.items()
+                           if p in self.present and self.present[p].etag == etag},
                 )  # fmt: skip
         report.entries = list(self.present.values())
         return report
@@ -470,7 +502,7 @@ class _Run:
         the upload must not pass for the version sent); for a file we wrote, as it is now."""
         assert self.binding is not None
         try:
-            stat = os.stat(self.gate.join(path))
+            stat = os.lstat(self._local_path(path))
         except (OSError, ProjectDeskError):
             sig = None
         else:
@@ -494,10 +526,10 @@ class _Run:
         with tempfile.TemporaryDirectory(prefix=".pd-tmp-compare-", dir=self.folder) as staging:
             fetched = self._fetch(entries, Path(staging))
             for entry, staged in fetched:
-                target = self.gate.join(entry.path)
+                target = self._local_path(entry.path)
                 theirs = sha256_file(staged)
                 try:
-                    ours: str | None = sha256_file(target)
+                    ours: str | None = _content_sha(target)
                 except FileNotFoundError:
                     ours = None
                 except OSError as exc:
@@ -516,7 +548,7 @@ class _Run:
                     self.new_copies.append((copy, copy_target))
                     self.report.conflicts.append(FolderConflict(entry.path, copy))
                     log.warning("conflict: %s", self.report.conflicts[-1].message)
-                os.replace(staged, target)
+                self._place(entry, staged, target)
                 self._record(entry.path, entry.etag, theirs)
                 self.report.downloaded.append(entry.path)
 
@@ -539,11 +571,19 @@ class _Run:
     def _download(self, steps: Sequence[Step]) -> None:
         """Server changes into the folder, straight into place, each file recorded as it lands."""
         wanted: list[FileEntry] = []
+        links: list[FileEntry] = []
         for step in steps:
             if not self._unchanged_since_plan(step.path):  # edited here while we planned: both changed
                 self._resolve([(step.path, self.plan.remote[step.path].etag)])
                 continue
-            wanted.append(self.plan.remote[step.path])
+            entry = self.plan.remote[step.path]
+            (links if entry.path in self.plan.remote_links else wanted).append(entry)
+        if links:  # a few small objects: fetched into a staging folder, then made links (or plain files)
+            with tempfile.TemporaryDirectory(prefix=".pd-tmp-links-", dir=self.folder) as staging:
+                for entry, staged in self._fetch(links, Path(staging)):
+                    self._place(entry, staged, self._local_path(entry.path))
+                    self._record(entry.path, entry.etag, _content_sha(self._local_path(entry.path)))
+                    self.report.downloaded.append(entry.path)
         if not wanted:
             return
         known = _known_remote(self.plan.manifest)
@@ -559,10 +599,32 @@ class _Run:
         self._note_failures(report.failed)
         self.report.skipped += report.skipped
 
+    def _local_path(self, path: str) -> Path:
+        """Where `path` lives in the folder (a link itself, not what it points at)."""
+        return self.gate.entry(path)
+
+    def _place(self, entry: FileEntry, staged: Path, target: Path) -> None:
+        """Put a fetched server version in place: a link where the manifest says so and it is safe, else the
+        bytes as a file."""
+        link = self.plan.remote_links.get(entry.path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if link is None or staged.read_bytes() != link.encode("utf-8"):
+            os.replace(staged, target)
+            return
+        if not links.restorable(entry.path, link):
+            os.replace(staged, target)
+            self.report.notes.append((entry.path, links.why_not_restored(entry.path, link)))
+            return
+        temp = target.parent / f"{TEMP_PREFIX}link-{os.getpid()}-{threading.get_ident()}"
+        temp.unlink(missing_ok=True)
+        os.symlink(link, temp)
+        os.replace(temp, target)
+        staged.unlink(missing_ok=True)
+
     def _unchanged_since_plan(self, path: str) -> bool:
         """The folder's file is still what the plan saw (absent then, absent now; or the same stat)."""
         try:
-            stat = os.stat(self.gate.join(path))
+            stat = os.lstat(self._local_path(path))
         except FileNotFoundError:
             return path not in self.plan.local
         except (OSError, ProjectDeskError):
@@ -572,7 +634,7 @@ class _Run:
         recorded = self.plan.signatures.get(path)
         if recorded is not None and recorded == signature(stat):
             return True
-        return sha256_file(self.gate.join(path)) == self.plan.local[path]
+        return _content_sha(self._local_path(path)) == self.plan.local[path]
 
     def _delete_local(self, steps: Sequence[Step]) -> None:
         assert self.binding is not None
@@ -581,7 +643,7 @@ class _Run:
                 self.report.kept.append((step.path, "deleted on the server but changed here: kept"))
                 self.states.forget(self.binding, [step.path])
                 continue
-            target = self.gate.join(step.path)
+            target = self._local_path(step.path)
             with contextlib.suppress(FileNotFoundError):
                 target.unlink()
             _prune_empty(target.parent, self.folder)
@@ -613,6 +675,10 @@ class _Run:
             return []
 
         def landed(item: UploadItem, entry: FileEntry) -> None:
+            if item.link_target is not None:
+                self.links[item.path] = (entry.etag, item.link_target)
+            else:
+                self.links.pop(item.path, None)
             planned = self.plan.local.get(item.path)
             if planned is not None:
                 self._record(item.path, entry.etag, planned, hashed_as=self.plan.signatures.get(item.path))
@@ -629,11 +695,23 @@ class _Run:
             sendable = [item for item, ok in zip(items, fresh, strict=True) if ok]
             lost = [item for item, ok in zip(items, fresh, strict=True) if not ok]
         upload = self.service.remote(
-            self.repo.upload_tree, self.plan.slug, sendable,
+            self.repo.upload_tree, self.plan.slug, [i for i in sendable if i.link_target is None],
             project_name=self.plan.name, progress=self.progress, cancel=self.cancel, on_done=landed,
         )  # fmt: skip
+        failed = list(upload.failed)
+        for item in sendable:
+            if item.link_target is not None:  # a link's target text, in one small write
+                try:
+                    entry = self.service.remote(
+                        self.repo.write_file, self.plan.slug, item.path, item.link_target.encode("utf-8"),
+                        if_match=item.if_match, if_none_match=item.if_none_match, project_name=self.plan.name,
+                    )  # fmt: skip
+                except ProjectDeskError as exc:
+                    failed.append((item.path, exc))
+                else:
+                    landed(item, entry)
         by_path = {item.path: item for item in items}
-        for path, error in upload.failed:
+        for path, error in failed:
             if isinstance(error, Conflict):
                 lost.append(by_path[path])
             else:
@@ -693,6 +771,7 @@ class _Run:
                 self.report.failed.append((step.path, error))
                 continue
             self.present.pop(step.path, None)
+            self.links.pop(step.path, None)
             self.states.forget(binding, [step.path])
             self.changed_server = True
             self.report.deleted_remote.append(step.path)
@@ -711,6 +790,13 @@ class _Run:
 
 
 # ---- helpers ---------------------------------------------------------------------------------------
+
+
+def _content_sha(path: Path) -> str:
+    """SHA-256 of what the folder holds at `path`: a link's target text, else the file's bytes."""
+    if path.is_symlink():
+        return sha256_bytes(os.readlink(path).encode("utf-8"))
+    return sha256_file(path)
 
 
 def _known_remote(manifest: Manifest | None) -> Callable[[str, str], str | None]:

@@ -9,14 +9,14 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ParamSpec, TypeVar
 
 from projectdesk.config.paths import Paths
 from projectdesk.core import techstack
-from projectdesk.core.errors import Conflict, InvalidInput, NotFound, ProjectDeskError, StorageError
+from projectdesk.core.errors import Conflict, InvalidInput, NotFound, Offline, ProjectDeskError, StorageError
 from projectdesk.core.keys import is_safe_relative_path, safe_relative_path, safe_segment, user_path
 from projectdesk.core.limits import Limits
 from projectdesk.core.models import FileEntry, Manifest, ProjectInfo
@@ -186,19 +186,31 @@ class ProjectService:
     # ---- working folders: push, pull, sync --------------------------------------------------------
 
     def plan_push(
-        self, local_dir: Path, *, name: str | None = None, slug: str | None = None, remember: bool = True
+        self,
+        local_dir: Path,
+        *,
+        name: str | None = None,
+        slug: str | None = None,
+        remember: bool = True,
+        follow_links: bool = False,
+        bridges: Collection[str] = (),
     ) -> PushPlan:
         """What a push of `local_dir` would do: to `slug`, else to the project the folder is bound to, else
         to a new project. Nothing is sent or bound yet (the preview). `remember=False` for a temporary
         folder (a drop's staging, an unpacked zip): the push keeps no binding of it."""
         if slug is not None:
             safe_segment(slug, "project slug")
-        return self.folders.plan(Path(local_dir), Direction.PUSH, name=name, slug=slug, remember=remember)
+        return self.folders.plan(
+            Path(local_dir), Direction.PUSH, name=name, slug=slug, remember=remember, follow_links=follow_links,
+            bridges=bridges,
+        )  # fmt: skip
 
-    def plan_folder(self, folder: Path, direction: Direction, *, slug: str | None = None) -> FolderPlan:
+    def plan_folder(
+        self, folder: Path, direction: Direction, *, slug: str | None = None, follow_links: bool = False
+    ) -> FolderPlan:
         if slug is not None:
             safe_segment(slug, "project slug")
-        return self.folders.plan(Path(folder), direction, slug=slug)
+        return self.folders.plan(Path(folder), direction, slug=slug, follow_links=follow_links)
 
     def push(
         self,
@@ -245,6 +257,14 @@ class ProjectService:
         manifest, version = self.remote(self.repo.get_manifest_versioned, slug)
         return manifest, version, self.remote(self.repo.list_files, slug)
 
+    def links(self, slug: str) -> dict[str, str]:
+        """The project's symbolic links (path -> target), as its manifest records them ({} when offline)."""
+        try:
+            manifest = self.remote(self.repo.get_manifest, slug)
+        except Offline:
+            return {}
+        return dict(manifest.links) if manifest is not None else {}
+
     def deliver(
         self,
         slug: str,
@@ -288,13 +308,14 @@ class ProjectService:
         known: Mapping[str, tuple[str, str]] | None = None,
         contents: Mapping[str, bytes] | None = None,
         folder: Path | None = None,
+        links: Mapping[str, str] | None = None,
     ) -> Manifest:
         """Write the manifest of `entries` (the server's files) over manifest `version` only (If-Match;
         If-None-Match when there was none). When another writer got there first, the manifest is read and
         the project listed again, and the write tried again: one writer at a time, and the last one's
         manifest names exactly the files the server holds."""
         for _ in range(MANIFEST_ATTEMPTS):
-            manifest = self._build_manifest(slug, name, previous, entries, known or {}, contents or {}, folder)
+            manifest = self._build_manifest(slug, name, previous, entries, known or {}, contents or {}, folder, links)
             try:
                 self._put_manifest(manifest, version)
             except Conflict:
@@ -321,10 +342,13 @@ class ProjectService:
         known: Mapping[str, tuple[str, str]],
         contents: Mapping[str, bytes],
         folder: Path | None,
+        links: Mapping[str, str] | None = None,
     ) -> Manifest:
         """The manifest for `entries`: each file's SHA-256 from what we wrote, else from the previous
         manifest when it recorded this very ETag, else read from the server (a file another tool wrote).
-        A manifest from before ETags were recorded is trusted for the files it names."""
+        A manifest from before ETags were recorded is trusted for the files it names. Symbolic links: `links`
+        when the caller knows them (a working folder's run), else the previous manifest's whose object is
+        still the version it recorded."""
         files: dict[str, str] = {}
         etags: dict[str, str] = {}
         legacy = previous is not None and not previous.file_etags
@@ -370,6 +394,7 @@ class ProjectService:
             has_backend=stack.has_backend,
             files=dict(sorted(files.items())),
             file_etags=dict(sorted(etags.items())),
+            links=dict(sorted(_links(previous, links, etags).items())),
         )
 
     def _interesting(self, slug: str, entry: FileEntry, sha: str, folder: Path | None) -> bytes:
@@ -425,3 +450,17 @@ class ProjectService:
 def _common_folder(names: list[str]) -> str:
     """'site/' when every member lies in one top folder (as zips of a folder do), else ''."""
     return archive.common_folder(names)
+
+
+def _links(previous: Manifest | None, known: Mapping[str, str] | None, etags: Mapping[str, str]) -> dict[str, str]:
+    """The symbolic links among the files (`etags`): as the caller knows them, else as the previous manifest
+    recorded them for the very same object."""
+    if known is not None:
+        return {path: target for path, target in known.items() if path in etags}
+    if previous is None:
+        return {}
+    return {
+        path: target
+        for path, target in previous.links.items()
+        if path in etags and previous.file_etags.get(path) == etags[path]
+    }

@@ -9,7 +9,7 @@ from __future__ import annotations
 import errno
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from stat import S_ISBLK, S_ISCHR, S_ISFIFO, S_ISSOCK
@@ -19,6 +19,7 @@ from projectdesk.core.errors import InvalidInput
 from projectdesk.core.ignore import DEFAULT_PATTERNS, IgnoreRules
 from projectdesk.core.keys import MANIFEST_NAME, MAX_KEY_BYTES, MAX_SEGMENT_BYTES, is_safe_relative_path
 from projectdesk.core.limits import Limits
+from projectdesk.core.links import MAX_TARGET_BYTES
 from projectdesk.storage.atomic import TEMP_PREFIX
 from projectdesk.storage.repository import UploadItem
 
@@ -42,33 +43,67 @@ class ScanResult:
         return sum(item.size for item in self.files)
 
 
-def scan_folder(root: Path, *, ignore_patterns: Sequence[str] = (), limits: Limits | None = None) -> ScanResult:
-    """List the files under `root` a push would send (sorted by path)."""
+def scan_folder(
+    root: Path,
+    *,
+    ignore_patterns: Sequence[str] = (),
+    limits: Limits | None = None,
+    follow_links: bool = False,
+    bridges: Collection[str] = (),
+) -> ScanResult:
+    """List the files under `root` a push would send (sorted by path).
+
+    Symbolic links are items of their own (their target text is what is stored, as git does), never
+    followed — unless `follow_links`, and even then only links that resolve inside `root`. `bridges`: paths
+    of links that are followed wherever they point (a drop's staging folder links the dropped items)."""
     root = Path(root)
     if not root.is_dir():
         raise InvalidInput(f"{root} is not a folder.")
     rules = IgnoreRules(patterns=tuple(ignore_patterns) or DEFAULT_PATTERNS)
     result = ScanResult(root=root, rules=rules)
-    visited: set[tuple[int, int]] = set()
-    _walk(root, "", rules, result, visited)
+    ancestors: set[tuple[int, int]] = set()
+    inside = os.path.realpath(root) if follow_links else None
+    _walk(root, "", rules, result, ancestors, _Follow(inside, frozenset(bridges)))
     result.files.sort(key=lambda item: item.path)
     if limits is not None:
         result.oversize = limits.oversize((item.path, item.size) for item in result.files)
     return result
 
 
-def _walk(directory: Path, rel: str, rules: IgnoreRules, result: ScanResult, visited: set[tuple[int, int]]) -> None:
-    temp_files = result.temp_files
+def _walk(
+    directory: Path,
+    rel: str,
+    rules: IgnoreRules,
+    result: ScanResult,
+    ancestors: set[tuple[int, int]],
+    follow: _Follow,
+) -> None:
+    """Walk one folder (links are followed as `follow` says)."""
     try:
         stat = directory.stat()
     except OSError as exc:
         result.problems.append((rel or ".", f"cannot open folder: {exc.strerror}"))
         return
     identity = (stat.st_dev, stat.st_ino)
-    if identity in visited:
-        result.problems.append((rel, "symlink loop: this folder links back to one already included; skipped"))
+    if identity in ancestors:  # only a followed link can lead back to a folder that holds it
+        result.problems.append((rel, "symlink loop: this folder links back to one that holds it; skipped"))
         return
-    visited.add(identity)
+    ancestors.add(identity)
+    try:
+        _walk_children(directory, rel, rules, result, ancestors, follow)
+    finally:
+        ancestors.discard(identity)
+
+
+def _walk_children(
+    directory: Path,
+    rel: str,
+    rules: IgnoreRules,
+    result: ScanResult,
+    ancestors: set[tuple[int, int]],
+    follow: _Follow,
+) -> None:
+    temp_files = result.temp_files
     try:
         children = sorted(os.scandir(directory), key=lambda e: e.name)
     except OSError as exc:
@@ -87,6 +122,9 @@ def _walk(directory: Path, rel: str, rules: IgnoreRules, result: ScanResult, vis
         path = f"{rel}/{child.name}" if rel else child.name
         if path == MANIFEST_NAME:
             result.problems.append((path, RESERVED_NAME_PROBLEM))
+            continue
+        if child.is_symlink() and path not in follow.bridges and not _followed(child, follow.inside, rules):
+            _add_link(child, path, rules, result)
             continue
         try:
             is_dir = child.is_dir()  # follows symlinks
@@ -110,7 +148,7 @@ def _walk(directory: Path, rel: str, rules: IgnoreRules, result: ScanResult, vis
             result.problems.append((path, name_problem))
             continue
         if is_dir:
-            _walk(Path(child.path), path, rules, result, visited)
+            _walk(Path(child.path), path, rules, result, ancestors, follow)
         elif is_file:
             # os.access answers from the permission bits; Windows' ACLs need an open to tell
             if not os.access(child.path, os.R_OK) or (sys.platform == "win32" and not _readable(child.path)):
@@ -119,6 +157,56 @@ def _walk(directory: Path, rel: str, rules: IgnoreRules, result: ScanResult, vis
             result.files.append(UploadItem(path, Path(child.path), _size(child)))
         else:
             result.problems.append((path, _special_problem(child)))
+
+
+@dataclass(frozen=True)
+class _Follow:
+    inside: str | None  # --follow-links: the real path of the root (links resolving under it are followed)
+    bridges: frozenset[str]  # paths of links followed wherever they point
+
+
+def _followed(entry: os.DirEntry[str], inside: str | None, rules: IgnoreRules) -> bool:
+    """--follow-links: a link is followed only when its real target lies inside the pushed folder and is
+    not left out by the ignore rules there (a link into .venv stays a link)."""
+    if inside is None:
+        return False
+    real = os.path.realpath(entry.path)
+    if real == inside or os.path.commonpath([inside, real]) != inside or not os.path.exists(real):
+        return False
+    parts = Path(os.path.relpath(real, inside)).as_posix().split("/")
+    for depth in range(1, len(parts) + 1):
+        if rules.is_ignored("/".join(parts[:depth]), is_dir=depth < len(parts) or os.path.isdir(real)):
+            return False
+    return True
+
+
+def _add_link(entry: os.DirEntry[str], path: str, rules: IgnoreRules, result: ScanResult) -> None:
+    """A symbolic link, kept as a link: its target text is the item (what it points at is never read)."""
+    try:
+        is_dir = entry.is_dir()  # for the ignore rules only (`venv/` matches a link to a folder too)
+    except OSError:
+        is_dir = False
+    if rules.is_ignored(path, is_dir=is_dir):
+        result.ignored.append(path + "/" if is_dir else path)
+        return
+    name_problem = _name_problem(entry.name, path)
+    if name_problem:
+        result.problems.append((path, name_problem))
+        return
+    try:
+        target = os.readlink(entry.path)
+    except OSError as exc:
+        result.problems.append((path, f"cannot read the link: {exc.strerror}"))
+        return
+    try:
+        size = len(target.encode("utf-8"))
+    except UnicodeEncodeError:
+        result.problems.append((path, f"a link whose target is not valid UTF-8 ({printable(target)}); skipped"))
+        return
+    if size > MAX_TARGET_BYTES:
+        result.problems.append((path, f"a link whose target is too long ({size} bytes); skipped"))
+        return
+    result.files.append(UploadItem(path, Path(entry.path), size, link_target=target))
 
 
 def _name_problem(name: str, path: str) -> str:

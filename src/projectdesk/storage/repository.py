@@ -47,6 +47,7 @@ class UploadItem:
     # Preconditions on the server's file: replace only that version / create only if absent.
     if_match: str | None = None
     if_none_match: bool = False
+    link_target: str | None = None  # a symbolic link: its target text is what is stored (never followed)
 
     @property
     def conditional(self) -> bool:

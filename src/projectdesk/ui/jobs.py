@@ -12,7 +12,7 @@ from PySide6.QtCore import QObject, Signal
 from projectdesk.core.errors import Cancelled, ProjectDeskError
 from projectdesk.services.folder_sync import FolderReport
 from projectdesk.services.projects import ProjectService, PushPlan, PushResult
-from projectdesk.ui.staging import remove_staging
+from projectdesk.ui.staging import remove_staging, staged_links
 from projectdesk.ui.tasks import ProgressRelay, Tasks
 from projectdesk.ui.transfers import CANCELLED, DONE, FAILED, Transfer, TransferModel
 
@@ -98,9 +98,11 @@ class TransferJobs(QObject):
 
         async def again() -> None:
             retry_source = staging if staging is not None and staging.exists() else source
+            bridges = await self._tasks.call(staged_links, retry_source) if retry_source is staging else []
             fresh = await self._tasks.call(
-                service.plan_push, retry_source, name=plan.name, slug=plan.slug, remember=plan.remember
-            )
+                service.plan_push, retry_source, name=plan.name, slug=plan.slug, remember=plan.remember,
+                bridges=bridges,
+            )  # fmt: skip
             if fresh.limit_error is not None:
                 raise fresh.limit_error
             self._model.finish(transfer, CANCELLED, error="Retried below.")

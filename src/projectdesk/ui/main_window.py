@@ -59,7 +59,7 @@ from projectdesk.ui.offline_status import OfflineMonitor
 from projectdesk.ui.project_list import SLUG_ROLE, ProjectFilterProxy, ProjectListModel, ProjectListView
 from projectdesk.ui.resources import app_icon, icon_path, state_icon
 from projectdesk.ui.settings import WindowSettings
-from projectdesk.ui.staging import remove_staging, stage_drop
+from projectdesk.ui.staging import remove_staging, stage_drop, staged_links
 from projectdesk.ui.tasks import Tasks, handler, spawn
 from projectdesk.ui.transfers import Transfer, TransferModel, TransfersPanel
 
@@ -1110,7 +1110,8 @@ class MainWindow(QMainWindow):
         staging: Path | None = await self.tasks.call(stage_drop, list(paths), folder)
         assert staging is not None
         try:
-            plan = await self.tasks.call(service.plan_push, staging, slug=slug, remember=False)
+            bridges = await self.tasks.call(staged_links, staging)
+            plan = await self.tasks.call(service.plan_push, staging, slug=slug, remember=False, bridges=bridges)
             where = f"{slug}/{folder}" if folder else slug
             if plan.limit_error is not None or plan.scan.problems or not plan.to_upload:
                 dialog = PushPreviewDialog(plan, target=where, parent=self)

@@ -6,6 +6,7 @@ large folder costs nothing; removing the staging folder removes the links, never
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from collections.abc import Sequence
@@ -32,6 +33,16 @@ def stage_drop(paths: Sequence[Path], folder: str) -> Path:
             else:
                 shutil.copy2(source, link)
     return root
+
+
+def staged_links(root: Path) -> list[str]:
+    """The project paths of the links `stage_drop` made (followed by the push wherever they point)."""
+    found: list[str] = []
+    for folder, dirs, files in os.walk(root):  # never descends into a linked folder
+        for name in dirs + files:
+            if os.path.islink(os.path.join(folder, name)):
+                found.append(Path(folder, name).relative_to(root).as_posix())
+    return found
 
 
 def remove_staging(root: Path) -> None:
