@@ -56,10 +56,14 @@ manifest names exactly the objects.
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
-from collections.abc import Callable, Iterable
+import threading
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -76,6 +80,7 @@ from projectdesk.core.threeway import Direction
 from projectdesk.services.folder_sync import FolderReport
 from projectdesk.services.offline import CachedProjectService, ConflictedCopy, NotAvailableOffline
 from projectdesk.services.projects import ProjectService
+from projectdesk.storage.local import LocalRepository
 from tests.conftest import Store
 from tests.integration.workfolder_helpers import (
     RawStore,
@@ -204,6 +209,11 @@ def build_machine(store: Store) -> type[RuleBasedStateMachine]:
             return data
 
         def produced(self, path: str, data: bytes, writer: str) -> None:
+            """The same bytes again under a name (a rename): a version is its name's family and its bytes, as
+            for the three-way rule, so bytes equal to a version already removed are that removed version (a
+            folder that renames a file back to the bytes of its base has not changed it)."""
+            if any(v.data == data and family(v.path) == family(path) for v in self.versions):
+                return
             self.versions.append(Version(path, data, writer, self.step))
 
         def removed(self, path: str, data: bytes | None, why: str) -> None:
@@ -609,3 +619,155 @@ def test_working_folders_model(store: Store) -> None:
 @pytest.mark.parametrize("store", ["seaweedfs"], indirect=True)
 def test_working_folders_model_seaweedfs(store: Store) -> None:
     run_state_machine_as_test(build_machine(store), settings=machine_settings(examples=2, steps=12))
+
+
+# ---- many writers at once --------------------------------------------------------------------------------
+
+CROWD = 4
+
+
+def crowd_round(slug: str, round_no: int, who: int, names: Iterable[str]) -> Files:
+    """Unique contents for folder `who` in one round, under names the folders share (and one of its own)."""
+    return {name: f"{slug} round {round_no} folder {who} {name}\n".encode() * (1 + who) for name in names}
+
+
+def write_files(folder: Path, files: Mapping[str, bytes]) -> None:
+    for name, data in files.items():
+        target = folder / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+
+
+def check_crowd(raw: RawStore, repo: Any, slug: str, wanted: Iterable[tuple[str, bytes]]) -> Files:
+    """Every content in `wanted` is on the server (under its name or a conflicted copy of it), and the manifest
+    names exactly the server's files."""
+    server = raw.files()
+    missing = missing_contents(wanted, {"server": server})
+    assert not missing, f"lost: {missing}; the server holds {sorted(server)}"
+    problems = manifest_problems(repo, slug, server)
+    assert not problems, problems
+    return server
+
+
+def run_at_once(jobs: list[Callable[[], None]]) -> None:
+    """Run the jobs in threads released together; re-raise the first error."""
+    barrier = threading.Barrier(len(jobs))
+    errors: list[BaseException] = []
+
+    def start(job: Callable[[], None]) -> None:
+        try:
+            barrier.wait()
+            job()
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=start, args=(job,)) for job in jobs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not any(t.is_alive() for t in threads), "a push or sync did not finish"
+    if errors:
+        raise errors[0]
+
+
+@pytest.mark.parametrize("store", ["local", "moto", "seaweedfs"], indirect=True)
+def test_concurrent_pushes_and_syncs_from_threads_lose_nothing(store: Store, tmp_path: Path) -> None:
+    """Four folders with overlapping names push to one new slug at once, then sync twice each, at once; then each
+    edits the shared files on top of what it has and all sync at once again. Nothing any folder held is lost
+    (it is on the server under its name or as a conflicted copy) and the manifest names exactly the objects."""
+    slug = "crowd-threads"
+    raw = RawStore(store.kind, store.repo, slug, client=store.client, bucket=store.bucket)
+    folders = [tmp_path / f"folder-{i}" for i in range(CROWD)]
+    services = [ProjectService(store.repo, data_dir=tmp_path / f"state-{i}") for i in range(CROWD)]
+    first = {i: crowd_round(slug, 1, i, ["shared.txt", "common/x.txt", f"own-{i}.txt"]) for i in range(CROWD)}
+    for i, folder in enumerate(folders):
+        write_files(folder, first[i])
+
+    def check_report(report: FolderReport) -> None:
+        assert not report.failed, [(p, e.message) for p, e in report.failed]
+
+    def push_then_sync(i: int) -> None:
+        check_report(services[i].push(services[i].plan_push(folders[i], slug=slug)))
+        for _ in range(2):
+            check_report(services[i].sync_folder(folders[i]))
+
+    run_at_once([lambda i=i: push_then_sync(i) for i in range(CROWD)])
+    check_crowd(raw, store.repo, slug, [item for files in first.values() for item in files.items()])
+
+    second = {i: crowd_round(slug, 2, i, ["shared.txt", "common/x.txt"]) for i in range(CROWD)}
+    for i, folder in enumerate(folders):
+        write_files(folder, second[i])
+    run_at_once([lambda i=i: check_report(services[i].sync_folder(folders[i])) for i in range(CROWD)])
+    check_crowd(raw, store.repo, slug, [item for files in second.values() for item in files.items()])
+
+    for i in [*range(CROWD), 0]:  # one after the other: everyone ends with the server's files
+        check_report(services[i].sync_folder(folders[i]))
+    server = check_crowd(raw, store.repo, slug, [item for files in second.values() for item in files.items()])
+    for folder in folders:
+        assert folder_files(folder) == server
+    for service in services:
+        service.folder_states.close()
+
+
+def cli_env(home: Path, store_root: Path) -> dict[str, str]:
+    """A process of its own (config, data, state, cache), whose `local` profile's store is the shared one."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("XDG_", "AWS_"))}
+    for var in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME"):
+        env[var] = str(home / var.lower())
+    data_dir = home / "xdg_data_home" / "projectdesk"  # config/paths.py: the local store is data_dir/local-store
+    data_dir.mkdir(parents=True, exist_ok=True)
+    (data_dir / "local-store").symlink_to(store_root, target_is_directory=True)
+    env["PYTHON_KEYRING_BACKEND"] = "keyring.backends.null.Keyring"
+    return env
+
+
+def run_cli_at_once(commands: list[list[str]], envs: list[dict[str, str]]) -> list[dict[str, Any]]:
+    """Start the commands together; each must end with a report (exit 0, or 1 for conflicts) and no failure."""
+    cli = Path(sys.executable).parent / "projectdesk-cli"
+    procs = [
+        subprocess.Popen([str(cli), *command], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for command, env in zip(commands, envs, strict=True)
+    ]
+    reports: list[dict[str, Any]] = []
+    for command, proc in zip(commands, procs, strict=True):
+        out, err = proc.communicate(timeout=120)
+        assert proc.returncode in (0, 1), f"{command}: exit {proc.returncode}\n{out}\n{err}"
+        report = json.loads(out)
+        assert not report["failed"], f"{command}: {report['failed']}\n{err}"
+        if proc.returncode == 1:
+            assert report["conflicts"], f"{command} failed without a conflict:\n{err}"
+        reports.append(report)
+    return reports
+
+
+def test_concurrent_cli_processes_on_one_local_store_lose_nothing(tmp_path: Path) -> None:
+    """The same with `projectdesk-cli` processes, each with its own XDG folders (so its own working-folder state
+    and cache) and the built-in `local` profile pointing at one shared store."""
+    slug = "crowd-processes"
+    store_root = tmp_path / "shared-store"
+    store_root.mkdir()
+    repo = LocalRepository(store_root)
+    raw = RawStore("local", repo, slug)
+    folders = [tmp_path / f"folder-{i}" for i in range(CROWD)]
+    envs = [cli_env(tmp_path / f"home-{i}", store_root) for i in range(CROWD)]
+    first = {i: crowd_round(slug, 1, i, ["shared.txt", "common/x.txt", f"own-{i}.txt"]) for i in range(CROWD)}
+    for i, folder in enumerate(folders):
+        write_files(folder, first[i])
+
+    run_cli_at_once([["push", str(f), "--slug", slug, "--json"] for f in folders], envs)
+    check_crowd(raw, repo, slug, [item for files in first.values() for item in files.items()])
+    run_cli_at_once([["sync", str(f), "--json"] for f in folders], envs)
+    check_crowd(raw, repo, slug, [item for files in first.values() for item in files.items()])
+
+    second = {i: crowd_round(slug, 2, i, ["shared.txt", "common/x.txt"]) for i in range(CROWD)}
+    for i, folder in enumerate(folders):
+        write_files(folder, second[i])
+    run_cli_at_once([["sync", str(f), "--json"] for f in folders], envs)
+    check_crowd(raw, repo, slug, [item for files in second.values() for item in files.items()])
+
+    for i in [*range(CROWD), 0]:
+        run_cli_at_once([["sync", str(folders[i]), "--json"]], [envs[i]])
+    server = check_crowd(raw, repo, slug, [item for files in second.values() for item in files.items()])
+    for folder in folders:
+        assert folder_files(folder) == server

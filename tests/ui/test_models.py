@@ -209,3 +209,24 @@ def test_rate_meter_uses_a_sliding_window() -> None:
     for second in range(10):
         meter.add(float(second), second * (100 if second < 5 else 1000))
     assert meter.rate() == pytest.approx(1000)
+
+
+def test_names_from_the_bucket_are_shown_escaped() -> None:
+    model = ProjectListModel()
+    model.set_projects([project("evil\x1b[31mname\nnext", "evil-00001", 1, 1, 1_700_000_000, [])])
+    shown = model.index(0, 0).data()
+    assert shown == "evil\\x1b[31mname\\nnext"
+    assert "\x1b" not in model.index(0, 0).data(Qt.ItemDataRole.ToolTipRole)
+
+
+def test_links_show_as_links_in_the_tree() -> None:
+    model = FileTreeModel()
+    entries = [FileEntry("docs/readme", 12, "e1"), FileEntry("README.md", 3, "e2")]
+    model.set_index(TreeIndex.build(entries, links={"docs/readme": "../README.md"}))
+    link = model.index_for_path("docs/readme")
+    plain = model.index_for_path("README.md")
+    assert "symbolic link to ../README.md" in link.data(Qt.ItemDataRole.ToolTipRole)
+    assert "symbolic link" not in plain.data(Qt.ItemDataRole.ToolTipRole)
+    link_icon = link.data(Qt.ItemDataRole.DecorationRole)
+    plain_icon = plain.data(Qt.ItemDataRole.DecorationRole)
+    assert link_icon.cacheKey() != plain_icon.cacheKey()

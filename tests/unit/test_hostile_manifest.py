@@ -204,3 +204,14 @@ def test_any_json_manifest_never_breaks_the_listing(store: Store, value: Any) ->
     [info] = store.repo.list_projects()
     assert info.slug == BAD
     _assert_listable([info])
+
+
+@pytest.mark.parametrize("store", ["local", "moto"], indirect=True)
+def test_a_huge_manifest_is_refused_without_being_read_whole(store: Store) -> None:
+    """A manifest past the cap is read only one byte past it (a 200 MB one cost 630 MB of memory before)."""
+    store.plant("projects/anonymous/huge-00001/a.txt", b"a")
+    store.plant("projects/anonymous/huge-00001/.projectdesk.json", b" " * (MAX_MANIFEST_BYTES + 5_000_000))
+    data, version = store.repo.read_manifest_versioned("huge-00001")
+    assert data is not None and len(data) == MAX_MANIFEST_BYTES + 1 and version
+    [project] = store.repo.list_projects()
+    assert project.files_count == 1 and "larger than 16 MB" in project.warning

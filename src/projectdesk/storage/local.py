@@ -13,7 +13,7 @@ from pathlib import Path
 
 from projectdesk.core import keys
 from projectdesk.core.errors import Conflict, NotFound, StorageError
-from projectdesk.core.models import FileEntry
+from projectdesk.core.models import MAX_MANIFEST_BYTES, FileEntry
 from projectdesk.storage.atomic import TEMP_PREFIX, copy_replace, write_atomic
 from projectdesk.storage.repository import DEFAULT_WORKERS, Repository, UploadItem
 
@@ -211,7 +211,8 @@ class LocalRepository(Repository):
     def read_manifest_versioned(self, slug: str) -> tuple[bytes | None, str | None]:
         try:
             with open(self._project_dir(slug) / keys.MANIFEST_NAME, "rb") as handle:
-                return handle.read(), _etag(os.fstat(handle.fileno()))
+                # never more than one byte past the cap: a huge manifest is refused, not read whole
+                return handle.read(MAX_MANIFEST_BYTES + 1), _etag(os.fstat(handle.fileno()))
         except FileNotFoundError:
             return None, None
         except OSError as exc:

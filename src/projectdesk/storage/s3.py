@@ -22,7 +22,7 @@ from urllib3.exceptions import ProtocolError
 from projectdesk.core import keys
 from projectdesk.core.errors import Cancelled, Conflict, NotFound, ProjectDeskError, StorageError
 from projectdesk.core.mime import content_type
-from projectdesk.core.models import FileEntry
+from projectdesk.core.models import MAX_MANIFEST_BYTES, FileEntry
 from projectdesk.storage.atomic import TEMP_PREFIX, atomic_target, copy_atomic
 from projectdesk.storage.errors import translate
 from projectdesk.storage.repository import DEFAULT_WORKERS, FolderMaker, Repository, UploadItem
@@ -606,7 +606,11 @@ class S3Repository(Repository):
         seen: dict[str, Any] = {}
         try:
             with self._errors(f"manifest of {slug}"):
-                data = self._read_body(keys.manifest_key(self.user_id, slug), _read_all, response_into=seen)
+                data = self._read_body(
+                    keys.manifest_key(self.user_id, slug),
+                    lambda body: bytes(body.read(MAX_MANIFEST_BYTES + 1)),  # a huge one is refused, not read whole
+                    response_into=seen,
+                )
         except NotFound:
             return None, None
         return data, _strip_etag(str(seen.get("ETag", "")))

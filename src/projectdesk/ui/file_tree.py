@@ -14,6 +14,7 @@ from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPersistentModelInde
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QAbstractItemView, QApplication, QHeaderView, QStyle, QWidget
 
+from projectdesk.core.display import printable
 from projectdesk.core.keys import MANIFEST_NAME, is_safe_relative_path
 from projectdesk.core.models import FileEntry
 from projectdesk.ui.formatting import human_bytes
@@ -47,10 +48,11 @@ class TreeIndex:
     sizes: dict[str, int] = field(default_factory=dict)  # folder -> bytes below it
     counts: dict[str, int] = field(default_factory=dict)  # folder -> files below it
     hidden: int = 0  # entries not shown: the manifest is not counted, unsafe names are
+    links: dict[str, str] = field(default_factory=dict)  # files that are symbolic links -> their target
 
     @classmethod
-    def build(cls, entries: Iterable[FileEntry]) -> TreeIndex:
-        index = cls(dirs={"": []}, files={"": []}, sizes={"": 0}, counts={"": 0})
+    def build(cls, entries: Iterable[FileEntry], links: Mapping[str, str] | None = None) -> TreeIndex:
+        index = cls(dirs={"": []}, files={"": []}, sizes={"": 0}, counts={"": 0}, links=dict(links or {}))
         child_dirs: dict[str, set[str]] = {"": set()}
         for entry in entries:
             if entry.path == MANIFEST_NAME:
@@ -121,6 +123,7 @@ class FileTreeModel(QAbstractItemModel):
         self._states: dict[str, str] = {}
         self._dir_icon = QIcon()
         self._file_icon = QIcon()
+        self._link_icon = QIcon()
 
     # ---- data in -------------------------------------------------------------------------------
 
@@ -305,7 +308,7 @@ class FileTreeModel(QAbstractItemModel):
             return node.entry
         if role == Qt.ItemDataRole.DecorationRole:
             if column == self.NAME:
-                return self._icon(node.is_dir)
+                return self._icon(node.is_dir, node.path in self._index.links)
             state = self._states.get(node.path)
             return state_icon(state) if state else None
         if role == Qt.ItemDataRole.TextAlignmentRole and column == self.SIZE:
@@ -319,6 +322,9 @@ class FileTreeModel(QAbstractItemModel):
             count = self._index.counts.get(node.path, 0)
             return f"{node.path}/ — {count:,} files, {human_bytes(self._index.sizes.get(node.path, 0))}"
         text = node.path
+        target = self._index.links.get(node.path)
+        if target is not None:
+            return f"{node.path} — a symbolic link to {printable(target)}"
         if node.entry is not None:
             text += f" — {human_bytes(node.entry.size)} ({node.entry.size:,} bytes)"
         state = self._states.get(node.path)
@@ -326,12 +332,13 @@ class FileTreeModel(QAbstractItemModel):
             text += f"\n{FILE_STATE_TEXT.get(state, state)}"
         return text
 
-    def _icon(self, is_dir: bool) -> QIcon:
+    def _icon(self, is_dir: bool, link: bool = False) -> QIcon:
         if self._dir_icon.isNull():
             style = QApplication.style()
             self._dir_icon = style.standardIcon(QStyle.StandardPixmap.SP_DirIcon)
             self._file_icon = style.standardIcon(QStyle.StandardPixmap.SP_FileIcon)
-        return self._dir_icon if is_dir else self._file_icon
+            self._link_icon = style.standardIcon(QStyle.StandardPixmap.SP_FileLinkIcon)
+        return self._dir_icon if is_dir else self._link_icon if link else self._file_icon
 
 
 class FileTreeView(DropTreeView):

@@ -736,7 +736,7 @@ class MainWindow(QMainWindow):
         started = time.perf_counter()
 
         def load() -> tuple[TreeIndex, dict[str, str]]:
-            index = TreeIndex.build(service.list_files(slug))
+            index = TreeIndex.build(service.list_files(slug), links=service.links(slug))
             return index, extras.file_states(service, slug, self._snapshot)
 
         try:

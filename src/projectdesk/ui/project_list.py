@@ -45,6 +45,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from projectdesk.core.display import printable
 from projectdesk.core.models import ProjectInfo
 from projectdesk.ui.drops import local_paths
 from projectdesk.ui.formatting import human_bytes, relative_time
@@ -140,7 +141,7 @@ class ProjectListModel(QAbstractTableModel):
         info, column = item.info, index.column()
         if role == Qt.ItemDataRole.DisplayRole:
             if column == self.NAME:
-                return info.name
+                return printable(info.name)  # names come from the bucket: control characters shown escaped
             if column == self.FILES:
                 return f"{info.files_count:,}"
             if column == self.SIZE:
@@ -167,7 +168,7 @@ class ProjectListModel(QAbstractTableModel):
     @staticmethod
     def _tooltip(item: ProjectRow) -> str:
         info = item.info
-        lines = [f"<b>{_escape(info.name)}</b>", f"slug: {_escape(info.slug)}"]
+        lines = [f"<b>{_escape(printable(info.name))}</b>", f"slug: {_escape(printable(info.slug))}"]
         if info.tech_stack:
             lines.append("stack: " + _escape(", ".join(info.tech_stack)))
         lines.append(f"{info.files_count:,} files, {human_bytes(info.total_bytes)}")
