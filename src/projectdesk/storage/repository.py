@@ -70,7 +70,7 @@ class DownloadReport:
 
 
 class Repository(ABC):
-    """A store of projects under `projects/{user_id}/{slug}/` (DESIGN.md §3).
+    """A store of projects under `projects/{user_id}/{slug}/` (docs/ARCHITECTURE.md, "Bucket layout").
 
     All methods block; the window calls them from worker threads. Every failure is a ProjectDeskError.
     """
