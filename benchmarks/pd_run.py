@@ -31,6 +31,9 @@ def service_main(argv: Sequence[str]) -> int:
     pull = sub.add_parser("pull")
     pull.add_argument("slug")
     pull.add_argument("dest")
+    sync = sub.add_parser("sync")
+    sync.add_argument("dir")
+    sync.add_argument("--slug")
     args = parser.parse_args(argv)
 
     from projectdesk.config.paths import Paths
@@ -48,6 +51,10 @@ def service_main(argv: Sequence[str]) -> int:
         for path, error in result.failed:
             print(f"failed: {path}: {error}", file=sys.stderr)
         failed = bool(result.failed or result.conflicts)
+    elif args.command == "sync":
+        report = service.sync_folder(Path(args.dir), slug=args.slug)
+        print(f"{report.summary()}.")
+        failed = bool(report.failed or report.conflicts)
     else:
         report = service.pull(args.slug, Path(args.dest))
         print(f"{len(report.downloaded)} file(s) written to {args.dest}.")

@@ -194,6 +194,7 @@ class Tool:
     up_file: Callable[[Path, str], list[str]] | None = None  # (local file, remote prefix) -> command
     down_file: Callable[[str, Path], list[str]] | None = None
     sync: Callable[[Path, str], list[str]] | None = None  # re-push of a changed folder
+    idle: Callable[[Path, str], list[str]] | None = None  # sync of a folder where nothing changed
     prefix_of: Callable[[str], str] = lambda name: name  # where a run's objects land in the bucket
     installed: bool = True
 
@@ -270,6 +271,7 @@ def make_tools(env: Env) -> list[Tool]:
             up_file=lambda f, slug: [*cmd, "push", str(f.parent), "--slug", slug, "--name", "bench"],
             down_file=lambda slug, dest: [*cmd, "pull", slug, str(dest)],
             sync=lambda src, slug: [*cmd, "push", str(src), "--slug", slug],
+            idle=lambda src, slug: [*cmd, "sync", str(src), "--slug", slug],
             prefix_of=lambda slug: f"projects/anonymous/{slug}",
         )
 
@@ -281,6 +283,7 @@ def make_tools(env: Env) -> list[Tool]:
             up_file=lambda f, p: s5cmd("cp", str(f), f"s3://{BUCKET}/{p}/{f.name}"),
             down_file=lambda p, dest: s5cmd("cp", f"s3://{BUCKET}/{p}/*", f"{dest}/"),
             sync=lambda src, p: s5cmd("sync", f"{src}/", f"s3://{BUCKET}/{p}/"),
+            idle=lambda src, p: s5cmd("sync", f"{src}/", f"s3://{BUCKET}/{p}/"),
             installed=bool(s5),
         ),
         pd_tool("projectdesk-cli", pd_cmd),
@@ -292,6 +295,7 @@ def make_tools(env: Env) -> list[Tool]:
             up_file=lambda f, p: rc("copy", str(f), f"bench:{BUCKET}/{p}"),
             down_file=lambda p, dest: rc("copy", f"bench:{BUCKET}/{p}", str(dest)),
             sync=lambda src, p: rc("sync", str(src), f"bench:{BUCKET}/{p}"),
+            idle=lambda src, p: rc("sync", str(src), f"bench:{BUCKET}/{p}"),
             installed=bool(rclone),
         ),
         Tool(
@@ -660,8 +664,37 @@ def bench_repush(
         for tool in usable:
             results.rows[(op, tool.name)].nbytes = nbytes
         results.add_round(op, samples)
+    bench_idle(env, [t for t in usable if t.idle], src, shape, results, log, targets)
     for tool in usable:
         remove_prefix(env, tool.prefix_of(targets[tool.name]))
+
+
+def bench_idle(
+    env: Env,
+    tools: list[Tool],
+    src: Path,
+    shape: Shape,
+    results: Results,
+    log: Callable[[str], None],
+    targets: dict[str, str],
+) -> None:
+    """A sync where nothing changed on either side: what a working folder costs when all is in step."""
+    op = f"sync, nothing changed ({tree_stats(src)[0]} files)"
+    for tool in tools:
+        results.row(op, tool.name, 0, 0)
+    log("sync of an unchanged folder:")
+    for rnd in range(shape.rounds):
+        samples: dict[str, Sample] = {}
+        for tool in rotate(tools, rnd):
+            assert tool.idle
+            settle()
+            samples[tool.name] = run(tool.idle(src, targets[tool.name]), env.base)
+            if tool.prefix_of("x") != "x" and "0 sent, 0 fetched" not in samples[tool.name].stdout:
+                raise CommandFailed(
+                    f"ProjectDesk's sync of an unchanged folder moved files:\n{samples[tool.name].stdout}"
+                )
+            log(f"  round {rnd + 1}: {tool.name:24} {samples[tool.name].seconds:6.2f}s")
+        results.add_round(op, samples)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

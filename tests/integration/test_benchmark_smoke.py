@@ -31,10 +31,12 @@ def test_benchmark_smoke_prints_the_table(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     out = result.stdout
     assert "| operation" in out and "× s5cmd" in out
-    for row in ("push 203 files", "pull 203 files", "upload 8 MB file", "download 8 MB file", "re-push, 10 of 203"):
+    rows = ("push 203 files", "pull 203 files", "upload 8 MB file", "download 8 MB file", "re-push, 10 of 203",
+            "sync, nothing changed (203 files)")  # fmt: skip
+    for row in rows:
         assert f"| {row}" in out, row
     for tool in ("s5cmd", "projectdesk-cli", "ProjectService"):
         assert f"| {tool} " in out, tool
     projectdesk_rows = [line for line in out.splitlines() if line.startswith("|") and "| ProjectService " in line]
-    assert len(projectdesk_rows) == 5 and all("not run" not in line for line in projectdesk_rows)
+    assert len(projectdesk_rows) == 6 and all("not run" not in line for line in projectdesk_rows)
     assert not list(tmp_path.iterdir()), "the benchmark left its working folder behind"

@@ -15,6 +15,7 @@ folders a user pulled into never share a file.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
 import shutil
@@ -40,6 +41,23 @@ class BlobInfo:
     size: int
     mtime_ns: int
     ino: int
+
+
+def _write_error(path: str, target: Path, exc: OSError, size: int | None) -> StorageError:
+    """The error for a blob `target` (of `path`, `size` bytes) the cache could not write: a full disk
+    (ENOSPC, EDQUOT) names the cache folder whose disk it is and the room it lacks."""
+    if exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
+        from projectdesk.storage.errors import disk_full_error  # loads botocore: only when a disk is full
+
+        return disk_full_error(target, size)
+    return StorageError(f"Could not write {path} to the offline cache: {exc.strerror or exc}.")
+
+
+def _size_of(path: Path) -> int | None:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return None
 
 
 def hash_file(path: Path) -> str:
@@ -95,7 +113,7 @@ class BlobStore:
         except (FileExistsError, NotADirectoryError, IsADirectoryError):
             raise StorageError(f"{path} cannot be kept offline: a file and a folder share its name.") from None
         except OSError as exc:
-            raise StorageError(f"Could not write {path} to the offline cache: {exc.strerror or exc}.") from None
+            raise _write_error(path, target, exc, len(data)) from None
 
     def adopt(
         self,
@@ -135,7 +153,7 @@ class BlobStore:
         except (FileExistsError, NotADirectoryError, IsADirectoryError):
             raise StorageError(f"{path} cannot be kept offline: a file and a folder share its name.") from None
         except OSError as exc:
-            raise StorageError(f"Could not write {path} to the offline cache: {exc.strerror or exc}.") from None
+            raise _write_error(path, target, exc, _size_of(source)) from None
 
     @staticmethod
     def link_or_copy(source: Path, target: Path) -> None:

@@ -410,37 +410,68 @@ class CacheStore:
         *,
         hashes: Mapping[str, str] | None = None,
         move: bool = True,
-    ) -> list[str]:
-        """Keep downloaded files as the cache's copies (those without local changes), in one transaction;
-        returns their paths. Moved from the staging area, or linked from a pull's destination (`move`
-        False); `hashes` are SHA-256s the download computed. The downloads were pinned to their listed
-        versions (If-Match), so each copy is its entry's version."""
-        adopted: list[str] = []
+    ) -> list[tuple[str, str]]:
+        """Keep downloaded files as the cache's copies (those without local changes), in one transaction.
+        Moved from the staging area, or linked from a pull's destination (`move` False); `hashes` are
+        SHA-256s the download computed. The downloads were pinned to their listed versions (If-Match), so
+        each copy is its entry's version.
+
+        Returns (path, why) of each file the cache could not take (its disk full, a file where a folder
+        must be, any failure to link, copy or record it), for the caller to tell the user; a file kept
+        back for a local change is no failure."""
+        refused: list[tuple[str, str]] = []
+        taken: list[str] = []
         hashes = hashes or {}
-        with self._mutex, self.index.transaction() as conn:
-            self._ensure_project(conn, slug)
-            rows = self._rows(conn, slug)
-            gate = self.blobs.gate(self.user_id, slug)
-            queued = {
-                r[0]
-                for r in conn.execute("SELECT path FROM outbox WHERE user_id = ? AND slug = ?", (self.user_id, slug))
-            }
-            for entry, source in files:
-                row = rows.get(entry.path)
-                if self._holds_local_change(conn, row, self.user_id, queued):
-                    continue  # a local change is never replaced by a download
-                state = CONFLICT if row and row.state == CONFLICT else CLEAN
-                try:  # only clean copies are ever linked (see blobs.py)
-                    info = self.blobs.adopt(
-                        source, self.user_id, slug, entry.path, move=move, link=state == CLEAN,
-                        sha256=hashes.get(entry.path), gate=gate,
-                    )  # fmt: skip
-                except (StorageError, InvalidKey) as exc:
-                    log.warning("not cached: %s", exc)
-                    continue
-                self._store_row(conn, slug, entry, info, state)
-                adopted.append(entry.path)
-        return adopted
+        try:
+            with self._mutex, self.index.transaction() as conn:
+                self._ensure_project(conn, slug)
+                rows = self._rows(conn, slug)
+                gate = self.blobs.gate(self.user_id, slug)
+                queued = {
+                    r[0]
+                    for r in conn.execute(
+                        "SELECT path FROM outbox WHERE user_id = ? AND slug = ?", (self.user_id, slug)
+                    )
+                }
+                for entry, source in files:
+                    row = rows.get(entry.path)
+                    if self._holds_local_change(conn, row, self.user_id, queued):
+                        continue  # a local change is never replaced by a download
+                    state = CONFLICT if row and row.state == CONFLICT else CLEAN
+                    try:  # only clean copies are ever linked (see blobs.py)
+                        info = self.blobs.adopt(
+                            source, self.user_id, slug, entry.path, move=move, link=state == CLEAN,
+                            sha256=hashes.get(entry.path), gate=gate,
+                        )  # fmt: skip
+                    except (StorageError, InvalidKey) as exc:
+                        log.warning("not cached: %s", exc)
+                        refused.append((entry.path, exc.message))
+                        continue
+                    self._store_row(conn, slug, entry, info, state)
+                    taken.append(entry.path)
+        except (StorageError, sqlite3.Error) as exc:  # the index could not record them (its disk full, most likely)
+            why = self._index_failure(exc)
+            log.warning("not cached: %s", why)
+            refused += [(path, why) for path in taken]  # their blobs, unrecorded, are removed by recovery
+        return refused
+
+    def _index_failure(self, exc: StorageError | sqlite3.Error) -> str:
+        """Why a write to the index failed, in a sentence (a full disk names its folder); the connection
+        is left with no transaction open (a failed COMMIT may leave one)."""
+        conn = self.index.connection()
+        if conn.in_transaction:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+        cause: BaseException | None = exc
+        while cause is not None and not isinstance(cause, sqlite3.Error):
+            cause = cause.__cause__ or cause.__context__
+        if isinstance(cause, sqlite3.Error) and getattr(cause, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL:
+            from projectdesk.storage.errors import disk_full_error  # loads botocore: only when a disk is full
+
+            return disk_full_error(self.index.path, None).message
+        if isinstance(exc, StorageError):
+            return exc.message
+        return f"The offline cache index {self.index.path} could not be written: {exc}."
 
     def _rows(self, conn: sqlite3.Connection, slug: str) -> dict[str, FileRow]:
         cursor = conn.execute("SELECT * FROM files WHERE user_id = ? AND slug = ?", (self.user_id, slug))

@@ -119,6 +119,7 @@ def register(sub: Any) -> None:
                        description=sync.__doc__)  # fmt: skip
     p.add_argument("folder", nargs="?", help="a working folder (bound by an earlier push or pull)")
     p.add_argument("--follow-links", action="store_true", help="with FOLDER: as push --follow-links")
+    p.add_argument("--slug", help="with FOLDER: the project (when the folder is bound to several)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(handler=sync)
     p = sub.add_parser("cache", help="show the offline cache's size per project, or clear one")

@@ -124,9 +124,11 @@ def sync_folder(ctx: Context) -> int:
     """Both directions at once for a working folder bound by an earlier push or pull."""
     folder = Path(ctx.args.folder)
     service = ctx.service()
-    if service.folders.binding(folder) is None:
+    slug = getattr(ctx.args, "slug", None)
+    if service.folders.binding(folder, slug) is None:
         raise CliError(f"{printable(str(folder))} is not a working folder yet: push or pull it once first.")
-    plan = service.plan_folder(folder, Direction.SYNC, follow_links=bool(getattr(ctx.args, "follow_links", False)))
+    follow = bool(getattr(ctx.args, "follow_links", False))
+    plan = service.plan_folder(folder, Direction.SYNC, slug=slug, follow_links=follow)
     _print_plan(ctx, plan, delete=True)
     if plan.limit_error is not None:
         raise plan.limit_error

@@ -259,8 +259,8 @@ class FolderSync:
     def store_key(self) -> str:
         return f"{self._repo.description}|{self._repo.user_id}"
 
-    def binding(self, folder: Path) -> Binding | None:
-        return self._states.find(Path(folder), self.store_key)
+    def binding(self, folder: Path, slug: str | None = None) -> Binding | None:
+        return self._states.find(Path(folder), self.store_key, slug)
 
     # ---- planning --------------------------------------------------------------------------------
 

@@ -243,13 +243,15 @@ class ProjectService:
         self,
         folder: Path,
         *,
+        slug: str | None = None,
         progress: ProgressCallback | None = None,
         cancel: threading.Event | None = None,
     ) -> FolderReport:
-        """Both directions at once for a bound working folder."""
-        if self.folders.binding(Path(folder)) is None:
+        """Both directions at once for a bound working folder (of `slug`, else its most recent binding)."""
+        if self.folders.binding(Path(folder), slug) is None:
             raise InvalidInput(f"{folder} is not a working folder yet: push or pull it once first.")
-        return self.folders.run(self.plan_folder(Path(folder), Direction.SYNC), progress=progress, cancel=cancel)
+        plan = self.plan_folder(Path(folder), Direction.SYNC, slug=slug)
+        return self.folders.run(plan, progress=progress, cancel=cancel)
 
     def server_view(self, slug: str) -> tuple[Manifest | None, str | None, list[FileEntry]]:
         """The manifest with its version, then the listing — in that order: a manifest written by anyone

@@ -19,6 +19,7 @@ https, a client not made by `make_client` whose events cannot be hooked safely) 
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import secrets
@@ -359,7 +360,7 @@ class CrtTransfers:
         request = awscrt.http.HttpRequest(template.method, template.path(key), awscrt.http.HttpHeaders(headers))
 
         def done(error: BaseException | None = None, **kwargs: Any) -> None:
-            on_done(self._error(error, kwargs) if error is not None else None, "")
+            on_done(self._error(error, kwargs, temp_path) if error is not None else None, "")
 
         large = size > PART_SIZE
         return (self._s3_large if large else self._s3).make_request(
@@ -425,11 +426,23 @@ class CrtTransfers:
 
     # ---- errors ----------------------------------------------------------------------------------
 
-    def _error(self, error: BaseException, details: dict[str, Any]) -> CrtError:
-        """The botocore exception boto3 would have raised for this failure (never with secrets in it)."""
+    def _error(self, error: BaseException, details: dict[str, Any], path: str | None = None) -> CrtError:
+        """The botocore exception boto3 would have raised for this failure (never with secrets in it).
+
+        A failure of this computer's disk is no answer of the server's, even when the response had a status
+        (200, 206): an OSError of our own callbacks (`os.pwrite`, `os.close`) stays itself, and the CRT's own
+        AWS_ERROR_NO_SPACE becomes OSError(ENOSPC); both name `path` (the file being written) when known,
+        so `storage.errors.translate` can say which folder's disk is full.
+        """
         from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeoutError, SSLError
 
+        if isinstance(error, OSError):
+            if path and not error.filename and error.errno is not None:  # write() and close() name no file
+                return CrtError(OSError(error.errno, error.strerror, path))
+            return CrtError(error)
         name = str(getattr(error, "name", "") or type(error).__name__)
+        if "NO_SPACE" in name:
+            return CrtError(OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), *([path] if path else [])))
         status = details.get("status_code") or getattr(error, "status_code", None)
         operation = str(details.get("error_operation_name") or "")
         if name == "AWS_ERROR_S3_CANCELED":
@@ -490,6 +503,7 @@ class _RangedDownload:
         self._next_id = 0
         self._error: CrtError | None = None
         self._finished = False
+        self._temp_path = temp_path
         self._fd = os.open(temp_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0), 0o666)
 
     def start(self) -> None:
@@ -559,7 +573,7 @@ class _RangedDownload:
         with self._lock:
             self._active.pop(request_id, None)
             if error is not None and self._error is None:
-                self._error = self._engine._error(error, details)
+                self._error = self._engine._error(error, details, self._temp_path)
                 self._ranges.clear()
                 others = [request for request in self._active.values() if request is not None]
             else:
@@ -581,9 +595,9 @@ class _RangedDownload:
             error = self._error
         try:
             os.close(self._fd)
-        except OSError as exc:
+        except OSError as exc:  # delayed write errors show here (a full disk, NFS)
             if error is None:
-                error = CrtError(CrtTransferError(name=f"close: {exc.strerror}"))
+                error = self._engine._error(exc, {}, self._temp_path)
         self._on_done(error, "")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import os
 import shutil
@@ -75,7 +76,9 @@ class LocalRepository(Repository):
                     fcntl.flock(handle, fcntl.LOCK_UN)
 
     @contextlib.contextmanager
-    def _os_errors(self, what: str) -> Iterator[None]:
+    def _os_errors(self, what: str, target: Path | None = None) -> Iterator[None]:
+        """OSErrors of `what` as ProjectDeskErrors; a full disk (ENOSPC, EDQUOT) names the folder of the file
+        it failed on, else of `target` (write() and close() errors carry no file name)."""
         try:
             yield
         except FileNotFoundError:
@@ -83,7 +86,14 @@ class LocalRepository(Repository):
         except IsADirectoryError:
             raise NotFound(f"{what} is a folder, not a file.") from None
         except OSError as exc:
-            raise StorageError(f"{what}: {exc.strerror or exc}") from None
+            if exc.errno not in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
+                raise StorageError(f"{what}: {exc.strerror or exc}") from None
+            from projectdesk.storage.errors import DiskFull, disk_full_error  # loads botocore: only when needed
+
+            where = Path(os.fsdecode(exc.filename)) if exc.filename else target
+            if where is None:
+                raise DiskFull(f"The disk being written to is full ({what}).") from None
+            raise disk_full_error(where, None) from None
 
     # ---- listing ---------------------------------------------------------------------------------
 

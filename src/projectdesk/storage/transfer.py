@@ -12,13 +12,16 @@ Both report progress from the calling thread, about 20 times a second whatever t
 
 from __future__ import annotations
 
+import errno
 import logging
+import os
 import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Generic, Protocol, TypeVar
 
 from projectdesk.core.errors import Cancelled, ProjectDeskError, StorageError
@@ -88,6 +91,13 @@ class _Book(Generic[T, R]):
             self.result.failed.append((item, exc))
         except OSError as exc:
             error = StorageError(f"{self.name_of(item)}: {exc.strerror or exc}")
+            if exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):  # a full disk, or quota
+                from projectdesk.storage import errors  # here: it loads botocore, which local stores never need
+
+                if exc.filename:  # the file being written: its folder is named, with the room this item needs
+                    error = errors.disk_full_error(Path(os.fsdecode(exc.filename)), self.size_of(item))
+                else:
+                    error = errors.DiskFull(f"The disk being written to is full ({self.name_of(item)}).")
             log.warning("transfer of %s failed: %s", self.name_of(item), error)
             self.result.failed.append((item, error))
         self.files_done += 1
