@@ -420,7 +420,8 @@ class CacheStore:
         must be, any failure to link, copy or record it), for the caller to tell the user; a file kept
         back for a local change is no failure."""
         refused: list[tuple[str, str]] = []
-        taken: list[str] = []
+        placed: list[str] = []  # blobs put in place by this transaction
+        kept: set[str] = set()  # files left alone for a local change
         hashes = hashes or {}
         try:
             with self._mutex, self.index.transaction() as conn:
@@ -436,6 +437,7 @@ class CacheStore:
                 for entry, source in files:
                     row = rows.get(entry.path)
                     if self._holds_local_change(conn, row, self.user_id, queued):
+                        kept.add(entry.path)
                         continue  # a local change is never replaced by a download
                     state = CONFLICT if row and row.state == CONFLICT else CLEAN
                     try:  # only clean copies are ever linked (see blobs.py)
@@ -447,12 +449,16 @@ class CacheStore:
                         log.warning("not cached: %s", exc)
                         refused.append((entry.path, exc.message))
                         continue
+                    placed.append(entry.path)
                     self._store_row(conn, slug, entry, info, state)
-                    taken.append(entry.path)
         except (StorageError, sqlite3.Error) as exc:  # the index could not record them (its disk full, most likely)
             why = self._index_failure(exc)
             log.warning("not cached: %s", why)
-            refused += [(path, why) for path in taken]  # their blobs, unrecorded, are removed by recovery
+            for path in placed:  # in place but not recorded: removed, so they neither take room nor look cached
+                with contextlib.suppress(OSError, InvalidKey):
+                    self.blobs.remove(self.user_id, slug, path)
+            done = kept | {path for path, _ in refused}
+            refused += [(entry.path, why) for entry, _ in files if entry.path not in done]
         return refused
 
     def _index_failure(self, exc: StorageError | sqlite3.Error) -> str:
