@@ -5,8 +5,7 @@ Full disks are simulated where the OS reports them (OSError ENOSPC from `os.pwri
 the cache's copy), so these tests run anywhere. Where a small tmpfs can be mounted (root, outside a locked-down
 container) real full disks are tested too; elsewhere those are skipped, saying why.
 
-Tests marked xfail(strict) need a change outside the files of this fix (named in each reason); once it is
-made they pass, and strict xfail fails until the marker is removed.
+
 """
 
 from __future__ import annotations
@@ -45,12 +44,6 @@ if TYPE_CHECKING:
 NO_SPACE = os.strerror(errno.ENOSPC)
 BIG = crt.RANGED_THRESHOLD + 1024 * 1024  # fetched as ranged GETs written with os.pwrite
 SMALL_FILES = {f"src/m{i}.py": f"print({i})\n".encode() * 40 for i in range(6)}
-NEEDS_S3 = (
-    "needs storage/s3.py to name the file a write() failed on (write() errors carry no file name): "
-    "see the disk-full report"
-)
-NEEDS_LOCAL_CALLERS = "needs storage/local.py's callers to pass `target` to `_os_errors`: see the disk-full report"
-NEEDS_OFFLINE = "needs services/offline.py to report adopt_downloads' refusals as skipped: see the disk-full report"
 
 
 def _enospc(*names: str) -> OSError:
@@ -207,7 +200,6 @@ def test_pull_into_a_full_disk_names_its_folder_and_fails(
     assert tree_bytes(dest) == files
 
 
-@pytest.mark.xfail(strict=True, reason=NEEDS_S3)
 @pytest.mark.parametrize("engine", ["crt", "boto3"])
 def test_small_files_written_into_a_full_disk_name_its_folder(
     weed: Runner, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, engine: str
@@ -264,7 +256,6 @@ def test_local_store_os_errors_name_the_full_disk(tmp_path: Path) -> None:
         raise PermissionError(errno.EACCES, "Permission denied")
 
 
-@pytest.mark.xfail(strict=True, reason=NEEDS_LOCAL_CALLERS)
 def test_local_store_write_failing_in_write_names_its_folder(
     local_run: Runner, isolated_dirs: Paths, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
@@ -431,7 +422,6 @@ def test_cache_write_on_a_full_disk_says_so(tmp_path: Path, monkeypatch: pytest.
         store.close()
 
 
-@pytest.mark.xfail(strict=True, reason=NEEDS_OFFLINE)
 def test_pull_whose_cache_disk_is_full_keeps_the_files_and_exits_2(
     weed: Runner, isolated_dirs: Paths, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
@@ -457,9 +447,7 @@ def test_pull_whose_cache_disk_is_full_keeps_the_files_and_exits_2(
 # ---- real full disks (a small tmpfs) ----------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "engine", ["crt", pytest.param("boto3", marks=pytest.mark.xfail(strict=True, reason=NEEDS_S3))]
-)
+@pytest.mark.parametrize("engine", ["crt", "boto3"])
 @pytest.mark.parametrize("size", [5 * 1024 * 1024, BIG], ids=["5MB", "17MB"])  # the CRT writes / os.pwrite
 def test_real_full_disk_pull(
     weed: Runner,
@@ -496,7 +484,6 @@ def test_real_full_cache_disk_refuses_files_by_name(small_disk: Callable[[Path, 
         store.close()
 
 
-@pytest.mark.xfail(strict=True, reason=NEEDS_OFFLINE)
 def test_real_full_cache_disk_pull_exits_2(
     weed: Runner,
     isolated_dirs: Paths,

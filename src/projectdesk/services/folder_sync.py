@@ -560,6 +560,7 @@ class _Run:
             on_done=lambda entry, where: done.append((entry, where)),
         )  # fmt: skip
         self._note_failures(report.failed)
+        self.report.skipped += report.skipped
         return done
 
     def _note_failures(self, failed: Sequence[tuple[str, ProjectDeskError]]) -> None:

@@ -608,7 +608,9 @@ class CachedProjectService(ProjectService):
             if offline:
                 self._went_offline(offline[0])
             files = [(entry, fetched.written[entry.path]) for entry in fetched.downloaded]
-            self.cache.adopt_downloads(slug, files, hashes=fetched.sha256, move=staging is not None)
+            refused = self.cache.adopt_downloads(slug, files, hashes=fetched.sha256, move=staging is not None)
+            kept = f"kept in {into} but not" if into is not None else "not kept"
+            fetched.skipped += [(path, f"{kept} in the offline cache: {why}") for path, why in refused]
         finally:
             if staging is not None:
                 shutil.rmtree(staging, ignore_errors=True)

@@ -147,7 +147,7 @@ class LocalRepository(Repository):
         project_name: str | None = None,
     ) -> FileEntry:
         target = self._file(slug, path)
-        with self._write_lock(), self._os_errors(f"{slug}/{path}"):
+        with self._write_lock(), self._os_errors(f"{slug}/{path}", target):
             self._check_condition(slug, path, target, if_match, if_none_match)
             write_atomic(target, data)
             return self.stat_file(slug, path)
@@ -201,7 +201,7 @@ class LocalRepository(Repository):
     def upload_one(self, slug: str, item: UploadItem, project_name: str) -> FileEntry:
         target = self._file(slug, item.path)
         guard = self._write_lock() if item.conditional else contextlib.nullcontext()
-        with guard, self._os_errors(item.path), open(item.local_path, "rb") as source:
+        with guard, self._os_errors(item.path, target), open(item.local_path, "rb") as source:
             if item.conditional:
                 self._check_condition(slug, item.path, target, item.if_match, item.if_none_match)
             write_atomic(target, iter(lambda: source.read(1024 * 1024), b""))
@@ -211,7 +211,7 @@ class LocalRepository(Repository):
         """Copy the listed version to `target` (a temp file renamed over it; no fsync, as for S3 pulls).
         A file replaced since it was listed fails, as an If-Match GET does."""
         source = self._file(slug, entry.path)
-        with self._os_errors(f"{slug}/{entry.path}"), open(source, "rb") as handle:
+        with self._os_errors(f"{slug}/{entry.path}", target), open(source, "rb") as handle:
             if entry.etag and _etag(os.fstat(handle.fileno())) != entry.etag:
                 raise Conflict(f"{entry.path} changed in '{slug}' since it was listed; it was not downloaded.")
             copy_replace(handle, target)
@@ -238,7 +238,7 @@ class LocalRepository(Repository):
         if_none_match: bool = False,
     ) -> str:
         target = self._project_dir(slug) / keys.MANIFEST_NAME
-        with self._write_lock(), self._os_errors(f"manifest of {slug}"):
+        with self._write_lock(), self._os_errors(f"manifest of {slug}", target):
             self._check_condition(slug, keys.MANIFEST_NAME, target, if_match, if_none_match)
             write_atomic(target, data)
             return _etag(target.stat())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import itertools
 import logging
@@ -24,7 +25,7 @@ from projectdesk.core.errors import Cancelled, Conflict, NotFound, ProjectDeskEr
 from projectdesk.core.mime import content_type
 from projectdesk.core.models import MAX_MANIFEST_BYTES, FileEntry
 from projectdesk.storage.atomic import TEMP_PREFIX, atomic_target, copy_atomic
-from projectdesk.storage.errors import translate
+from projectdesk.storage.errors import disk_full_error, translate
 from projectdesk.storage.repository import DEFAULT_WORKERS, FolderMaker, Repository, UploadItem
 from projectdesk.storage.transfer import DoneCallback, ProgressCallback, TransferResult, run_async
 
@@ -366,7 +367,7 @@ class S3Repository(Repository):
 
     def download_one(self, slug: str, entry: FileEntry, target: Path) -> None:
         key = keys.object_key(self.user_id, slug, entry.path)
-        with self._errors(f"{slug}/{entry.path}"):
+        with self._errors(f"{slug}/{entry.path}"), _disk_named(target, entry.size):
             if entry.size < MULTIPART_THRESHOLD:
                 self._read_body(key, lambda body: copy_atomic(body, target), entry.etag)
                 return
@@ -565,6 +566,9 @@ class S3Repository(Repository):
         """
         if error is not None:
             temp.unlink(missing_ok=True)
+            if isinstance(error.botocore_error, OSError):  # this computer's disk failed, not the server
+                with _disk_named(target, entry.size):
+                    raise error.botocore_error
             self._raise_crt(error, f"{slug}/{entry.path}")
         try:
             os.replace(temp, target)
@@ -588,9 +592,9 @@ class S3Repository(Repository):
             self._raise_crt(error, f"{slug}/{entry.path}")
         folders.ensure(entry.path, target.parent)
         try:
-            with open(temp, "xb") as handle:
+            with _disk_named(target, entry.size), open(temp, "xb") as handle:
                 handle.write(data)
-        except OSError:
+        except (OSError, StorageError):
             temp.unlink(missing_ok=True)
             raise
         return self._downloaded(slug, entry, target, temp, None)
@@ -692,6 +696,18 @@ def _condition_headers(item: UploadItem) -> list[tuple[str, str]]:
 
 def _read_all(body: Any) -> bytes:
     return bytes(body.read())
+
+
+@contextlib.contextmanager
+def _disk_named(target: Path, size: int) -> Iterator[None]:
+    """A full disk (ENOSPC, EDQUOT) while writing `target` (`size` bytes) says so, naming its folder:
+    write() and close() errors name no file."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
+            raise disk_full_error(target, size) from None
+        raise
 
 
 def _stream_to(body: Any, path: Path) -> None:
