@@ -215,3 +215,11 @@ def test_a_huge_manifest_is_refused_without_being_read_whole(store: Store) -> No
     assert data is not None and len(data) == MAX_MANIFEST_BYTES + 1 and version
     [project] = store.repo.list_projects()
     assert project.files_count == 1 and "larger than 16 MB" in project.warning
+
+
+def test_to_json_names_every_field_and_round_trips() -> None:
+    from dataclasses import fields
+
+    manifest = Manifest("n", "s", "u", 1.0, 2.0, 1, 3, ["Go"], True, False, {"a": "0" * 64}, {"a": "e"}, {"l": "a"})
+    assert set(manifest.to_json()) == {f.name for f in fields(Manifest)}
+    assert Manifest.from_json(manifest.to_json()) == manifest

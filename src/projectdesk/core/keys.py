@@ -28,26 +28,31 @@ def safe_relative_path(path: str) -> str:
     Rejected: empty paths, NUL and other control characters, backslashes, absolute paths, drive
     letters, `.`/`..` and empty segments, and names longer than file systems take.
     """
-    shown = repr(path)[1:-1] if path else "(empty)"
     if not path:
         raise InvalidKey("An empty file name is not allowed.")
     if "\x00" in path or _CONTROL.search(path):
-        raise InvalidKey(f"The name '{shown}' contains control characters (such as NUL).")
+        raise InvalidKey(f"The name '{_shown(path)}' contains control characters (such as NUL).")
     if "\\" in path:
-        raise InvalidKey(f"The name '{shown}' contains a backslash, which is not a folder separator here.")
+        raise InvalidKey(f"The name '{_shown(path)}' contains a backslash, which is not a folder separator here.")
     if path.startswith("/"):
-        raise InvalidKey(f"The name '{shown}' is an absolute path.")
+        raise InvalidKey(f"The name '{_shown(path)}' is an absolute path.")
     if _DRIVE.match(path):
-        raise InvalidKey(f"The name '{shown}' starts with a drive letter.")
-    segments = path.split("/")
-    for segment in segments:
+        raise InvalidKey(f"The name '{_shown(path)}' starts with a drive letter.")
+    ascii_only = path.isascii()  # then characters are bytes: no encoding needed to measure
+    for segment in path.split("/"):
         if segment in ("", ".", ".."):
-            raise InvalidKey(f"The name '{shown}' has an empty, '.' or '..' part.")
-        if len(segment.encode("utf-8", "surrogatepass")) > MAX_SEGMENT_BYTES:
-            raise InvalidKey(f"A part of '{shown[:80]}…' is longer than {MAX_SEGMENT_BYTES} bytes.")
-    if len(path.encode("utf-8", "surrogatepass")) > MAX_KEY_BYTES - 200:
-        raise InvalidKey(f"The name '{shown[:80]}…' is too long to store.")
+            raise InvalidKey(f"The name '{_shown(path)}' has an empty, '.' or '..' part.")
+        size = len(segment) if ascii_only else len(segment.encode("utf-8", "surrogatepass"))
+        if size > MAX_SEGMENT_BYTES:
+            raise InvalidKey(f"A part of '{_shown(path)[:80]}…' is longer than {MAX_SEGMENT_BYTES} bytes.")
+    if (len(path) if ascii_only else len(path.encode("utf-8", "surrogatepass"))) > MAX_KEY_BYTES - 200:
+        raise InvalidKey(f"The name '{_shown(path)[:80]}…' is too long to store.")
     return path
+
+
+def _shown(path: str) -> str:
+    """A path as an error message shows it (control characters escaped)."""
+    return repr(path)[1:-1]
 
 
 def user_path(path: str) -> str:

@@ -315,6 +315,7 @@ class FolderSync:
         project_name = name or (manifest.name if manifest else "") or (folder.resolve().name if is_new else slug)
         rules = _rules(scan, service.ignore_patterns)
         problems = {path for path, _ in scan.problems}
+        ignored = _IgnoredHere(rules, set(local))
         remote: dict[str, FileEntry] = {}
         outside: list[str] = []
         unsafe: list[tuple[str, str]] = []
@@ -324,11 +325,11 @@ class FolderSync:
             except InvalidKey as exc:
                 unsafe.append((entry.path, exc.message))
                 continue
-            if entry.path in problems or _ignored(rules, entry.path):
+            if entry.path in problems or ignored(entry.path):
                 outside.append(entry.path)
             else:
                 remote[entry.path] = entry
-        working_bases = {p: b for p, b in bases.items() if p not in problems and not _ignored(rules, p)}
+        working_bases = {p: b for p, b in bases.items() if p not in problems and not ignored(p)}
         known = _known_remote(manifest)
         links = manifest.links if manifest is not None else {}
         remote_links = {
@@ -824,12 +825,27 @@ def _rules(scan: ScanResult, patterns: Sequence[str]) -> IgnoreRules:
     return scan.rules if scan.rules is not None else IgnoreRules(patterns=tuple(patterns) or DEFAULT_PATTERNS)
 
 
-def _ignored(rules: IgnoreRules, path: str) -> bool:
-    parts = path.split("/")
-    for depth in range(1, len(parts)):
-        if rules.is_ignored("/".join(parts[:depth]), is_dir=True):
-            return True
-    return rules.is_ignored(path)
+class _IgnoredHere:
+    """Whether the folder's ignore rules leave a path out (a folder of it, or the file itself). A path the
+    scan found is not; folders are decided once each."""
+
+    def __init__(self, rules: IgnoreRules, found: set[str]) -> None:
+        self._rules = rules
+        self._found = found
+        self._folders: dict[str, bool] = {"": False}
+
+    def _folder(self, folder: str) -> bool:
+        decided = self._folders.get(folder)
+        if decided is None:
+            parent = folder.rpartition("/")[0]
+            decided = self._folder(parent) or self._rules.is_ignored(folder, is_dir=True)
+            self._folders[folder] = decided
+        return decided
+
+    def __call__(self, path: str) -> bool:
+        if path in self._found:
+            return False
+        return self._folder(path.rpartition("/")[0]) or self._rules.is_ignored(path)
 
 
 def _prune_empty(directory: Path, stop: Path) -> None:
