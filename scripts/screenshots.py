@@ -323,6 +323,25 @@ async def local_scenario(window: Any, out: Path, work: Path) -> list[Path]:
     quick.reject()
     await asyncio.sleep(0.2)
 
+    # The folder dropped at the start is a working folder of its project now: dropping it again updates
+    # that project under the three-way rule (the editor's save above is a change on the server).
+    (portfolio / "frontend" / "src" / "App.jsx").write_bytes(
+        (portfolio / "frontend" / "src" / "App.jsx").read_bytes() + b"\n// keyboard shortcuts\n"
+    )
+    (portfolio / "frontend" / "src" / "Contact.jsx").write_bytes(b"export default function Contact() {}\n")
+    (portfolio / "README.md").write_bytes(b"# Portfolio site\n\nEdited on this laptop.\n")
+    service = window.service
+    with ThreadPoolExecutor(1) as pool:
+        await asyncio.get_running_loop().run_in_executor(
+            pool, service.write_file, slug, "README.md", b"# Portfolio site\n\nEdited in the browser.\n"
+        )
+    d.drop(window.project_view.viewport(), [portfolio])
+    await d.wait(lambda: d.dialog(PushPreviewDialog) is not None, what="the update preview")
+    await asyncio.sleep(0.4)
+    d.shot("09-update-preview")
+    d.dialog(PushPreviewDialog).reject()
+    await d.idle()
+
     from PySide6.QtGui import QColor, QPalette
     from PySide6.QtWidgets import QApplication
 

@@ -17,19 +17,51 @@ import threading
 import zipfile
 import zlib
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import BinaryIO, Protocol
 
 from projectdesk.core import links
 from projectdesk.core.errors import Cancelled, InvalidInput, InvalidKey, LimitExceeded, StorageError
 from projectdesk.core.keys import MANIFEST_NAME, PathGate, is_safe_relative_path, safe_relative_path
+from projectdesk.core.limits import Limits
+from projectdesk.services.folder_sync import FolderPlan, FolderReport
 from projectdesk.storage.atomic import TEMP_PREFIX
 from projectdesk.storage.repository import DownloadReport
 from projectdesk.storage.transfer import ProgressCallback
 
-if TYPE_CHECKING:
-    from projectdesk.services.projects import ProjectService, PushPlan, PushResult
+
+class ArchiveService(Protocol):
+    """What zip export and import need of the project service (services/projects.py's ProjectService)."""
+
+    limits: Limits
+
+    def download_project(
+        self, slug: str, dest: Path, *, progress: ProgressCallback | None = None, cancel: threading.Event | None = None
+    ) -> DownloadReport: ...
+
+    def links(self, slug: str) -> dict[str, str]: ...
+
+    def plan_push(
+        self,
+        local_dir: Path,
+        *,
+        name: str | None = None,
+        slug: str | None = None,
+        remember: bool = True,
+        follow_links: bool = False,
+        bridges: Collection[str] = (),
+    ) -> FolderPlan: ...
+
+    def push(
+        self,
+        plan: FolderPlan,
+        *,
+        delete: bool = False,
+        progress: ProgressCallback | None = None,
+        cancel: threading.Event | None = None,
+    ) -> FolderReport: ...
+
 
 CHUNK = 1024 * 1024
 NOTHING = "Nothing was uploaded."
@@ -58,7 +90,7 @@ def common_folder(names: list[str]) -> str:
 
 
 def export_zip(
-    service: ProjectService,
+    service: ArchiveService,
     slug: str,
     out: Path,
     *,
@@ -86,14 +118,14 @@ def export_zip(
 
 
 def import_zip(
-    service: ProjectService,
+    service: ArchiveService,
     archive_path: Path,
     *,
     name: str | None = None,
     slug: str | None = None,
     progress: ProgressCallback | None = None,
     cancel: threading.Event | None = None,
-) -> tuple[PushPlan, PushResult]:
+) -> tuple[FolderPlan, FolderReport]:
     """Check and unpack the whole zip into a temporary folder, then push it as a project (named after the
     zip file unless `name` is given). A bad member raises InvalidInput (LimitExceeded for sizes, InvalidKey
     for unsafe names) before anything is uploaded."""
@@ -161,7 +193,7 @@ def unpack(
     archive: zipfile.ZipFile,
     members: Iterable[tuple[zipfile.ZipInfo, str]],
     dest: Path,
-    service: ProjectService,
+    service: ArchiveService,
     cancel: threading.Event | None,
 ) -> list[tuple[str, str]]:
     """Write each member to dest/path, never over another file, stopping at the first member that is

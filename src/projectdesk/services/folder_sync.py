@@ -31,18 +31,19 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, ParamSpec, Protocol, TypeVar
 
 from projectdesk.cache.names import conflicted_copy_name
 from projectdesk.core import links
 from projectdesk.core.errors import Conflict, InvalidKey, LimitExceeded, NotFound, ProjectDeskError, StorageError
 from projectdesk.core.ignore import DEFAULT_PATTERNS, IgnoreRules
 from projectdesk.core.keys import PathGate, safe_relative_path
+from projectdesk.core.limits import Limits
 from projectdesk.core.models import FileEntry, Manifest
 from projectdesk.core.sizes import human_bytes
 from projectdesk.core.slugs import new_slug
@@ -52,13 +53,12 @@ from projectdesk.services.hashing import sha256_bytes, sha256_file, sha256_many
 from projectdesk.services.scan import ScanResult, scan_folder
 from projectdesk.services.workfolders import BaseRow, Binding, FolderStates, Signature, signature, trusted
 from projectdesk.storage.atomic import TEMP_PREFIX
-from projectdesk.storage.repository import UploadItem
+from projectdesk.storage.repository import DownloadReport, Repository, UploadItem
 from projectdesk.storage.transfer import ProgressCallback
 
-if TYPE_CHECKING:
-    from projectdesk.services.projects import ProjectService
-
 log = logging.getLogger(__name__)
+P = ParamSpec("P")
+T = TypeVar("T")
 
 MAX_ROUNDS = 4  # upload rounds: a precondition that fails sends the file through the conflict step again
 DELETE_WORKERS = 8
@@ -247,10 +247,48 @@ class FolderReport:
         return ", ".join(parts)
 
 
-class FolderSync:
-    """Plans and runs push, pull and sync of working folders for one ProjectService."""
+class FolderService(Protocol):
+    """What working folders need of the project service (services/projects.py's ProjectService)."""
 
-    def __init__(self, service: ProjectService, states: FolderStates) -> None:
+    repo: Repository
+    limits: Limits
+    ignore_patterns: tuple[str, ...]
+    conditional_writes: bool
+
+    def remote(self, call: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T: ...
+
+    def server_view(self, slug: str) -> tuple[Manifest | None, str | None, list[FileEntry]]: ...
+
+    def deliver(
+        self,
+        slug: str,
+        dest: Path,
+        entries: Sequence[FileEntry],
+        *,
+        progress: ProgressCallback | None = None,
+        cancel: threading.Event | None = None,
+        on_done: Callable[[FileEntry, Path], None] | None = None,
+    ) -> DownloadReport: ...
+
+    def commit_manifest(
+        self,
+        slug: str,
+        name: str,
+        previous: Manifest | None,
+        version: str | None,
+        entries: Sequence[FileEntry],
+        *,
+        known: Mapping[str, tuple[str, str]] | None = None,
+        contents: Mapping[str, bytes] | None = None,
+        folder: Path | None = None,
+        links: Mapping[str, str] | None = None,
+    ) -> Manifest: ...
+
+
+class FolderSync:
+    """Plans and runs push, pull and sync of working folders for one project service."""
+
+    def __init__(self, service: FolderService, states: FolderStates) -> None:
         self._service = service
         self._repo = service.repo
         self._states = states

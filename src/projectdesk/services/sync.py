@@ -12,18 +12,34 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, ParamSpec, Protocol, TypeVar
 
 from projectdesk.cache import outbox
 from projectdesk.cache.index import DIRTY, ConflictRecord, OutboxItem
 from projectdesk.cache.names import conflicted_copy_name
+from projectdesk.cache.store import CacheStore
 from projectdesk.core.errors import Conflict, NotFound, Offline, ProjectDeskError, StorageError
-from projectdesk.core.models import FileEntry
+from projectdesk.core.models import FileEntry, Manifest
+from projectdesk.storage.repository import Repository
 
-if TYPE_CHECKING:
-    from projectdesk.services.offline import CachedProjectService
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+class OutboxService(Protocol):
+    """What sending the outbox needs of the cached service (services/offline.py's CachedProjectService)."""
+
+    cache: CacheStore
+    repo: Repository
+    conditional_writes: bool
+
+    def remote(self, call: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T: ...
+
+    def record_manifest(self, slug: str, changes: Mapping[str, tuple[str, str] | None]) -> Manifest: ...
+
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +89,7 @@ def _sha256(data: bytes) -> str:
 class OutboxFlusher:
     """One pass over the outbox of `service` (call `run` with the service's flush locks held)."""
 
-    def __init__(self, service: CachedProjectService) -> None:
+    def __init__(self, service: OutboxService) -> None:
         self._service = service
         self._cache = service.cache
         self._repo = service.repo
