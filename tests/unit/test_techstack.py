@@ -186,3 +186,11 @@ def test_empty_project() -> None:
 )
 def test_is_interesting(path: str, wanted: bool) -> None:
     assert is_interesting(path) is wanted
+
+
+def test_hostile_key_names_never_break_detection() -> None:
+    from projectdesk.core import techstack
+
+    for path in (".", "", "/", "./.", "a/../package.json"):
+        assert techstack.is_interesting(path) in (True, False)
+    techstack.detect([".", "", "/", "x/."], {".": b"{}"})

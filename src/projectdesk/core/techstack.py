@@ -93,8 +93,8 @@ class TechStack:
 
 def is_interesting(path: str) -> bool:
     """Whether `detect` wants this file's content."""
-    parts = PurePosixPath(path).parts
-    return len(parts) <= INTERESTING_MAX_DEPTH and parts[-1] in INTERESTING_FILES
+    parts = PurePosixPath(path).parts  # () for hostile keys such as "." or ""
+    return 0 < len(parts) <= INTERESTING_MAX_DEPTH and parts[-1] in INTERESTING_FILES
 
 
 def detect(paths: Iterable[str], contents: Mapping[str, bytes] | None = None) -> TechStack:
