@@ -116,14 +116,14 @@ class PushPreviewDialog(QDialog):
             "Over the size limit", [(p, human_bytes(size)) for p, size in scan.oversize], expanded=True, warn=True
         )
         self._section(
-            "Changed here and on the server: both versions will be kept",
+            "Conflicts (both versions are kept)",
             [(step.path, step.why) for step in plan.conflicts],
             expanded=True,
             warn=True,
         )
         self._section("Files to upload", [(i.path, human_bytes(i.size)) for i in plan.to_upload], expanded=True)
         self._section(
-            "Changed on the server (Download or sync brings them here)",
+            "Changed on the server (not sent back)",
             [(step.path, step.why) for step in plan.left_for_other_direction],
         )
         ignored_bytes = human_bytes(scan.ignored_bytes) if scan.ignored_bytes else ""
@@ -133,7 +133,9 @@ class PushPreviewDialog(QDialog):
         layout.addWidget(self.details, 1)
 
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel, self)
-        self.upload_button = self.buttons.addButton("Upload", QDialogButtonBox.ButtonRole.AcceptRole)
+        self.upload_button = self.buttons.addButton(
+            "Update" if updating else "Upload", QDialogButtonBox.ButtonRole.AcceptRole
+        )
         self.upload_button.setDefault(True)
         self.upload_button.setEnabled(plan.limit_error is None and (sending > 0 or bool(plan.conflicts)))
         if plan.limit_error is not None:
