@@ -122,6 +122,34 @@ def test_conditional_writes_never_overwrite_a_newer_version(store: Store) -> Non
         store.repo.read_file(SLUG, "app.py")
 
 
+@pytest.mark.parametrize("size", [5, 17 * 1024 * 1024], ids=["small", "multipart"])
+def test_bulk_uploads_carry_their_preconditions(store: Store, tmp_path: Path, size: int) -> None:
+    """upload_tree sends If-None-Match / If-Match with each file (the CRT path too): a newer file is never
+    replaced, whatever the transfer engine."""
+    body = os.urandom(size)
+    existing = store.repo.write_file(SLUG, "taken.bin", b"someone else's")
+    local = tmp_path / "mine.bin"
+    local.write_bytes(body)
+    items = [
+        UploadItem("taken.bin", local, size, if_none_match=True),  # exists: refused
+        UploadItem("free.bin", local, size, if_none_match=True),  # new: sent
+    ]
+    report = store.repo.upload_tree(SLUG, items, project_name="p")
+    assert list(report.uploaded) == ["free.bin"] and [p for p, e in report.failed if isinstance(e, Conflict)] == [
+        "taken.bin"
+    ]
+    report = store.repo.upload_tree(
+        SLUG, [UploadItem("taken.bin", local, size, if_match=existing.etag + "0")], project_name="p"
+    )
+    assert not report.uploaded and isinstance(report.failed[0][1], Conflict)
+    assert store.repo.read_file(SLUG, "taken.bin") == b"someone else's"
+    report = store.repo.upload_tree(
+        SLUG, [UploadItem("taken.bin", local, size, if_match=existing.etag)], project_name="p"
+    )
+    assert list(report.uploaded) == ["taken.bin"]
+    assert store.repo.read_file(SLUG, "taken.bin") == body
+
+
 def test_missing_things_are_not_found(store: Store) -> None:
     with pytest.raises(NotFound):
         store.repo.read_file(SLUG, "nope.txt")

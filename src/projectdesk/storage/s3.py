@@ -689,9 +689,8 @@ def _conditions(if_match: str | None, if_none_match: bool) -> dict[str, str]:
 
 def _condition_headers(item: UploadItem) -> list[tuple[str, str]]:
     """The same preconditions as HTTP headers, for requests the CRT sends."""
-    return [
-        (name.replace("If", "If-", 1), value) for name, value in _conditions(item.if_match, item.if_none_match).items()
-    ]
+    names = {"IfMatch": "If-Match", "IfNoneMatch": "If-None-Match"}
+    return [(names[name], value) for name, value in _conditions(item.if_match, item.if_none_match).items()]
 
 
 def _read_all(body: Any) -> bytes:
