@@ -12,6 +12,7 @@ import hashlib
 import itertools
 import os
 import re
+import shutil
 import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -66,6 +67,7 @@ class RawStore:
         self.client = client
         self.bucket = bucket
         self.root: Path | None = None
+        self._seen: dict[tuple[str, str], bytes] = {}  # (key, ETag) -> bytes: each version is read once
         if isinstance(repo, LocalRepository):
             self.root = repo.root
         elif client is None:
@@ -83,18 +85,35 @@ class RawStore:
             files.pop(MANIFEST_NAME, None)
             return files
         out: dict[str, bytes] = {}
-        for key in self._keys():
+        for key, etag in self._keys().items():
             path = key[len(self.prefix) :]
             if path == MANIFEST_NAME:
                 continue
-            out[path] = self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+            data = self._seen.get((key, etag))
+            if data is None:
+                response = self.client.get_object(Bucket=self.bucket, Key=key)
+                data = response["Body"].read()
+                if response["ETag"] == etag:
+                    self._seen[(key, etag)] = data
+            out[path] = data
         return dict(sorted(out.items()))
 
-    def _keys(self) -> list[str]:
-        keys: list[str] = []
+    def _keys(self) -> dict[str, str]:
+        """key -> ETag of every object of the project."""
+        keys: dict[str, str] = {}
         for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=self.prefix):
-            keys += [obj["Key"] for obj in page.get("Contents", [])]
+            keys.update((obj["Key"], obj["ETag"]) for obj in page.get("Contents", []))
         return keys
+
+    def remove_project(self) -> None:
+        """Every object of the project, the manifest too (a store shared by many examples stays small)."""
+        if self.root is not None:
+            shutil.rmtree(self.project_dir, ignore_errors=True)
+            return
+        keys = list(self._keys())
+        for start in range(0, len(keys), 1000):
+            batch = [{"Key": key} for key in keys[start : start + 1000]]
+            self.client.delete_objects(Bucket=self.bucket, Delete={"Objects": batch, "Quiet": True})
 
     def has_manifest(self) -> bool:
         if self.root is not None:

@@ -24,6 +24,7 @@ folder are ours (a killed download's) and are removed.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import os
 import shutil
@@ -501,9 +502,14 @@ class _Run:
             if self.delete:
                 self._delete_remote(plan.remote_deletions)
             if self.changed_server or not _manifest_matches(plan.manifest, self.present):
+                # The bases know the SHA-256 of every version the folder agreed with (a killed run's uploads and
+                # downloads among them): nothing is read back from the server to be hashed for the manifest.
+                assert self.binding is not None
+                known = {p: (row.base.etag, row.base.sha256) for p, row in self.states.bases(self.binding).items()}
+                known.update(self.known_sha)
                 report.manifest = self.service.commit_manifest(
                     plan.slug, plan.name, plan.manifest, plan.manifest_version, list(self.present.values()),
-                    known=self.known_sha, folder=self.folder,
+                    known=known, folder=self.folder,
                     links={p: target for p, (etag, target) in self.links.items()
                            if p in self.present and self.present[p].etag == etag},
                 )  # fmt: skip
@@ -694,6 +700,7 @@ class _Run:
         """Send `items` with their preconditions; files the server changed meanwhile are resolved and
         their conflicted copies sent in the next round."""
         rounds = 0
+        items = [fresh for item in items if (fresh := self._as_it_is_now(item)) is not None]
         items = items + [self.plan.upload_item(Step(p, Action.UPLOAD, ""), path=p, local_path=f)
                          for p, f in self._take_copies()]  # fmt: skip
         while items and rounds < MAX_ROUNDS:
@@ -704,6 +711,30 @@ class _Run:
                              for p, f in self._take_copies()]  # fmt: skip
         for item in items:
             self.report.failed.append((item.path, Conflict(f"{item.path} keeps changing on the server; run again.")))
+
+    def _as_it_is_now(self, item: UploadItem) -> UploadItem | None:
+        """A file saved or deleted since the plan is sent as it is now (its size and hash taken again), or not
+        at all: the base must name what was sent, and an upload must never be cut to an old size."""
+        if item.link_target is not None:
+            return item
+        try:
+            stat = os.lstat(item.local_path)
+        except FileNotFoundError:
+            self.report.notes.append((item.path, "deleted here while the push ran: not sent"))
+            return None
+        except OSError:
+            return item  # the upload reports it
+        planned = self.plan.signatures.get(item.path)
+        if planned is not None and planned == signature(stat):
+            return item
+        try:
+            sha = sha256_file(item.local_path)
+        except OSError:
+            return item
+        now = os.lstat(item.local_path)
+        self.plan.local[item.path] = sha
+        self.plan.signatures[item.path] = trusted(now, time.time_ns()) if signature(now) == signature(stat) else None
+        return dataclasses.replace(item, size=now.st_size)
 
     def _take_copies(self) -> list[tuple[str, Path]]:
         copies, self.new_copies = self.new_copies, []

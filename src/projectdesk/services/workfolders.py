@@ -129,23 +129,35 @@ class FolderStates:
 
     def find(self, folder: Path, store: str, slug: str | None = None) -> Binding | None:
         """The folder's binding to `slug` (else its most recent one) on `store`: by the folder's path, else
-        by its inode (a moved or renamed folder: the binding follows it)."""
+        by its inode (a moved or renamed folder: the binding follows it).
+
+        A folder deleted and made again at its path (another inode: a pull into it again), or a new folder given
+        a deleted one's inode number (holding none of its files), is not the bound folder: it starts afresh, as
+        a folder never bound. Else every recorded file would count as deleted here, a pull would bring none of
+        them back, and a sync or push --delete would delete them all on the server."""
         folder = folder.resolve()
         match = "" if slug is None else " AND slug = ?"
         params: tuple[object, ...] = (store,) if slug is None else (store, slug)
         row = (
             self._db()
             .execute(
-                f"SELECT id, slug FROM folders WHERE path = ? AND store = ?{match} ORDER BY bound_at DESC LIMIT 1",
+                f"SELECT id, slug, device, inode FROM folders WHERE path = ? AND store = ?{match}"
+                " ORDER BY bound_at DESC LIMIT 1",
                 (os.fsdecode(folder), *params),
             )
             .fetchone()
         )
-        if row is not None:
-            return Binding(row[0], folder, store, row[1])
         try:
-            stat = folder.stat()
+            stat: os.stat_result | None = folder.stat()
         except OSError:
+            stat = None
+        if row is not None:
+            if stat is None or (row[2], row[3]) == (stat.st_dev, stat.st_ino):
+                return Binding(row[0], folder, store, row[1])
+            with self._transaction() as db:  # made again since: what the old one held says nothing of it
+                db.execute("DELETE FROM folders WHERE id = ?", (row[0],))
+            return None
+        if stat is None:
             return None
         rows = (
             self._db()
@@ -160,10 +172,22 @@ class FolderStates:
             old = Path(old_path)
             if old.exists():
                 continue  # still there (seen through a link, or another folder now has that inode number)
+            if not self._holds_any(folder_id, folder):
+                continue  # a new folder given a deleted one's inode number, not that folder moved
             with self._transaction() as db:
                 db.execute("UPDATE folders SET path = ? WHERE id = ?", (os.fsdecode(folder), folder_id))
             return Binding(folder_id, folder, store, found_slug, moved_from=old)
         return None
+
+    def _holds_any(self, folder_id: int, folder: Path) -> bool:
+        """Whether `folder` holds any of the files binding `folder_id` recorded (True when it recorded none)."""
+        rows = self._db().execute("SELECT path FROM bases WHERE folder = ?", (folder_id,))
+        empty = True
+        for (path,) in rows:
+            empty = False
+            if os.path.lexists(folder / path):
+                return True
+        return empty
 
     def bind(self, folder: Path, store: str, slug: str) -> Binding:
         """Bind `folder` to project `slug` (kept with its bases if it was bound already; made the most recent)."""
