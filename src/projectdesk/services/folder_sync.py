@@ -811,11 +811,15 @@ class _Run:
             self.present[item.path] = current
             if item.path in self.plan.local:
                 resolve.append((item.path, current.etag))
-            else:  # a conflicted copy whose name was taken meanwhile: choose another
-                copy = self._free_copy_name(item.path)
-                target = self.gate.join(copy)
+            else:  # a conflicted copy whose name was taken meanwhile: the next counter of the original's
+                conflicts = self.report.conflicts
+                at = next((i for i, c in enumerate(conflicts) if c.copy_path == item.path), None)
+                copy = self._free_copy_name(conflicts[at].path if at is not None else item.path)
+                target = self._local_path(copy)
                 os.replace(item.local_path, target)
-                again.append(UploadItem(copy, target, item.size, if_none_match=True))
+                if at is not None:
+                    conflicts[at] = FolderConflict(conflicts[at].path, copy)
+                again.append(UploadItem(copy, target, item.size, if_none_match=True, link_target=item.link_target))
         self._resolve(resolve, sent=True)
         return again
 
