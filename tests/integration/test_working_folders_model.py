@@ -50,7 +50,7 @@ B, sync A again (a folder never bound is pushed first), and the window's outbox 
 nothing left): A, B and the bucket hold the same files, byte for byte, and the manifest matches them.
 
 Default run: 20 examples of up to 25 steps on the local store, 10 on moto, derandomized (the same examples every
-run) and not shrunk (a failure is reported at once, with its steps); SeaweedFS: 2 examples of up to 12 steps. Each
+run) and not shrunk (a failure is reported at once, with its steps); SeaweedFS: 4 examples of up to 15 steps. Each
 run prints how many steps and conflicts it went through. Soak mode, random, shrinking, as long as asked (examples of
 50 steps; PROJECTDESK_MODEL_HISTORY=1 prints every example's steps):
 
@@ -771,7 +771,7 @@ def test_working_folders_model(store: Store) -> None:
 
 @pytest.mark.parametrize("store", ["seaweedfs"], indirect=True)
 def test_working_folders_model_seaweedfs(store: Store) -> None:
-    run_machine(store, examples=2, steps=12)
+    run_machine(store, examples=4, steps=15)
 
 
 # ---- many writers at once --------------------------------------------------------------------------------
