@@ -19,15 +19,12 @@ import logging
 import shutil
 import sqlite3
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from projectdesk.cache import outbox
-from projectdesk.cache.index import BLOB_STATES, DELETED, DIRTY, REMOTE, FileRow
-from projectdesk.cache.store import finish_save, forget_intent
+from projectdesk.cache.blobs import BlobStore
+from projectdesk.cache.index import BLOB_STATES, DELETED, DIRTY, REMOTE, CacheIndex, FileRow
+from projectdesk.cache.saves import finish_save, forget_intent
 from projectdesk.storage.atomic import TEMP_PREFIX
-
-if TYPE_CHECKING:
-    from projectdesk.cache.store import CacheStore
 
 log = logging.getLogger(__name__)
 
@@ -53,11 +50,10 @@ class RecoveryReport:
         )  # fmt: skip
 
 
-def recover_store(store: CacheStore, *, full: bool = True) -> RecoveryReport:
+def recover_store(blobs: BlobStore, index: CacheIndex, *, full: bool = True) -> RecoveryReport:
     """Repair what interrupted sessions left. Without `full` (every session before closed cleanly)
     only the index-side checks run: every copy on disk was then written by a finished operation."""
     report = RecoveryReport(full=full)
-    blobs, index = store.blobs, store.index
     shutil.rmtree(blobs.staging_dir, ignore_errors=True)
 
     # 1. Saves caught between their intent and their completion.
@@ -73,15 +69,14 @@ def recover_store(store: CacheStore, *, full: bool = True) -> RecoveryReport:
                 report.saves_undone += 1
 
     if full:
-        _check_copies(store, report)
-    _check_outbox(store)
+        _check_copies(blobs, index, report)
+    _check_outbox(index)
     if report.repaired:
         log.warning("offline cache repaired after an interrupted session: %s", report)
     return report
 
 
-def _check_copies(store: CacheStore, report: RecoveryReport) -> None:
-    blobs, index = store.blobs, store.index
+def _check_copies(blobs: BlobStore, index: CacheIndex, report: RecoveryReport) -> None:
     # 2. Every copy the index describes must be on disk with the recorded content.
     described = index.query("SELECT * FROM files WHERE state IN (?, ?, ?)", BLOB_STATES)
     for user_id, file_row in [(str(r["user_id"]), FileRow.from_row(r)) for r in described]:
@@ -137,9 +132,9 @@ def _check_copies(store: CacheStore, report: RecoveryReport) -> None:
     blobs.prune_empty_dirs()
 
 
-def _check_outbox(store: CacheStore) -> None:
+def _check_outbox(index: CacheIndex) -> None:
     # 4. Outbox items must match their files: a put needs a dirty copy, a delete a deleted row.
-    with store.index.transaction() as conn:
+    with index.transaction() as conn:
         for item_row in conn.execute("SELECT * FROM outbox").fetchall():
             state = conn.execute(
                 "SELECT state FROM files WHERE user_id = ? AND slug = ? AND path = ?",

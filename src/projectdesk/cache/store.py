@@ -45,6 +45,8 @@ from projectdesk.cache.index import (
     project_from_row,
     project_values,
 )
+from projectdesk.cache.recovery import RecoveryReport, recover_store
+from projectdesk.cache.saves import finish_save, forget_intent
 from projectdesk.core.errors import InvalidInput, InvalidKey, StorageError
 from projectdesk.core.keys import PathGate, is_safe_relative_path, safe_segment
 from projectdesk.core.models import FileEntry, ProjectInfo
@@ -90,8 +92,6 @@ class CacheStore:
     """
 
     def __init__(self, cache_root: Path, profile: str, user_id: str, *, recover: bool = True) -> None:
-        from projectdesk.cache.recovery import RecoveryReport, recover_store
-
         safe_segment(user_id, "user id")
         if user_id == META_DIR:
             raise InvalidInput(f"The user id '{META_DIR}' is reserved for the offline cache's own files.")
@@ -108,7 +108,7 @@ class CacheStore:
         # re-checked and the folders walked; after clean exits opening stays O(1) however big the cache.
         left_behind = sorted(sessions.glob("*")) if exclusive and sessions.is_dir() else []
         if exclusive and recover:
-            self.recovery = recover_store(self, full=bool(left_behind))
+            self.recovery = recover_store(self.blobs, self.index, full=bool(left_behind))
             for marker in left_behind:
                 marker.unlink(missing_ok=True)
         else:
@@ -900,67 +900,3 @@ class CacheStore:
             for path in removable:
                 self.blobs.remove(self.user_id, slug, path)
             return len(removable), kept
-
-
-# ---- steps shared with recovery ------------------------------------------------------------------
-
-
-def forget_intent(conn: sqlite3.Connection, user_id: str, slug: str, path: str) -> None:
-    """A save that did not happen: drop its intent, and the row if the save had created it."""
-    conn.execute(
-        "UPDATE files SET pending_sha256 = NULL WHERE user_id = ? AND slug = ? AND path = ?", (user_id, slug, path)
-    )
-    conn.execute(
-        "DELETE FROM files WHERE user_id = ? AND slug = ? AND path = ? AND state = ? AND blob_sha256 IS NULL"
-        " AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.user_id = files.user_id AND o.slug = files.slug"
-        " AND o.path = files.path)",
-        (user_id, slug, path, DIRTY),
-    )
-
-
-def finish_save(
-    conn: sqlite3.Connection,
-    blobs: BlobStore,
-    user_id: str,
-    slug: str,
-    path: str,
-    sha256: str,
-    info: BlobInfo | None,
-    *,
-    if_match: str | None = None,
-    unknown_base: str | None = None,
-    conflict_copy: bool = False,
-) -> None:
-    """Mark the file dirty with the blob now on disk and queue (or update) its upload."""
-    row = conn.execute(
-        "SELECT * FROM files WHERE user_id = ? AND slug = ? AND path = ?", (user_id, slug, path)
-    ).fetchone()
-    current = FileRow.from_row(row) if row else None
-    if current is None:
-        return
-    if info is None or current.pending_sha256 != sha256:
-        info = blobs.hash(user_id, slug, path)  # another process saved meanwhile: record what is there
-        if info is None:
-            forget_intent(conn, user_id, slug, path)
-            return
-    item = outbox.get(conn, user_id, slug, path)
-    override = True
-    base: str | None
-    if if_match is not None:
-        base = if_match
-    elif item is not None:
-        base, override = item.base_etag, False
-    elif conflict_copy:
-        base = None
-    elif current.state in (CLEAN, CONFLICT):
-        base = current.blob_etag
-    elif current.remote_etag is not None:
-        base = current.remote_etag
-    else:
-        base = unknown_base
-    conn.execute(
-        "UPDATE files SET state = ?, blob_sha256 = ?, blob_size = ?, blob_mtime_ns = ?, blob_ino = ?,"
-        " pending_sha256 = NULL, last_used = ? WHERE user_id = ? AND slug = ? AND path = ?",
-        (DIRTY, info.sha256, info.size, info.mtime_ns, info.ino, time.time(), user_id, slug, path),
-    )
-    outbox.enqueue(conn, user_id, slug, path, outbox.PUT, base, override_base=override, conflict_copy=conflict_copy)
