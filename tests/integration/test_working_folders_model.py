@@ -5,9 +5,9 @@ Actors, all on one project slug (a fresh slug, fresh folders and fresh state per
 - two working folders A and B (plain directories), each with its own ProjectService and data directory: files
   written in place, created, deleted and renamed, as a person would; push (with and without --delete), pull and
   sync — also planned, then something changes (the other tool, the window, the folder's person), then run;
-- the window: one CachedProjectService with its offline cache, as the window uses it: `write_file(slug, path,
-  data)` with no `if_match` (main_window.save_page leaves the ETags to the cache) on a file opened just now or on
-  an editor page opened earlier, `create_file` for a new name, `delete_file` of a file opened or listed, a
+- the window: one CachedProjectService with its offline cache, as the window uses it: `open_file` for an editor
+  page, then `write_file(slug, path, data, if_match=<the page's etag>)` (main_window.save_page: the version the
+  page was opened at or last saved as) on a file opened just now or on an editor page opened earlier, `create_file` for a new name, `delete_file` of a file opened or listed, a
   refresh of its file tree (`list_files`); it may work offline (changes wait in the outbox) and come back online
   (the outbox is sent, each change guarded by its base);
 - another tool writing the store directly and blindly (boto3 `put_object`/`delete_object`, or files renamed into
@@ -204,6 +204,7 @@ def build_machine(store: Store) -> type[RuleBasedStateMachine]:
             # delete is of the version listed). Both follow what the window sent and the conflicts it met.
             self.opened: dict[str, bytes | None] = {}
             self.listed: dict[str, bytes | None] = {}
+            self.page_etag: dict[str, str | None] = {}  # each editor page's entry etag, as main_window keeps it
             self.history: list[str] = []
 
         # ---- the world ---------------------------------------------------------------------------------
@@ -530,13 +531,15 @@ def build_machine(store: Store) -> type[RuleBasedStateMachine]:
             window = self.window
             unsent = self.dirty(path)
             try:
-                shown = window.read_file(self.slug, path)
+                shown, entry = window.open_file(self.slug, path)
             except NotFound:
+                self.page_etag[path] = None
                 if not window.is_offline:
                     self.opened[path] = None
                 return True, None
             except NotAvailableOffline:
                 return False, None
+            self.page_etag[path] = entry.etag or None
             if not window.is_offline and unsent is None:
                 self.opened[path] = shown  # the server's current version
             return True, shown
@@ -600,13 +603,24 @@ def build_machine(store: Store) -> type[RuleBasedStateMachine]:
             self.removed(path, self.dirty(path), "saved over in the window")
             data = self.new_content("window", path, size)
             if exists:
-                self.window_change(lambda: self.window.write_file(self.slug, path, data))
+                etag = self.page_etag.get(path)
+
+                def save() -> None:
+                    try:
+                        entry = self.window.write_file(self.slug, path, data, if_match=etag)
+                    except ConflictedCopy:
+                        self.page_etag[path] = None  # main_window: page.mark_saved(None)
+                        raise
+                    self.page_etag[path] = entry.etag or None
+
+                self.window_change(save)
                 return
             project_exists = self.raw.exists()
 
             def create() -> None:
                 try:
-                    self.window.create_file(self.slug, path, data)
+                    entry = self.window.create_file(self.slug, path, data)
+                    self.page_etag[path] = entry.etag or None
                 except InvalidInput as exc:  # it exists after all: nothing was written
                     self.history.append(f"     -> not created: {exc.message}")
                     self.versions[-1].gone = "never written"
@@ -982,17 +996,12 @@ def test_a_new_file_never_replaces_one_made_on_the_server_after_the_plan(store: 
     service.folder_states.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known bug, left open: the window saves without the ETag its page was opened at, and a cache that "
-    "forgot the file takes the server's current version as the base (ui/main_window.save_page must pass it)",
-)
 def test_a_window_save_never_replaces_a_version_the_window_was_not_shown(tmp_path: Path) -> None:
     """The window opens a.txt; someone deletes it; the window's tree is refreshed (the cache forgets the file);
     someone makes a new a.txt; the window saves its page. The new a.txt was never shown to the window: it must
     keep its name (the window's text becomes a conflicted copy), not be replaced without a word. (Found by the
-    model: the window saves with `write_file(slug, path, data)` and no `if_match` — main_window.save_page leaves
-    the ETags to the cache — and a cache with no row for the path takes the server's current version as the base.)"""
+    model: the window saved with no `if_match`, leaving the ETags to the cache, and a cache with no row for the
+    path took the server's current version as the base. Now the page keeps the version it was opened at.)"""
     slug = "window-base"
     repo = LocalRepository(tmp_path / "store")
     other = ProjectService(repo, data_dir=tmp_path / "other")
@@ -1000,13 +1009,14 @@ def test_a_window_save_never_replaces_a_version_the_window_was_not_shown(tmp_pat
     other.write_file(slug, "a.txt", b"v1\n")
     window = CachedProjectService(repo, CacheStore(tmp_path / "cache", "local", "anonymous"), data_dir=tmp_path / "w")
     try:
-        assert window.read_file(slug, "a.txt") == b"v1\n"  # an editor page on v1
+        shown, page = window.open_file(slug, "a.txt")  # an editor page on v1
+        assert shown == b"v1\n"
         other.delete_file(slug, "a.txt")
         assert [e.path for e in window.list_files(slug)] == ["keep.txt"]  # the tree, refreshed
         other.write_file(slug, "a.txt", b"v2, never shown to the window\n")
 
         with contextlib.suppress(ConflictedCopy):
-            window.write_file(slug, "a.txt", b"the window's edit of v1\n")
+            window.write_file(slug, "a.txt", b"the window's edit of v1\n", if_match=page.etag)
 
         files = RawStore("local", repo, slug).files()
         assert files["a.txt"] == b"v2, never shown to the window\n", "the window replaced a version it never saw"
@@ -1121,3 +1131,56 @@ def test_a_conflicted_copy_whose_name_was_taken_meanwhile_gets_the_next_counter(
         f"our copy is named {ours}; the server holds {sorted(server)}"
     )
     service.folder_states.close()
+
+
+def test_a_page_saved_offline_then_sent_saves_again_without_a_false_conflict(tmp_path: Path) -> None:
+    """A page saved offline keeps the version its edit replaces; once the outbox has sent that edit (in the
+    background, while the page stays open), the page's next save builds on what our own upload made — no
+    conflicted copy of our own work. But a version someone else wrote after our upload is still never replaced."""
+    slug = "own-upload"
+    repo = LocalRepository(tmp_path / "store")
+    other = ProjectService(repo, data_dir=tmp_path / "other")
+    other.write_file(slug, "a.txt", b"v1\n")
+    window = CachedProjectService(repo, CacheStore(tmp_path / "cache", "local", "anonymous"), data_dir=tmp_path / "w")
+    try:
+        _, page = window.open_file(slug, "a.txt")
+        window.go_offline()
+        page = window.write_file(slug, "a.txt", b"edit 1\n", if_match=page.etag)  # queued
+        window.go_online()
+        assert not window.flush_outbox().conflicts  # sent in the background; the page still holds v1's etag
+        page = window.write_file(slug, "a.txt", b"edit 2\n", if_match=page.etag)
+        assert RawStore("local", repo, slug).files() == {"a.txt": b"edit 2\n"}, "our own upload made a conflict"
+
+        window.go_offline()
+        window.write_file(slug, "a.txt", b"edit 3\n", if_match=page.etag)
+        window.go_online()
+        assert not window.flush_outbox().conflicts
+        other.write_file(slug, "a.txt", b"someone else's, after our upload\n")
+        with contextlib.suppress(ConflictedCopy):
+            window.write_file(slug, "a.txt", b"edit 4 of edit 3\n", if_match=page.etag)
+        files = RawStore("local", repo, slug).files()
+        assert files["a.txt"] == b"someone else's, after our upload\n"
+        assert b"edit 4 of edit 3\n" in files.values()
+    finally:
+        window.close()
+
+
+def test_a_page_behind_the_cache_never_replaces_the_version_the_cache_learnt_since(tmp_path: Path) -> None:
+    """The page shows v1; the tree refresh teaches the cache v2 (someone else's); the page's save must not
+    replace v2 (it did when the cache's own knowledge was the base)."""
+    slug = "page-behind"
+    repo = LocalRepository(tmp_path / "store")
+    other = ProjectService(repo, data_dir=tmp_path / "other")
+    other.write_file(slug, "a.txt", b"v1\n")
+    window = CachedProjectService(repo, CacheStore(tmp_path / "cache", "local", "anonymous"), data_dir=tmp_path / "w")
+    try:
+        _, page = window.open_file(slug, "a.txt")
+        other.write_file(slug, "a.txt", b"v2, someone else's\n")
+        window.list_files(slug)
+        with pytest.raises(ConflictedCopy):
+            window.write_file(slug, "a.txt", b"edit of v1\n", if_match=page.etag)
+        files = RawStore("local", repo, slug).files()
+        assert files["a.txt"] == b"v2, someone else's\n"
+        assert b"edit of v1\n" in files.values()
+    finally:
+        window.close()

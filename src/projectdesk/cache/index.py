@@ -102,7 +102,15 @@ _V1 = _statements(
     )""",
 )
 
-MIGRATIONS: list[Migration] = [_V1]  # append, never edit: entry n brings the schema to version n + 1
+# Our own landed upload: the version it replaced (`sent_over`) and the one it made (`sent_as`). An editor page
+# opened before the upload landed still holds `sent_over`; its next save builds on `sent_as`, not on whatever
+# the server holds by then (which may be someone else's version the page never showed).
+_V2 = _statements(
+    "ALTER TABLE files ADD COLUMN sent_over TEXT",
+    "ALTER TABLE files ADD COLUMN sent_as TEXT",
+)
+
+MIGRATIONS: list[Migration] = [_V1, _V2]  # append, never edit: entry n brings the schema to version n + 1
 
 
 class CacheIndexTooNew(StorageError):
@@ -124,6 +132,8 @@ class FileRow:
     blob_ino: int | None
     pending_sha256: str | None
     last_used: float
+    sent_over: str | None
+    sent_as: str | None
 
     @property
     def has_blob(self) -> bool:

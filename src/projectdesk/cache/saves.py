@@ -53,7 +53,8 @@ def finish_save(
     override = True
     base: str | None
     if if_match is not None:
-        base = if_match
+        # A page opened before our own upload of this file landed: it builds on what that upload made.
+        base = current.sent_as if if_match == current.sent_over and current.sent_as else if_match
     elif item is not None:
         base, override = item.base_etag, False
     elif conflict_copy:

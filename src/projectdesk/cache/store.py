@@ -276,6 +276,11 @@ class CacheStore:
     def file(self, slug: str, path: str) -> FileRow | None:
         return self._file(self.index.connection(), slug, path)
 
+    def edit_base(self, slug: str, path: str) -> str | None:
+        """The server version a queued change of the file replaces (None: it must not exist there)."""
+        item = outbox.get(self.index.connection(), self.user_id, slug, path)
+        return item.base_etag if item is not None else None
+
     def files(self, slug: str) -> list[FileRow]:
         rows = self.index.query(
             "SELECT * FROM files WHERE user_id = ? AND slug = ? ORDER BY path", (self.user_id, slug)
@@ -643,20 +648,21 @@ class CacheStore:
             ):
                 outbox.remove(conn, item.id)
                 conn.execute(
-                    "UPDATE files SET state = ?, blob_etag = ?, remote_etag = ?, remote_size = ?, remote_modified = ?"
-                    " WHERE user_id = ? AND slug = ? AND path = ?",
+                    "UPDATE files SET state = ?, blob_etag = ?, remote_etag = ?, remote_size = ?, remote_modified = ?,"
+                    " sent_over = ?, sent_as = ? WHERE user_id = ? AND slug = ? AND path = ?",
                     (CONFLICT if item.conflict_copy else CLEAN, entry.etag, entry.etag, entry.size,
-                     entry.last_modified, self.user_id, item.slug, item.path),
+                     entry.last_modified, item.base_etag, entry.etag, self.user_id, item.slug, item.path),
                 )  # fmt: skip
                 return True
             # Saved or deleted again during the upload: the next attempt builds on what we just sent.
             if current is not None:
                 outbox.rebase(conn, current.id, entry.etag)
             conn.execute(
-                "UPDATE files SET remote_etag = ?, remote_size = ?, remote_modified = ?"
+                "UPDATE files SET remote_etag = ?, remote_size = ?, remote_modified = ?, sent_over = ?, sent_as = ?"
                 " WHERE user_id = ? AND slug = ? AND path = ?",
-                (entry.etag, entry.size, entry.last_modified, self.user_id, item.slug, item.path),
-            )
+                (entry.etag, entry.size, entry.last_modified, item.base_etag, entry.etag, self.user_id, item.slug,
+                 item.path),
+            )  # fmt: skip
             return False
 
     def complete_delete(self, item: OutboxItem) -> None:

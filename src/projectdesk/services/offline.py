@@ -300,11 +300,14 @@ class CachedProjectService(ProjectService):
         self.cache.apply_listing(slug, entries)
         return self._merged_entries(entries, self.cache.files(slug))
 
-    @staticmethod
-    def _local_entry(row: FileRow) -> FileEntry:
-        modified = (row.blob_mtime_ns or 0) / 1e9 if row.state == DIRTY else row.remote_modified or 0.0
-        size = row.blob_size if row.state == DIRTY else row.remote_size
-        return FileEntry(row.path, int(size or row.blob_size or 0), row.remote_etag or "", modified)
+    def _local_entry(self, row: FileRow) -> FileEntry:
+        """The file as we see it. A queued edit's etag is the version the edit replaces (its outbox
+        base), so a page opened on it saves over that version and no other."""
+        if row.state == DIRTY:
+            etag = self.cache.edit_base(row.slug, row.path) or ""
+            return FileEntry(row.path, int(row.blob_size or 0), etag, (row.blob_mtime_ns or 0) / 1e9)
+        return FileEntry(row.path, int(row.remote_size or row.blob_size or 0), row.remote_etag or "",
+                         row.remote_modified or 0.0)  # fmt: skip
 
     def _merged_entries(self, entries: Sequence[FileEntry], rows: Sequence[FileRow]) -> list[FileEntry]:
         by_path = {row.path: row for row in rows}
@@ -328,6 +331,11 @@ class CachedProjectService(ProjectService):
     def read_file(self, slug: str, path: str) -> bytes:
         """The file's bytes: our local edit if there is one, else the cached copy when it is the
         current version (or when offline), else downloaded (and cached)."""
+        return self.open_file(slug, path)[0]
+
+    def open_file(self, slug: str, path: str) -> tuple[bytes, FileEntry]:
+        """The file's bytes (as `read_file`) and the version they are: the etag a save of an edit of
+        these bytes must replace (for a queued edit, the version that edit replaces)."""
         safe_segment(slug, "project slug")
         safe_relative_path(path)
         row = self.cache.file(slug, path)
@@ -336,21 +344,21 @@ class CachedProjectService(ProjectService):
         if row is not None and row.state == DIRTY:
             data = self.cache.read_blob(slug, path)
             if data is not None:
-                return data
+                return data, self._local_entry(row)
         try:
             current = self.remote(self.repo.stat_file, slug, path)
             if row is not None and row.has_blob and row.blob_etag == current.etag:
                 cached = self.cache.read_blob(slug, path)
                 if cached is not None:
-                    return cached
-            data = self.remote(self.repo.read_file, slug, path)
+                    return cached, current
+            data = self.remote(self.repo.read_file, slug, path)  # if replaced since the stat: a save conflicts
         except Offline:
             cached = self.cache.read_blob(slug, path) if row is not None and row.has_blob else None
-            if cached is None:
+            if row is None or cached is None:
                 raise NotAvailableOffline(
                     f"{slug}/{path} is not available offline: it was not downloaded while online."
                 ) from None
-            return cached
+            return cached, FileEntry(path, len(cached), row.blob_etag or "", row.remote_modified or 0.0)
         except NotFound:
             self.cache.forget_remote_file(slug, path)
             raise
@@ -360,7 +368,7 @@ class CachedProjectService(ProjectService):
                 self._evict(protect=[(slug, path)])
         except (StorageError, InvalidKey) as exc:
             log.warning("not cached: %s", exc)
-        return data
+        return data, entry
 
     def file_states(self, slug: str) -> dict[str, FileState]:
         """Per file: `clean` (the copy here is current), `dirty` (a local change waits to be sent),

@@ -95,6 +95,13 @@ class ProjectService:
     def read_file(self, slug: str, path: str) -> bytes:
         return self.repo.read_file(slug, safe_relative_path(path))
 
+    def open_file(self, slug: str, path: str) -> tuple[bytes, FileEntry]:
+        """The file's bytes and the version a save of an edit of them must replace. The version is asked
+        first: if the file is replaced between the two requests, the save conflicts (never the reverse)."""
+        entry = self.repo.stat_file(slug, safe_relative_path(path))
+        data = self.repo.read_file(slug, path)
+        return data, FileEntry(entry.path, len(data), entry.etag, entry.last_modified)
+
     # ---- writing one file ----------------------------------------------------------------------
 
     def write_file(self, slug: str, path: str, data: bytes, *, if_match: str | None = None) -> FileEntry:

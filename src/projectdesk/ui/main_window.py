@@ -809,16 +809,16 @@ class MainWindow(QMainWindow):
         started = time.perf_counter()
         self.notify(f"Opening {path}…", timeout_ms=0)
 
-        def read() -> tuple[bytes, FileContent, Lexer | None]:
-            data = service.read_file(slug, path)
+        def read() -> tuple[bytes, FileEntry, FileContent, Lexer | None]:
+            data, entry = service.open_file(slug, path)
             content = classify(path, data)
             lexer = prepare_lexer(path) if content.kind == TEXT and content.highlight else None
-            return data, content, lexer
+            return data, entry, content, lexer
 
-        data, content, lexer = await self.tasks.call(read)
+        data, entry, content, lexer = await self.tasks.call(read)
         if slug != self.slug or self._closing:
             return
-        page = EditorPage(slug, path, self.tree_model.entry(path), content, dark=is_dark(self.palette()))
+        page = EditorPage(slug, path, entry, content, dark=is_dark(self.palette()))
         self.editor_area.add_page(page)
         if content.kind == TEXT:
             await page.load_text(lexer)
@@ -877,9 +877,9 @@ class MainWindow(QMainWindow):
         data = page.data_to_save()
         document = page.editor.document()
         revision = document.revision()
-        # A plain service gets the etag we opened (the write fails instead of overwriting a change made
-        # elsewhere); the cache keeps its own etags and turns such a race into a conflicted copy.
-        etag = None if (force or extras.has_extras(service) or page.entry is None) else page.entry.etag or None
+        # The save replaces the version the page was opened at (or last saved as), never a later one: a plain
+        # service fails instead (we ask), the cache keeps both versions (a conflicted copy).
+        etag = None if (force or page.entry is None) else page.entry.etag or None
         self.notify(f"Saving {page.path}…", timeout_ms=0)
         try:
             entry: FileEntry = await self.tasks.call(service.write_file, page.slug, page.path, data, if_match=etag)
