@@ -307,6 +307,11 @@ class CacheStore:
                     if not is_safe_relative_path(entry.path):
                         continue  # hostile names are never cached
                     seen.add(entry.path)
+                    known = rows.get(entry.path)
+                    if known is not None and (known.remote_etag, known.remote_size, known.remote_modified) == (
+                        entry.etag, entry.size, entry.last_modified
+                    ):
+                        continue  # as listed before: no write (a sync of 2,000 unchanged files writes nothing)
                     conn.execute(
                         "INSERT INTO files (user_id, slug, path, state, remote_etag, remote_size, remote_modified)"
                         " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (user_id, slug, path) DO UPDATE SET"
