@@ -75,6 +75,11 @@ def record_failure(conn: sqlite3.Connection, item_id: int, message: str) -> None
     conn.execute("UPDATE outbox SET attempts = attempts + 1, last_error = ? WHERE id = ?", (message, item_id))
 
 
+def queued_paths(conn: sqlite3.Connection, user_id: str, slug: str) -> set[str]:
+    """The paths of the project's queued items."""
+    return {r[0] for r in conn.execute("SELECT path FROM outbox WHERE user_id = ? AND slug = ?", (user_id, slug))}
+
+
 def pending(conn: sqlite3.Connection, user_id: str) -> list[OutboxItem]:
     rows = conn.execute("SELECT * FROM outbox WHERE user_id = ? ORDER BY id", (user_id,)).fetchall()
     return [OutboxItem.from_row(row) for row in rows]

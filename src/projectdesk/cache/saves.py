@@ -4,11 +4,10 @@ a crash (recovery.py): one place, so both leave the index and the outbox alike."
 from __future__ import annotations
 
 import sqlite3
-import time
 
-from projectdesk.cache import outbox
+from projectdesk.cache import files_table, outbox
 from projectdesk.cache.blobs import BlobInfo, BlobStore
-from projectdesk.cache.index import CLEAN, CONFLICT, DIRTY, FileRow
+from projectdesk.cache.index import CLEAN, CONFLICT, DIRTY
 
 
 def forget_intent(conn: sqlite3.Connection, user_id: str, slug: str, path: str) -> None:
@@ -38,10 +37,7 @@ def finish_save(
     conflict_copy: bool = False,
 ) -> None:
     """Mark the file dirty with the blob now on disk and queue (or update) its upload."""
-    row = conn.execute(
-        "SELECT * FROM files WHERE user_id = ? AND slug = ? AND path = ?", (user_id, slug, path)
-    ).fetchone()
-    current = FileRow.from_row(row) if row else None
+    current = files_table.get(conn, user_id, slug, path)
     if current is None:
         return
     if info is None or current.pending_sha256 != sha256:
@@ -65,9 +61,5 @@ def finish_save(
         base = current.remote_etag
     else:
         base = unknown_base
-    conn.execute(
-        "UPDATE files SET state = ?, blob_sha256 = ?, blob_size = ?, blob_mtime_ns = ?, blob_ino = ?,"
-        " pending_sha256 = NULL, last_used = ? WHERE user_id = ? AND slug = ? AND path = ?",
-        (DIRTY, info.sha256, info.size, info.mtime_ns, info.ino, time.time(), user_id, slug, path),
-    )
+    files_table.mark_dirty(conn, user_id, slug, path, info)
     outbox.enqueue(conn, user_id, slug, path, outbox.PUT, base, override_base=override, conflict_copy=conflict_copy)

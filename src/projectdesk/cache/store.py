@@ -29,22 +29,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from projectdesk.cache import outbox
+from projectdesk.cache import conflicts_table, files_table, outbox, projects_table
 from projectdesk.cache.blobs import META_DIR, BlobInfo, BlobStore, etag_mismatch
-from projectdesk.cache.index import (
-    BLOB_STATES,
-    CLEAN,
-    CONFLICT,
-    DELETED,
-    DIRTY,
-    REMOTE,
-    CacheIndex,
-    ConflictRecord,
-    FileRow,
-    OutboxItem,
-    project_from_row,
-    project_values,
-)
+from projectdesk.cache.index import CLEAN, CONFLICT, DELETED, DIRTY, CacheIndex, ConflictRecord, FileRow, OutboxItem
 from projectdesk.cache.recovery import RecoveryReport, recover_store
 from projectdesk.cache.saves import finish_save, forget_intent
 from projectdesk.core.errors import InvalidInput, InvalidKey, StorageError
@@ -78,10 +65,6 @@ class ProjectUsage:
             "pending": self.pending,
             "keep_offline": self.keep_offline,
         }
-
-
-def _sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 class CacheStore:
@@ -175,20 +158,23 @@ class CacheStore:
             finally:
                 fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator[sqlite3.Connection]:
+        """This thread's connection for reads outside a transaction; SQLite's errors become StorageError as
+        CacheIndex.query makes them."""
+        with self.index._errors():
+            yield self.index.connection()
+
     # ---- projects --------------------------------------------------------------------------------
 
-    def _ensure_project(self, conn: sqlite3.Connection, slug: str) -> None:
-        conn.execute(
-            "INSERT OR IGNORE INTO projects (user_id, slug, name) VALUES (?, ?, ?)", (self.user_id, slug, slug)
-        )
-
     def projects(self) -> list[ProjectInfo]:
-        rows = self.index.query("SELECT * FROM projects WHERE user_id = ?", (self.user_id,))
-        return sorted((project_from_row(r) for r in rows), key=lambda p: (-p.updated_date, p.slug))
+        with self._reading() as conn:
+            infos = projects_table.of_user(conn, self.user_id)
+        return sorted(infos, key=lambda p: (-p.updated_date, p.slug))
 
     def project(self, slug: str) -> ProjectInfo | None:
-        rows = self.index.query("SELECT * FROM projects WHERE user_id = ? AND slug = ?", (self.user_id, slug))
-        return project_from_row(rows[0]) if rows else None
+        with self._reading() as conn:
+            return projects_table.get(conn, self.user_id, slug)
 
     def put_projects(self, infos: Sequence[ProjectInfo], *, complete: bool) -> None:
         """Record listed projects; with `complete`, forget cached projects the listing no longer has
@@ -197,84 +183,45 @@ class CacheStore:
         doomed: list[str] = []
         with self.index.transaction() as conn:
             for info in infos:
-                conn.execute(
-                    "INSERT INTO projects (user_id, slug, name, created_date, updated_date, files_count,"
-                    " total_bytes, tech_stack, has_frontend, has_backend, has_manifest, listed_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                    " ON CONFLICT (user_id, slug) DO UPDATE SET name = excluded.name,"
-                    " created_date = excluded.created_date, updated_date = excluded.updated_date,"
-                    " files_count = excluded.files_count, total_bytes = excluded.total_bytes,"
-                    " tech_stack = excluded.tech_stack, has_frontend = excluded.has_frontend,"
-                    " has_backend = excluded.has_backend, has_manifest = excluded.has_manifest,"
-                    " listed_at = excluded.listed_at",
-                    (*project_values(info), now),
-                )
+                projects_table.record_listed(conn, info, now)
             if complete:
-                conn.execute(
-                    "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (f"projects-listed:{self.user_id}", now)
-                )
+                projects_table.mark_list_complete(conn, self.user_id, now)
                 listed = {info.slug for info in infos}
-                known = [
-                    r["slug"] for r in conn.execute("SELECT slug FROM projects WHERE user_id = ?", (self.user_id,))
-                ]
-                for slug in known:
-                    if slug not in listed and not self._has_local_changes(conn, slug):
-                        self._forget_project_rows(conn, slug)
+                for slug in projects_table.slugs(conn, self.user_id):
+                    if slug not in listed and not projects_table.has_local_changes(conn, self.user_id, slug):
+                        projects_table.forget_project(conn, self.user_id, slug)
                         doomed.append(slug)
         for slug in doomed:
             self.blobs.remove_project(self.user_id, slug)
 
     def projects_listed(self) -> bool:
         """Whether a complete project list was ever recorded (an empty one included)."""
-        rows = self.index.query("SELECT 1 FROM meta WHERE key = ?", (f"projects-listed:{self.user_id}",))
-        return bool(rows)
-
-    def _has_local_changes(self, conn: sqlite3.Connection, slug: str) -> bool:
-        row = conn.execute(
-            "SELECT (SELECT COUNT(*) FROM outbox WHERE user_id = ? AND slug = ?)"
-            " + (SELECT COUNT(*) FROM files WHERE user_id = ? AND slug = ? AND (state IN (?, ?)"
-            " OR pending_sha256 IS NOT NULL))",
-            (self.user_id, slug, self.user_id, slug, DIRTY, DELETED),
-        ).fetchone()
-        return bool(row[0])
+        with self._reading() as conn:
+            return projects_table.list_complete(conn, self.user_id)
 
     def has_local_changes(self, slug: str) -> bool:
-        return self._has_local_changes(self.index.connection(), slug)
-
-    def _forget_project_rows(self, conn: sqlite3.Connection, slug: str) -> None:
-        for table in ("files", "outbox", "conflicts", "projects"):
-            conn.execute(f"DELETE FROM {table} WHERE user_id = ? AND slug = ?", (self.user_id, slug))
+        return projects_table.has_local_changes(self.index.connection(), self.user_id, slug)
 
     def forget_project(self, slug: str) -> None:
         """Drop everything cached of a project (after it was deleted on the server)."""
         with self._mutex:
             with self.index.transaction() as conn:
-                self._forget_project_rows(conn, slug)
+                projects_table.forget_project(conn, self.user_id, slug)
             self.blobs.remove_project(self.user_id, slug)
 
     def set_keep_offline(self, slug: str, keep: bool) -> None:
         with self.index.transaction() as conn:
-            self._ensure_project(conn, slug)
-            conn.execute(
-                "UPDATE projects SET keep_offline = ? WHERE user_id = ? AND slug = ?", (int(keep), self.user_id, slug)
-            )
+            projects_table.ensure(conn, self.user_id, slug)
+            projects_table.set_keep_offline(conn, self.user_id, slug, keep)
 
     def keep_offline_slugs(self) -> list[str]:
-        rows = self.index.query(
-            "SELECT slug FROM projects WHERE user_id = ? AND keep_offline = 1 ORDER BY slug", (self.user_id,)
-        )
-        return [r["slug"] for r in rows]
+        with self._reading() as conn:
+            return projects_table.keep_offline_slugs(conn, self.user_id)
 
     # ---- files -----------------------------------------------------------------------------------
 
-    def _file(self, conn: sqlite3.Connection, slug: str, path: str) -> FileRow | None:
-        row = conn.execute(
-            "SELECT * FROM files WHERE user_id = ? AND slug = ? AND path = ?", (self.user_id, slug, path)
-        ).fetchone()
-        return FileRow.from_row(row) if row else None
-
     def file(self, slug: str, path: str) -> FileRow | None:
-        return self._file(self.index.connection(), slug, path)
+        return files_table.get(self.index.connection(), self.user_id, slug, path)
 
     def edit_base(self, slug: str, path: str) -> str | None:
         """The server version a queued change of the file replaces (None: it must not exist there)."""
@@ -282,16 +229,12 @@ class CacheStore:
         return item.base_etag if item is not None else None
 
     def files(self, slug: str) -> list[FileRow]:
-        rows = self.index.query(
-            "SELECT * FROM files WHERE user_id = ? AND slug = ? ORDER BY path", (self.user_id, slug)
-        )
-        return [FileRow.from_row(r) for r in rows]
+        with self._reading() as conn:
+            return files_table.of_project_by_path(conn, self.user_id, slug)
 
     def files_listed(self, slug: str) -> bool:
-        rows = self.index.query(
-            "SELECT files_listed_at FROM projects WHERE user_id = ? AND slug = ?", (self.user_id, slug)
-        )
-        return bool(rows) and rows[0]["files_listed_at"] is not None
+        with self._reading() as conn:
+            return projects_table.files_listed(conn, self.user_id, slug)
 
     def apply_listing(self, slug: str, entries: Sequence[FileEntry]) -> None:
         """Record a fresh listing of the project: new files appear, gone ones are forgotten (local
@@ -299,9 +242,8 @@ class CacheStore:
         doomed: list[str] = []
         with self._mutex:
             with self.index.transaction() as conn:
-                self._ensure_project(conn, slug)
-                rows = {row.path: row for row in (FileRow.from_row(r) for r in conn.execute(
-                    "SELECT * FROM files WHERE user_id = ? AND slug = ?", (self.user_id, slug)))}  # fmt: skip
+                projects_table.ensure(conn, self.user_id, slug)
+                rows = files_table.of_project(conn, self.user_id, slug)
                 seen: set[str] = set()
                 for entry in entries:
                     if not is_safe_relative_path(entry.path):
@@ -309,16 +251,12 @@ class CacheStore:
                     seen.add(entry.path)
                     known = rows.get(entry.path)
                     if known is not None and (known.remote_etag, known.remote_size, known.remote_modified) == (
-                        entry.etag, entry.size, entry.last_modified
+                        entry.etag,
+                        entry.size,
+                        entry.last_modified,
                     ):
                         continue  # as listed before: no write (a sync of 2,000 unchanged files writes nothing)
-                    conn.execute(
-                        "INSERT INTO files (user_id, slug, path, state, remote_etag, remote_size, remote_modified)"
-                        " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (user_id, slug, path) DO UPDATE SET"
-                        " remote_etag = excluded.remote_etag, remote_size = excluded.remote_size,"
-                        " remote_modified = excluded.remote_modified",
-                        (self.user_id, slug, entry.path, REMOTE, entry.etag, entry.size, entry.last_modified),
-                    )
+                    files_table.record_remote(conn, self.user_id, slug, entry)
                 for path, row in rows.items():
                     if path in seen:
                         continue
@@ -327,63 +265,35 @@ class CacheStore:
                         or row.pending_sha256
                         or outbox.get(conn, self.user_id, slug, path)
                     ):
-                        conn.execute(
-                            "UPDATE files SET remote_etag = NULL, remote_size = NULL, remote_modified = NULL"
-                            " WHERE user_id = ? AND slug = ? AND path = ?",
-                            (self.user_id, slug, path),
-                        )
+                        files_table.clear_remote(conn, self.user_id, slug, path)
                     else:
-                        conn.execute(
-                            "DELETE FROM files WHERE user_id = ? AND slug = ? AND path = ?", (self.user_id, slug, path)
-                        )
+                        files_table.forget_file(conn, self.user_id, slug, path)
                         if row.has_blob:
                             doomed.append(path)
-                conn.execute(
-                    "UPDATE projects SET files_listed_at = ? WHERE user_id = ? AND slug = ?",
-                    (time.time(), self.user_id, slug),
-                )
+                projects_table.mark_files_listed(conn, self.user_id, slug)
             for path in doomed:
                 self.blobs.remove(self.user_id, slug, path)
 
     def note_remote(self, slug: str, entry: FileEntry) -> None:
         """Record what a HEAD said of one file (without touching its copy)."""
         with self.index.transaction() as conn:
-            self._ensure_project(conn, slug)
-            conn.execute(
-                "INSERT INTO files (user_id, slug, path, state, remote_etag, remote_size, remote_modified)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (user_id, slug, path) DO UPDATE SET"
-                " remote_etag = excluded.remote_etag, remote_size = excluded.remote_size,"
-                " remote_modified = excluded.remote_modified",
-                (self.user_id, slug, entry.path, REMOTE, entry.etag, entry.size, entry.last_modified),
-            )
+            projects_table.ensure(conn, self.user_id, slug)
+            files_table.record_remote(conn, self.user_id, slug, entry)
 
     def forget_remote_file(self, slug: str, path: str) -> None:
         """The server says the file does not exist: forget it unless it has local changes."""
         with self._mutex:
             with self.index.transaction() as conn:
-                row = self._file(conn, slug, path)
+                row = files_table.get(conn, self.user_id, slug, path)
                 if row is None or row.state in (DIRTY, DELETED) or row.pending_sha256:
                     return
                 if outbox.get(conn, self.user_id, slug, path) is not None:
                     return
-                conn.execute(
-                    "DELETE FROM files WHERE user_id = ? AND slug = ? AND path = ?", (self.user_id, slug, path)
-                )
+                files_table.forget_file(conn, self.user_id, slug, path)
             self.blobs.remove(self.user_id, slug, path)
 
     def _store_row(self, conn: sqlite3.Connection, slug: str, entry: FileEntry, info: BlobInfo, state: str) -> None:
-        conn.execute(
-            "INSERT INTO files (user_id, slug, path, state, remote_etag, remote_size, remote_modified, blob_etag,"
-            " blob_sha256, blob_size, blob_mtime_ns, blob_ino, pending_sha256, last_used)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?) ON CONFLICT (user_id, slug, path) DO UPDATE SET"
-            " state = excluded.state, remote_etag = excluded.remote_etag, remote_size = excluded.remote_size,"
-            " remote_modified = excluded.remote_modified, blob_etag = excluded.blob_etag,"
-            " blob_sha256 = excluded.blob_sha256, blob_size = excluded.blob_size,"
-            " blob_mtime_ns = excluded.blob_mtime_ns, blob_ino = excluded.blob_ino, pending_sha256 = NULL,"
-            " last_used = excluded.last_used",
-            (self.user_id, slug, entry.path, state, entry.etag, entry.size, entry.last_modified, entry.etag,
-             info.sha256, info.size, info.mtime_ns, info.ino, time.time()),
-        )  # fmt: skip
+        files_table.store_copy(conn, self.user_id, slug, entry, info, state)
 
     @staticmethod
     def _holds_local_change(
@@ -405,10 +315,10 @@ class CacheStore:
         if etag_mismatch(entry.etag, hashlib.md5(data, usedforsecurity=False).hexdigest()):
             return False
         with self._mutex, self.index.transaction() as conn:
-            row = self._file(conn, slug, entry.path)
+            row = files_table.get(conn, self.user_id, slug, entry.path)
             if self._holds_local_change(conn, row, self.user_id):
                 return False
-            self._ensure_project(conn, slug)
+            projects_table.ensure(conn, self.user_id, slug)
             info = self.blobs.write(self.user_id, slug, entry.path, data)  # inside the transaction: see module doc
             self._store_row(conn, slug, entry, info, CONFLICT if row and row.state == CONFLICT else CLEAN)
             return True
@@ -435,15 +345,10 @@ class CacheStore:
         hashes = hashes or {}
         try:
             with self._mutex, self.index.transaction() as conn:
-                self._ensure_project(conn, slug)
-                rows = self._rows(conn, slug)
+                projects_table.ensure(conn, self.user_id, slug)
+                rows = files_table.of_project(conn, self.user_id, slug)
                 gate = self.blobs.gate(self.user_id, slug)
-                queued = {
-                    r[0]
-                    for r in conn.execute(
-                        "SELECT path FROM outbox WHERE user_id = ? AND slug = ?", (self.user_id, slug)
-                    )
-                }
+                queued = outbox.queued_paths(conn, self.user_id, slug)
                 for entry, source in files:
                     row = rows.get(entry.path)
                     if self._holds_local_change(conn, row, self.user_id, queued):
@@ -489,10 +394,6 @@ class CacheStore:
             return exc.message
         return f"The offline cache index {self.index.path} could not be written: {exc}."
 
-    def _rows(self, conn: sqlite3.Connection, slug: str) -> dict[str, FileRow]:
-        cursor = conn.execute("SELECT * FROM files WHERE user_id = ? AND slug = ?", (self.user_id, slug))
-        return {row.path: row for row in map(FileRow.from_row, cursor)}
-
     def verified(self, row: FileRow, gate: PathGate | None = None) -> Path | None:
         """The copy of `row` on disk if it is still what the index recorded, else None (`gate`: the
         project's key gate, when many files are checked in one go).
@@ -515,9 +416,9 @@ class CacheStore:
         if row.state == CLEAN:
             log.info("the cached copy of %s/%s changed on disk; it will be fetched again", row.slug, row.path)
             with self._mutex, self.index.transaction() as conn:
-                current = self._file(conn, row.slug, row.path)
+                current = files_table.get(conn, self.user_id, row.slug, row.path)
                 if current is not None and current.state == CLEAN and current.blob_ino == row.blob_ino:
-                    self._set_remote_only(conn, row.slug, row.path)
+                    files_table.mark_remote_only(conn, self.user_id, row.slug, row.path)
             if st is not None:
                 self.blobs.remove(self.user_id, row.slug, row.path)
         return None
@@ -533,10 +434,7 @@ class CacheStore:
         except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
             return None
         with self.index.transaction() as conn:
-            conn.execute(
-                "UPDATE files SET last_used = ? WHERE user_id = ? AND slug = ? AND path = ?",
-                (time.time(), self.user_id, slug, path),
-            )
+            files_table.mark_used(conn, self.user_id, slug, path)
         return data
 
     # ---- local edits -----------------------------------------------------------------------------
@@ -557,21 +455,11 @@ class CacheStore:
         when given, else the version of our copy, else the last listed one, else `unknown_base` (None:
         the file must not exist remotely).
         """
-        sha = _sha256(data)
+        sha = hashlib.sha256(data).hexdigest()
         with self._mutex:
             with self.index.transaction() as conn:
-                self._ensure_project(conn, slug)
-                if self._file(conn, slug, path) is None:
-                    conn.execute(
-                        "INSERT INTO files (user_id, slug, path, state, pending_sha256, last_used)"
-                        " VALUES (?, ?, ?, ?, ?, ?)",
-                        (self.user_id, slug, path, DIRTY, sha, time.time()),
-                    )
-                else:
-                    conn.execute(
-                        "UPDATE files SET pending_sha256 = ? WHERE user_id = ? AND slug = ? AND path = ?",
-                        (sha, self.user_id, slug, path),
-                    )
+                projects_table.ensure(conn, self.user_id, slug)
+                files_table.record_intent(conn, self.user_id, slug, path, sha)
             try:
                 info: BlobInfo | None = self.blobs.write(self.user_id, slug, path, data)
             except BaseException:
@@ -583,7 +471,7 @@ class CacheStore:
                     conn, self.blobs, self.user_id, slug, path, sha, info,
                     if_match=if_match, unknown_base=unknown_base, conflict_copy=conflict_copy,
                 )  # fmt: skip
-                row = self._file(conn, slug, path)
+                row = files_table.get(conn, self.user_id, slug, path)
             assert row is not None
             return row
 
@@ -592,7 +480,7 @@ class CacheStore:
         False when the file never reached the server, so there is nothing to delete there."""
         with self._mutex:
             with self.index.transaction() as conn:
-                row = self._file(conn, slug, path)
+                row = files_table.get(conn, self.user_id, slug, path)
                 item = outbox.get(conn, self.user_id, slug, path)
                 if if_match is not None:
                     base: str | None = if_match
@@ -606,23 +494,12 @@ class CacheStore:
                 if not queued:
                     if item is not None:
                         outbox.remove(conn, item.id)
-                    conn.execute(
-                        "DELETE FROM files WHERE user_id = ? AND slug = ? AND path = ?", (self.user_id, slug, path)
-                    )
+                    files_table.forget_file(conn, self.user_id, slug, path)
                 else:
-                    self._ensure_project(conn, slug)
-                    conn.execute(
-                        "INSERT INTO files (user_id, slug, path, state, remote_etag) VALUES (?, ?, ?, ?, ?)"
-                        " ON CONFLICT (user_id, slug, path) DO UPDATE SET state = excluded.state, blob_etag = NULL,"
-                        " blob_sha256 = NULL, blob_size = NULL, blob_mtime_ns = NULL, blob_ino = NULL,"
-                        " pending_sha256 = NULL",
-                        (self.user_id, slug, path, DELETED, base),
-                    )
+                    projects_table.ensure(conn, self.user_id, slug)
+                    files_table.mark_deleted(conn, self.user_id, slug, path, base)
                     outbox.enqueue(conn, self.user_id, slug, path, outbox.DELETE, base, override_base=True)
-                conn.execute(
-                    "UPDATE conflicts SET resolved = 1 WHERE user_id = ? AND slug = ? AND copy_path = ?",
-                    (self.user_id, slug, path),
-                )
+                conflicts_table.resolve_copy(conn, self.user_id, slug, path)
             self.blobs.remove(self.user_id, slug, path)
             return queued
 
@@ -642,7 +519,7 @@ class CacheStore:
         True when the file is now clean; False when it changed meanwhile and stays queued."""
         with self._mutex, self.index.transaction() as conn:
             current = outbox.by_id(conn, item.id)
-            row = self._file(conn, item.slug, item.path)
+            row = files_table.get(conn, self.user_id, item.slug, item.path)
             if (
                 current is not None
                 and current.revision == item.revision
@@ -652,22 +529,13 @@ class CacheStore:
                 and row.pending_sha256 is None
             ):
                 outbox.remove(conn, item.id)
-                conn.execute(
-                    "UPDATE files SET state = ?, blob_etag = ?, remote_etag = ?, remote_size = ?, remote_modified = ?,"
-                    " sent_over = ?, sent_as = ? WHERE user_id = ? AND slug = ? AND path = ?",
-                    (CONFLICT if item.conflict_copy else CLEAN, entry.etag, entry.etag, entry.size,
-                     entry.last_modified, item.base_etag, entry.etag, self.user_id, item.slug, item.path),
-                )  # fmt: skip
+                state = CONFLICT if item.conflict_copy else CLEAN
+                files_table.mark_uploaded(conn, self.user_id, item.slug, item.path, state, entry, item.base_etag)
                 return True
             # Saved or deleted again during the upload: the next attempt builds on what we just sent.
             if current is not None:
                 outbox.rebase(conn, current.id, entry.etag)
-            conn.execute(
-                "UPDATE files SET remote_etag = ?, remote_size = ?, remote_modified = ?, sent_over = ?, sent_as = ?"
-                " WHERE user_id = ? AND slug = ? AND path = ?",
-                (entry.etag, entry.size, entry.last_modified, item.base_etag, entry.etag, self.user_id, item.slug,
-                 item.path),
-            )  # fmt: skip
+            files_table.record_upload(conn, self.user_id, item.slug, item.path, entry, item.base_etag)
             return False
 
     def complete_delete(self, item: OutboxItem) -> None:
@@ -675,17 +543,10 @@ class CacheStore:
             current = outbox.by_id(conn, item.id)
             if current is not None and current.revision == item.revision:
                 outbox.remove(conn, item.id)
-                conn.execute(
-                    "DELETE FROM files WHERE user_id = ? AND slug = ? AND path = ? AND state = ?",
-                    (self.user_id, item.slug, item.path, DELETED),
-                )
+                files_table.forget_file(conn, self.user_id, item.slug, item.path, state=DELETED)
             elif current is not None:
                 outbox.rebase(conn, current.id, None)  # saved again meanwhile: the put now creates the file
-                conn.execute(
-                    "UPDATE files SET remote_etag = NULL, remote_size = NULL"
-                    " WHERE user_id = ? AND slug = ? AND path = ?",
-                    (self.user_id, item.slug, item.path),
-                )
+                files_table.clear_remote(conn, self.user_id, item.slug, item.path, modified=False)
 
     def record_failure(self, item: OutboxItem, message: str) -> None:
         with self.index.transaction() as conn:
@@ -699,40 +560,19 @@ class CacheStore:
                 if item is None or item not in outbox.pending(conn, self.user_id):
                     return False
                 outbox.remove(conn, item.id)
-                row = self._file(conn, item.slug, item.path)
+                row = files_table.get(conn, self.user_id, item.slug, item.path)
                 if row is not None:
                     if row.remote_etag is None:
-                        conn.execute(
-                            "DELETE FROM files WHERE user_id = ? AND slug = ? AND path = ?",
-                            (self.user_id, item.slug, item.path),
-                        )
+                        files_table.forget_file(conn, self.user_id, item.slug, item.path)
                     else:
-                        self._set_remote_only(conn, item.slug, item.path)
+                        files_table.mark_remote_only(conn, self.user_id, item.slug, item.path)
             self.blobs.remove(self.user_id, item.slug, item.path)
             return True
-
-    def _set_remote_only(self, conn: sqlite3.Connection, slug: str, path: str) -> None:
-        conn.execute(
-            "UPDATE files SET state = ?, blob_etag = NULL, blob_sha256 = NULL, blob_size = NULL, blob_mtime_ns = NULL,"
-            " blob_ino = NULL, pending_sha256 = NULL WHERE user_id = ? AND slug = ? AND path = ?",
-            (REMOTE, self.user_id, slug, path),
-        )
 
     # ---- conflicts -------------------------------------------------------------------------------
 
     def taken(self, slug: str, path: str) -> bool:
         return self.file(slug, path) is not None
-
-    def _add_conflict(
-        self, conn: sqlite3.Connection, slug: str, path: str, copy_path: str | None, kind: str, etag: str | None
-    ) -> ConflictRecord:
-        cursor = conn.execute(
-            "INSERT INTO conflicts (user_id, slug, path, copy_path, kind, remote_etag, created)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (self.user_id, slug, path, copy_path, kind, etag, time.time()),
-        )
-        row = conn.execute("SELECT * FROM conflicts WHERE id = ?", (cursor.lastrowid,)).fetchone()
-        return ConflictRecord.from_row(row)
 
     def split_conflict(
         self, item: OutboxItem, remote: FileEntry, remote_data: bytes, copy_path: str
@@ -747,14 +587,12 @@ class CacheStore:
                 current = outbox.get(conn, self.user_id, item.slug, item.path)
                 if current is not None:
                     outbox.remove(conn, current.id)
-                self._set_remote_only(conn, item.slug, item.path)
-                conn.execute(
-                    "UPDATE files SET remote_etag = ?, remote_size = ?, remote_modified = ?"
-                    " WHERE user_id = ? AND slug = ? AND path = ?",
-                    (remote.etag, remote.size, remote.last_modified, self.user_id, item.slug, item.path),
+                files_table.mark_remote_only(conn, self.user_id, item.slug, item.path)
+                files_table.set_remote(
+                    conn, self.user_id, item.slug, item.path, remote.etag, remote.size, remote.last_modified
                 )
                 record = (
-                    self._add_conflict(conn, item.slug, item.path, copy_path, "edit", remote.etag)
+                    conflicts_table.add(conn, self.user_id, item.slug, item.path, copy_path, "edit", remote.etag)
                     if ours is not None
                     else None
                 )
@@ -770,26 +608,20 @@ class CacheStore:
                 current = outbox.get(conn, self.user_id, item.slug, item.path)
                 if current is not None:
                     outbox.remove(conn, current.id)
-                self._ensure_project(conn, item.slug)
-                conn.execute(
-                    "INSERT INTO files (user_id, slug, path, state) VALUES (?, ?, ?, ?)"
-                    " ON CONFLICT (user_id, slug, path) DO NOTHING",
-                    (self.user_id, item.slug, item.path, REMOTE),
+                projects_table.ensure(conn, self.user_id, item.slug)
+                files_table.ensure(conn, self.user_id, item.slug, item.path)
+                files_table.mark_remote_only(conn, self.user_id, item.slug, item.path)
+                files_table.set_remote(
+                    conn, self.user_id, item.slug, item.path, remote.etag, remote.size, remote.last_modified
                 )
-                self._set_remote_only(conn, item.slug, item.path)
-                conn.execute(
-                    "UPDATE files SET remote_etag = ?, remote_size = ?, remote_modified = ?"
-                    " WHERE user_id = ? AND slug = ? AND path = ?",
-                    (remote.etag, remote.size, remote.last_modified, self.user_id, item.slug, item.path),
-                )
-                record = self._add_conflict(conn, item.slug, item.path, None, kind, remote.etag)
+                record = conflicts_table.add(conn, self.user_id, item.slug, item.path, None, kind, remote.etag)
             if remote_data is None or not self.store_remote(item.slug, remote, remote_data):
                 self.blobs.remove(self.user_id, item.slug, item.path)
             return record
 
     def note_conflict(self, slug: str, path: str, kind: str, etag: str | None) -> ConflictRecord:
         with self.index.transaction() as conn:
-            return self._add_conflict(conn, slug, path, None, kind, etag)
+            return conflicts_table.add(conn, self.user_id, slug, path, None, kind, etag)
 
     def rename_copy(self, item: OutboxItem, new_path: str) -> None:
         """A conflicted copy's name was taken on the server meanwhile: move it to `new_path`."""
@@ -799,49 +631,29 @@ class CacheStore:
                 self.save(item.slug, new_path, data, conflict_copy=True)
             with self.index.transaction() as conn:
                 outbox.remove(conn, item.id)
-                conn.execute(
-                    "DELETE FROM files WHERE user_id = ? AND slug = ? AND path = ?",
-                    (self.user_id, item.slug, item.path),
-                )
-                conn.execute(
-                    "UPDATE conflicts SET copy_path = ? WHERE user_id = ? AND slug = ? AND copy_path = ?",
-                    (new_path, self.user_id, item.slug, item.path),
-                )
+                files_table.forget_file(conn, self.user_id, item.slug, item.path)
+                conflicts_table.rename_copy(conn, self.user_id, item.slug, item.path, new_path)
             self.blobs.remove(self.user_id, item.slug, item.path)
 
     def conflicts(self) -> list[ConflictRecord]:
-        rows = self.index.query(
-            "SELECT * FROM conflicts WHERE user_id = ? AND resolved = 0 ORDER BY id", (self.user_id,)
-        )
-        return [ConflictRecord.from_row(r) for r in rows]
+        with self._reading() as conn:
+            return conflicts_table.unresolved(conn, self.user_id)
 
     def resolve_conflict(self, conflict_id: int) -> None:
         """The person has seen it: the copy becomes an ordinary file (evictable again)."""
         with self.index.transaction() as conn:
-            row = conn.execute(
-                "SELECT * FROM conflicts WHERE id = ? AND user_id = ?", (conflict_id, self.user_id)
-            ).fetchone()
-            if row is None:
+            record = conflicts_table.get(conn, self.user_id, conflict_id)
+            if record is None:
                 return
-            conn.execute("UPDATE conflicts SET resolved = 1 WHERE id = ?", (conflict_id,))
-            if row["copy_path"]:
-                conn.execute(
-                    "UPDATE files SET state = ? WHERE user_id = ? AND slug = ? AND path = ? AND state = ?",
-                    (CLEAN, self.user_id, row["slug"], row["copy_path"], CONFLICT),
-                )
+            conflicts_table.mark_resolved(conn, conflict_id)
+            if record.copy_path:
+                files_table.mark_copy_clean(conn, self.user_id, record.slug, record.copy_path)
 
     # ---- size ------------------------------------------------------------------------------------
 
     def usage(self) -> list[ProjectUsage]:
-        rows = self.index.query(
-            "SELECT p.slug, p.name, p.keep_offline,"
-            " COUNT(CASE WHEN f.state IN (?, ?, ?) THEN 1 END) AS files,"
-            " COALESCE(SUM(CASE WHEN f.state IN (?, ?, ?) THEN f.blob_size END), 0) AS bytes,"
-            " (SELECT COUNT(*) FROM outbox o WHERE o.user_id = p.user_id AND o.slug = p.slug) AS pending"
-            " FROM projects p LEFT JOIN files f ON f.user_id = p.user_id AND f.slug = p.slug"
-            " WHERE p.user_id = ? GROUP BY p.slug ORDER BY bytes DESC, p.slug",
-            (*BLOB_STATES, *BLOB_STATES, self.user_id),
-        )
+        with self._reading() as conn:
+            rows = projects_table.usage(conn, self.user_id)
         return [
             ProjectUsage(r["slug"], r["name"], r["files"], r["bytes"], r["pending"], bool(r["keep_offline"]))
             for r in rows
@@ -849,8 +661,8 @@ class CacheStore:
 
     def total_bytes(self) -> int:
         """All copies of this profile (every user), as the size cap counts them."""
-        rows = self.index.query("SELECT COALESCE(SUM(blob_size), 0) FROM files WHERE state IN (?, ?, ?)", BLOB_STATES)
-        return int(rows[0][0])
+        with self._reading() as conn:
+            return files_table.blob_bytes(conn)
 
     def evict(self, cap_bytes: int, protect: Collection[tuple[str, str]] = ()) -> tuple[int, int]:
         """Remove clean copies, least recently used first, until the cache fits `cap_bytes`.
@@ -864,18 +676,7 @@ class CacheStore:
                 return 0, 0
             chosen: list[tuple[str, str, str, int]] = []
             with self.index.transaction() as conn:
-                candidates = conn.execute(
-                    "SELECT f.user_id, f.slug, f.path, f.blob_size FROM files f JOIN projects p"
-                    " ON p.user_id = f.user_id AND p.slug = f.slug"
-                    " WHERE f.state = ? AND f.pending_sha256 IS NULL AND p.keep_offline = 0"
-                    " AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.user_id = f.user_id AND o.slug = f.slug"
-                    " AND o.path = f.path)"
-                    " AND NOT EXISTS (SELECT 1 FROM conflicts c WHERE c.resolved = 0 AND c.user_id = f.user_id"
-                    " AND c.slug = f.slug AND (c.path = f.path OR c.copy_path = f.path))"
-                    " ORDER BY f.last_used, f.path",
-                    (CLEAN,),
-                ).fetchall()
-                for user_id, slug, path, size in candidates:
+                for user_id, slug, path, size in files_table.eviction_candidates(conn):
                     if user_id == self.user_id and (slug, path) in protect:
                         continue
                     chosen.append((user_id, slug, path, int(size or 0)))
@@ -883,11 +684,7 @@ class CacheStore:
                     if total <= cap_bytes:
                         break
                 for user_id, slug, path, _ in chosen:
-                    conn.execute(
-                        "UPDATE files SET state = ?, blob_etag = NULL, blob_sha256 = NULL, blob_size = NULL,"
-                        " blob_mtime_ns = NULL, blob_ino = NULL WHERE user_id = ? AND slug = ? AND path = ?",
-                        (REMOTE, user_id, slug, path),
-                    )
+                    files_table.drop_copy(conn, user_id, slug, path)
             for user_id, slug, path, _ in chosen:
                 self.blobs.remove(user_id, slug, path)
             return len(chosen), sum(size for *_, size in chosen)
@@ -897,8 +694,7 @@ class CacheStore:
         Returns (removed, kept)."""
         with self._mutex:
             with self.index.transaction() as conn:
-                rows = [FileRow.from_row(r) for r in conn.execute(
-                    "SELECT * FROM files WHERE user_id = ? AND slug = ?", (self.user_id, slug))]  # fmt: skip
+                rows = list(files_table.of_project(conn, self.user_id, slug).values())
                 removable = [
                     row.path
                     for row in rows
@@ -907,7 +703,7 @@ class CacheStore:
                 ]  # fmt: skip
                 kept = sum(1 for row in rows if row.has_blob) - len(removable)
                 for path in removable:
-                    self._set_remote_only(conn, slug, path)
+                    files_table.mark_remote_only(conn, self.user_id, slug, path)
             for path in removable:
                 self.blobs.remove(self.user_id, slug, path)
             return len(removable), kept
