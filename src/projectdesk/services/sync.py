@@ -10,7 +10,6 @@ with `If-None-Match: *` so it cannot replace anything either.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ from projectdesk.cache.names import conflicted_copy_name
 from projectdesk.cache.store import CacheStore
 from projectdesk.core.errors import Conflict, NotFound, Offline, ProjectDeskError, StorageError
 from projectdesk.core.models import FileEntry, Manifest
+from projectdesk.services.hashing import sha256_bytes
 from projectdesk.storage.repository import Repository
 
 P = ParamSpec("P")
@@ -82,10 +82,6 @@ class FlushReport:
         }
 
 
-def _sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
 class OutboxFlusher:
     """One pass over the outbox of `service` (call `run` with the service's flush locks held)."""
 
@@ -135,7 +131,7 @@ class OutboxFlusher:
             log.warning("outbox item for %s/%s has no local copy any more; dropped", item.slug, item.path)
             self._cache.discard(item.id)
             return
-        sha = _sha256(data)
+        sha = sha256_bytes(data)
         try:
             entry = self._put(item.slug, item.path, data, item.base_etag)
         except (Conflict, NotFound):
@@ -199,7 +195,7 @@ class OutboxFlusher:
                 return
             remote_data = remote(self._repo.read_file, item.slug, item.path)
             entry = FileEntry(item.path, len(remote_data), current.etag, current.last_modified)
-            if _sha256(remote_data) == sha:  # the same change made on both sides: nothing to keep twice
+            if sha256_bytes(remote_data) == sha:  # the same change made on both sides: nothing to keep twice
                 self._cache.complete_put(item, entry, sha)
                 return
             copy = self._free_copy_name(item.slug, item.path)

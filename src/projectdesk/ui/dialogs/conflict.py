@@ -3,6 +3,8 @@ scrolling together — and the choice to keep yours, theirs or both."""
 
 from __future__ import annotations
 
+import html
+
 from PySide6.QtCore import QRect, QSize, Qt
 from PySide6.QtGui import (
     QColor,
@@ -29,9 +31,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from projectdesk.services.offline import KEEP_BOTH as KEEP_BOTH  # the choices, as services.offline takes them
+from projectdesk.services.offline import KEEP_MINE as KEEP_MINE
+from projectdesk.services.offline import KEEP_THEIRS as KEEP_THEIRS
 from projectdesk.ui.diff import ADDED, CHANGED, EQUAL, REMOVED, SideBySide
 
-KEEP_MINE, KEEP_THEIRS, KEEP_BOTH = "mine", "theirs", "both"  # the values services.offline expects
 FILLER = "filler"
 _COLOURS = {  # (light, dark) row backgrounds
     CHANGED: ("#fff1b8", "#4a3f14"),
@@ -285,7 +289,7 @@ class ConflictDialog(QDialog):
         self.explain.setTextFormat(Qt.TextFormat.RichText)
         self.explain.setText(
             "<br>".join(
-                f"<b>{name}</b>: {_escape(explain[key])}"
+                f"<b>{name}</b>: {html.escape(explain[key], quote=False)}"
                 for key, name in ((KEEP_MINE, "Keep mine"), (KEEP_THEIRS, "Keep theirs"), (KEEP_BOTH, "Keep both"))
                 if key in explain
             )
@@ -324,7 +328,3 @@ class ConflictDialog(QDialog):
     def choose(self, choice: str) -> None:
         self.choice = choice
         self.accept()
-
-
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
