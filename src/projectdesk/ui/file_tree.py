@@ -10,8 +10,19 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
-from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPersistentModelIndex, Qt
-from PySide6.QtGui import QIcon
+from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPersistentModelIndex, QRect, Qt
+from PySide6.QtGui import (
+    QColor,
+    QDragEnterEvent,
+    QDragLeaveEvent,
+    QDragMoveEvent,
+    QDropEvent,
+    QIcon,
+    QPainter,
+    QPaintEvent,
+    QPalette,
+    QPen,
+)
 from PySide6.QtWidgets import QAbstractItemView, QApplication, QHeaderView, QStyle, QWidget
 
 from projectdesk.core.display import printable
@@ -342,10 +353,16 @@ class FileTreeModel(QAbstractItemModel):
 
 
 class FileTreeView(DropTreeView):
-    """The tree of one project; files and folders dropped on a folder upload into it."""
+    """The tree of one project; files and folders dropped on a folder upload into it.
+
+    While files are dragged over it, the folder they would land in (see `folder_at`) is highlighted with
+    the rows shown inside it; over empty space the whole view is outlined, as the drop goes to the root.
+    """
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self._drop_target: str | None = None
+        self._drop_row = QPersistentModelIndex()
         self.setUniformRowHeights(True)
         self.setHeaderHidden(False)
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
@@ -367,3 +384,85 @@ class FileTreeView(DropTreeView):
         if index.data(IS_DIR_ROLE):
             return path
         return path.rsplit("/", 1)[0] if "/" in path else ""
+
+    def folder_index_at(self, index: QModelIndex) -> QModelIndex:
+        """The row of the folder `folder_at(index)` names; invalid for the root."""
+        if not index.isValid():
+            return QModelIndex()
+        if index.data(IS_DIR_ROLE):
+            return index.siblingAtColumn(0)
+        return index.parent()
+
+    @property
+    def drop_target_path(self) -> str | None:
+        """The folder a drop at the pointer would go into ('' is the root); None when no drag is over the tree."""
+        return self._drop_target
+
+    # ---- drop target --------------------------------------------------------------------------------
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        super().dragEnterEvent(event)
+        self._follow_drag(event)
+
+    def dragMoveEvent(self, event: QDragMoveEvent) -> None:
+        super().dragMoveEvent(event)
+        self._follow_drag(event)
+
+    def dragLeaveEvent(self, event: QDragLeaveEvent) -> None:
+        self._set_drop_target(None, QModelIndex())
+        super().dragLeaveEvent(event)
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        self._set_drop_target(None, QModelIndex())  # before the drop is handled: it may open a dialog
+        super().dropEvent(event)
+
+    def _follow_drag(self, event: QDropEvent) -> None:
+        if not event.isAccepted():
+            self._set_drop_target(None, QModelIndex())
+            return
+        index = self.indexAt(event.position().toPoint())
+        self._set_drop_target(self.folder_at(index), self.folder_index_at(index))
+
+    def _set_drop_target(self, path: str | None, row: QModelIndex) -> None:
+        if path == self._drop_target and self._drop_row == row:
+            return
+        self._drop_target, self._drop_row = path, QPersistentModelIndex(row)
+        self.viewport().update()
+
+    def _outline_whole_view(self) -> bool:
+        return super()._outline_whole_view() and self._drop_target == ""
+
+    def drop_target_rect(self) -> QRect:
+        """The viewport area highlighted as the drop target: the folder's row and the rows shown inside it.
+
+        Empty when no folder is targeted (no drag, or the root). It may reach outside the viewport."""
+        if not self._drop_target or not self._drop_row.isValid():
+            return QRect()
+        top = self.visualRect(self._drop_row)
+        if top.isEmpty():
+            return QRect()
+        bottom = self.visualRect(self._last_shown_inside(self._drop_row))
+        return QRect(0, top.top(), self.viewport().width(), bottom.bottom() - top.top() + 1)
+
+    def _last_shown_inside(self, folder: AnyIndex) -> AnyIndex:
+        """The lowest row shown below `folder` that belongs to it (the folder itself when it is collapsed)."""
+        model, index = self.model(), folder
+        while self.isExpanded(index) and model.rowCount(index) > 0:
+            index = model.index(model.rowCount(index) - 1, 0, index)
+        return index
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        super().paintEvent(event)
+        area = self.drop_target_rect()
+        if area.isEmpty():
+            return
+        painter = QPainter(self.viewport())
+        highlight = self.palette().color(QPalette.ColorRole.Highlight)
+        tint = QColor(highlight)
+        tint.setAlpha(70)
+        row = self.visualRect(self._drop_row)
+        painter.fillRect(QRect(0, row.top(), area.width(), row.height()), tint)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(QPen(highlight, 2))
+        painter.drawRoundedRect(area.adjusted(2, 1, -2, -1), 4, 4)
+        painter.end()

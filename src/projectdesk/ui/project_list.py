@@ -225,7 +225,11 @@ def chip_color(name: str, dark: bool) -> QColor:
 
 
 class ProjectDelegate(QStyledItemDelegate):
-    """Paints the name column as two lines: the name, then the tech stack as small rounded labels."""
+    """Paints the name column as two lines: the name, then the tech stack as small rounded labels.
+
+    Every column's text sits on the first line, the name's, so Files / Size / Updated stay beside the
+    name whether or not a row has chips under it (centred, they would float between this row and the next).
+    """
 
     PADDING = 4
     MAX_CHIPS = 6
@@ -239,6 +243,12 @@ class ProjectDelegate(QStyledItemDelegate):
             font.setPixelSize(max(9, int(base.pixelSize() * 0.8)))
         return font
 
+    @staticmethod
+    def _name_font(base: QFont) -> QFont:
+        font = QFont(base)
+        font.setWeight(QFont.Weight.DemiBold)
+        return font
+
     def sizeHint(self, option: QStyleOptionViewItem, index: AnyIndex) -> QSize:
         size = super().sizeHint(option, index)
         if index.column() != ProjectListModel.NAME:
@@ -247,32 +257,43 @@ class ProjectDelegate(QStyledItemDelegate):
         chips = QFontMetrics(self._chip_font(option.font)).height() + 4
         return QSize(size.width(), line + chips + 3 * self.PADDING)
 
-    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: AnyIndex) -> None:
-        if index.column() != ProjectListModel.NAME:
-            super().paint(painter, option, index)
-            return
+    def text_rect(self, option: QStyleOptionViewItem, index: AnyIndex) -> QRect:
+        """Where a cell's text is drawn: the row's first line, in the column's own text area.
+
+        Depends only on the row's rect and font, never on the row's tech stack."""
         opt = QStyleOptionViewItem(option)
         self.initStyleOption(opt, index)
-        name = opt.text
+        return self._first_line(opt)
+
+    def _first_line(self, opt: QStyleOptionViewItem) -> QRect:
+        widget = opt.widget
+        style = widget.style() if widget is not None else QApplication.style()
+        area: QRect = style.subElementRect(QStyle.SubElement.SE_ItemViewItemText, opt, widget)
+        height = QFontMetrics(self._name_font(opt.font)).height()
+        return QRect(area.left(), opt.rect.top() + self.PADDING, area.width(), height)
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: AnyIndex) -> None:
+        opt = QStyleOptionViewItem(option)
+        self.initStyleOption(opt, index)
+        line = self._first_line(opt)
+        text = opt.text
         opt.text = ""
         widget = opt.widget
         style = widget.style() if widget is not None else QApplication.style()
         style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, widget)
-        text_rect: QRect = style.subElementRect(QStyle.SubElement.SE_ItemViewItemText, opt, widget)
         selected = bool(opt.state & QStyle.StateFlag.State_Selected)
         palette: QPalette = opt.palette
         text_role = QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text
+        name_column = index.column() == ProjectListModel.NAME
         painter.save()
-        font = QFont(opt.font)
-        font.setWeight(QFont.Weight.DemiBold)
+        font = self._name_font(opt.font) if name_column else QFont(opt.font)
         painter.setFont(font)
         painter.setPen(palette.color(text_role))
-        metrics = QFontMetrics(font)
-        top = text_rect.top() + self.PADDING
-        name_rect = QRect(text_rect.left(), top, text_rect.width(), metrics.height())
-        elided = metrics.elidedText(name, Qt.TextElideMode.ElideRight, name_rect.width())
-        painter.drawText(name_rect, int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter), elided)
-        self._paint_chips(painter, opt, index, text_rect, top + metrics.height() + self.PADDING, selected)
+        elided = QFontMetrics(font).elidedText(text, opt.textElideMode, line.width())
+        align = opt.displayAlignment & Qt.AlignmentFlag.AlignHorizontal_Mask
+        painter.drawText(line, int(align | Qt.AlignmentFlag.AlignVCenter), elided)
+        if name_column:
+            self._paint_chips(painter, opt, index, line, line.bottom() + 1 + self.PADDING, selected)
         painter.restore()
 
     def _paint_chips(
@@ -382,16 +403,21 @@ class DropTreeView(QTreeView):
 
     # ---- painting -------------------------------------------------------------------------------
 
+    def _outline_whole_view(self) -> bool:
+        """Whether the dashed drop outline goes round the whole view: while a drag is over it, by default."""
+        return self._drag_active
+
     def paintEvent(self, event: QPaintEvent) -> None:
         super().paintEvent(event)
         model = self.model()
         empty = model is None or model.rowCount(self.rootIndex()) == 0
-        if not (empty and self._placeholder) and not self._drag_active:
+        outline = self._outline_whole_view()
+        if not (empty and self._placeholder) and not outline:
             return
         painter = QPainter(self.viewport())
         rect = self.viewport().rect()
         palette = self.palette()
-        if self._drag_active:
+        if outline:
             pen = QPen(palette.color(QPalette.ColorRole.Highlight), 2, Qt.PenStyle.DashLine)
             painter.setPen(pen)
             painter.drawRoundedRect(rect.adjusted(3, 3, -4, -4), 6, 6)

@@ -7,13 +7,14 @@ import dataclasses
 from collections.abc import Collection
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QPalette
+from PySide6.QtGui import QColor, QFontMetrics, QPalette, QTextOption
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFormLayout,
     QLabel,
     QLineEdit,
+    QPlainTextEdit,
     QTreeWidget,
     QTreeWidgetItem,
     QVBoxLayout,
@@ -25,6 +26,7 @@ from projectdesk.services.projects import PushPlan
 from projectdesk.ui.formatting import human_bytes
 
 LISTED_MAX = 400  # rows shown per section (the rest is counted)
+DETAIL_HINT = "Select a file to read its full path and reason here."
 
 
 class PushPreviewDialog(QDialog):
@@ -32,6 +34,8 @@ class PushPreviewDialog(QDialog):
 
     Attributes:
         name_field: the project name (editable for a new project).
+        details: the sections of files; every cell's tooltip holds its whole text.
+        detail_pane: read-only, selectable text under the list: the selected file's full path and reason.
         upload_button: disabled when a limit is exceeded or there is nothing to send.
     """
 
@@ -131,6 +135,9 @@ class PushPreviewDialog(QDialog):
         if plan.unchanged:
             self._section("Unchanged (already on the server)", [(p, "") for p in plan.unchanged])
         layout.addWidget(self.details, 1)
+        self.detail_pane = self._make_detail_pane()
+        layout.addWidget(self.detail_pane)
+        self.details.itemSelectionChanged.connect(self._show_selected_detail)
 
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel, self)
         self.upload_button = self.buttons.addButton(
@@ -160,11 +167,28 @@ class PushPreviewDialog(QDialog):
         if warn:
             top.setForeground(0, QColor("#b00020"))
         for path, info in rows[:LISTED_MAX]:
-            QTreeWidgetItem(top, [path, info])
+            item = QTreeWidgetItem(top, [path, info])
+            item.setToolTip(0, path)  # the columns elide long paths and reasons
+            item.setToolTip(1, info)
         if len(rows) > LISTED_MAX:
             QTreeWidgetItem(top, [f"… and {len(rows) - LISTED_MAX:,} more", ""])
         self.details.addTopLevelItem(top)
         top.setExpanded(expanded)
+
+    def _make_detail_pane(self) -> QPlainTextEdit:
+        pane = QPlainTextEdit(self)
+        pane.setObjectName("previewDetail")
+        pane.setReadOnly(True)
+        pane.setPlaceholderText(DETAIL_HINT)
+        pane.setWordWrapMode(QTextOption.WrapMode.WrapAtWordBoundaryOrAnywhere)  # paths have no spaces
+        lines = QFontMetrics(pane.font()).lineSpacing() * 3
+        margins = pane.contentsMargins().top() + pane.contentsMargins().bottom()
+        pane.setFixedHeight(lines + margins + 2 * int(pane.document().documentMargin()))
+        return pane
+
+    def _show_selected_detail(self) -> None:
+        selected = self.details.selectedItems()
+        self.detail_pane.setPlainText(detail_text(selected[0]) if selected else "")
 
     def _on_name_changed(self, text: str) -> None:
         if not self._plan.is_new:
@@ -194,3 +218,10 @@ def update_heading(plan: PushPlan) -> str:
     if plan.conflicts:
         parts.append(f"{len(plan.conflicts):,} conflict{'s' if len(plan.conflicts) != 1 else ''}")
     return f"Update {plan.name}: {', '.join(parts)}"
+
+
+def detail_text(item: QTreeWidgetItem) -> str:
+    """A file row's whole path and reason (or size), one per line; nothing for a section's heading."""
+    if item.parent() is None:
+        return ""
+    return "\n".join(text for text in (item.text(0), item.text(1)) if text)
