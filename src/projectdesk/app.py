@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
     from projectdesk.config.paths import Paths
     from projectdesk.config.profiles import Profile
-    from projectdesk.services.projects import ProjectService
+    from projectdesk.services.offline import CachedProjectService
     from projectdesk.ui.main_window import MainWindow
 
 EXIT_GRACE = 3.0  # seconds given to worker threads (a network call in flight) before the process ends anyway
@@ -98,14 +98,10 @@ def create_window(paths: Paths) -> MainWindow:
 
     secrets = SecretStore()  # one for the run: keys the person chose to keep for this session only live here
 
-    def open_profile(profile: Profile) -> ProjectService:
+    def open_profile(profile: Profile) -> CachedProjectService:
         # Blocking (imports boto3 for S3 profiles): the window calls it in a worker thread.
-        try:
-            from projectdesk.services.offline import open_cached_service
-        except ImportError:  # a build without the offline cache
-            from projectdesk.services.connect import open_service
+        from projectdesk.services.offline import open_cached_service
 
-            return open_service(profile, paths, secrets=secrets)
         return open_cached_service(profile, paths, secrets=secrets)
 
     return MainWindow(paths, open_profile, secrets=secrets)
@@ -131,7 +127,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"projectdesk: there is no profile '{profile}'", file=sys.stderr)
             return 1
         window.profile_box.setCurrentIndex(index)
-    open_paths_when_ready(app, window.serviceReady, window.drop_on_projects, [p.resolve() for p in args.paths])
+    open_paths_when_ready(app, window.serviceReady, window.uploads.drop_on_projects, [p.resolve() for p in args.paths])
     smoke_test = asyncio.ensure_future(_smoke_test(window)) if args.smoke_test else None
     window.show()
     if args.quit_after is not None:
@@ -203,8 +199,8 @@ async def _smoke_test(window: MainWindow) -> None:
         report.update(await window.tasks.call(_runtime_report))
         report.update(
             ok=True,
-            profile=window.profile.name if window.profile else None,
-            kind=window.profile.kind if window.profile else None,
+            profile=window.session.profile.name if window.session.profile else None,
+            kind=window.session.profile.kind if window.session.profile else None,
             projects=sorted(window.project_model.slugs()),
             seconds=round(time.monotonic() - started, 2),
         )

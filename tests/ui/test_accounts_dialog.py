@@ -42,7 +42,7 @@ def window_on_real_services(make_window: Any, paths: Paths) -> WindowHarness:
     holder: list[MainWindow] = []
 
     def factory(profile: Any) -> Any:
-        return open_cached_service(profile, paths, secrets=holder[0].secrets)
+        return open_cached_service(profile, paths, secrets=holder[0].session.secrets)
 
     first = open_cached_service(ProfileStore(paths).get("local"), paths)
     first.close()
@@ -53,10 +53,10 @@ def window_on_real_services(make_window: Any, paths: Paths) -> WindowHarness:
 
 
 def open_accounts(h: WindowHarness) -> AccountsDialog:
-    actions = h.window.window_actions
-    actions.accounts_action.trigger()
-    h.qtbot.waitUntil(lambda: actions.accounts_dialog is not None and actions.accounts_dialog.isVisible())
-    dialog = actions.accounts_dialog
+    actions = h.window.commands
+    actions.store.accounts_action.trigger()
+    h.qtbot.waitUntil(lambda: actions.store.accounts_dialog is not None and actions.store.accounts_dialog.isVisible())
+    dialog = actions.store.accounts_dialog
     assert dialog is not None
     h.qtbot.waitUntil(lambda: dialog.add_button.isEnabled() and dialog.tree.topLevelItemCount() >= 1, timeout=20000)
     return dialog
@@ -135,7 +135,9 @@ def test_add_a_seaweedfs_store_its_secret_goes_to_the_keyring_only(
     assert profile.endpoint_url == seaweed.endpoint_url and profile.bucket == bucket and profile.path_style
     assert profile.credential_source == "keyring"
     # the window opens the new store (the dialog said so by adding it) and works through it
-    h.qtbot.waitUntil(lambda: h.window.profile is not None and h.window.profile.name == "weed", timeout=20000)
+    h.qtbot.waitUntil(
+        lambda: h.window.session.profile is not None and h.window.session.profile.name == "weed", timeout=20000
+    )
     h.wait_ready()
     assert h.window.connection_label.text() == "Online"
     assert bucket in h.window.profile_label.text()
@@ -182,14 +184,16 @@ def test_without_a_keyring_the_keys_are_kept_for_the_session_only(
     assert editor.result_label.text() == ""
     editor.save_button.click()
     h.qtbot.waitUntil(lambda: "temp" in dialog.changed, timeout=20000)
-    assert h.window.secrets.is_session_only("temp")
+    assert h.window.session.secrets.is_session_only("temp")
     assert memory_keyring.entries == {}
     assert ProfileStore(isolated_dirs).get("temp").credential_source == "keyring"
     h.qtbot.waitUntil(lambda: dialog.tree.topLevelItemCount() == 2)
     rows = {dialog.tree.topLevelItem(i).data(0, 256): dialog.tree.topLevelItem(i) for i in range(2)}
     assert rows["temp"].text(2) == "this session only"
     dialog.reject()
-    h.qtbot.waitUntil(lambda: h.window.profile is not None and h.window.profile.name == "temp", timeout=20000)
+    h.qtbot.waitUntil(
+        lambda: h.window.session.profile is not None and h.window.session.profile.name == "temp", timeout=20000
+    )
     h.wait_ready()
     assert h.window.connection_label.text() == "Online"  # the session's keys opened the store
 

@@ -73,20 +73,20 @@ def test_a_share_link_fetched_with_urllib_returns_the_file(
     seaweed: SeaweedServer, make_window: Any, isolated_dirs: Paths, tmp_path: Path
 ) -> None:
     h, _service, bucket, slug = _seaweed_window(seaweed, make_window, isolated_dirs, tmp_path)
-    actions = h.window.window_actions
+    actions = h.window.commands
     _select(h, "backend/main.py")
-    assert actions.share_action.isEnabled() and actions.copy_uri_action.isEnabled()
+    assert actions.files.share_action.isEnabled() and actions.files.copy_uri_action.isEnabled()
     # S3 URIs of the file and of the project
-    task = actions.copy_s3_uri()
+    task = actions.files.copy_file_uri()
     h.qtbot.waitUntil(task.done)
     assert QGuiApplication.clipboard().text() == f"s3://{bucket}/projects/anonymous/{slug}/backend/main.py"
-    task = actions.copy_s3_uri(project=True)
+    task = actions.project.copy_project_uri()
     h.qtbot.waitUntil(task.done)
     assert QGuiApplication.clipboard().text() == f"s3://{bucket}/projects/anonymous/{slug}/"
 
-    actions.share_action.trigger()
-    h.qtbot.waitUntil(lambda: actions.share_dialog is not None and actions.share_dialog.isVisible())
-    dialog: ShareLinkDialog = actions.share_dialog  # type: ignore[assignment]
+    actions.files.share_action.trigger()
+    h.qtbot.waitUntil(lambda: actions.files.share_dialog is not None and actions.files.share_dialog.isVisible())
+    dialog: ShareLinkDialog = actions.files.share_dialog  # type: ignore[assignment]
     h.qtbot.waitUntil(lambda: dialog.copy_button.isEnabled(), timeout=15000)
     assert dialog.link is not None and dialog.link.expires_at == pytest.approx(time.time() + 86400, abs=60)
     dialog.expiry.setCurrentIndex(dialog.expiry.count() - 1)  # 7 days, the longest
@@ -100,7 +100,7 @@ def test_a_share_link_fetched_with_urllib_returns_the_file(
     assert url.hostname == "127.0.0.1" and parse_qs(url.query)["X-Amz-Expires"] == [str(MAX_SHARE_SECONDS)]
     assert parse_qs(url.query)["X-Amz-Algorithm"] == ["AWS4-HMAC-SHA256"]
     copied: list[Any] = []
-    actions.linkCopied.connect(copied.append)
+    actions.files.linkCopied.connect(copied.append)
     dialog.copy_button.click()
     h.qtbot.waitUntil(lambda: bool(copied))
     assert QGuiApplication.clipboard().text() == link.url
@@ -116,8 +116,8 @@ def test_delete_project_asks_first_and_removes_every_object(
     h, service, bucket, slug = _seaweed_window(seaweed, make_window, isolated_dirs, tmp_path)
     prefix = f"projects/anonymous/{slug}/"
     assert len(_objects(seaweed, bucket, prefix)) == len(PROJECT) + 1  # and the manifest
-    actions = h.window.window_actions
-    actions.delete_project_action.trigger()
+    actions = h.window.commands
+    actions.project.delete_project_action.trigger()
     box = _confirm_box(h)
     assert box.text() == "Delete the project “Actions Demo” and its 3 files?"
     assert "cannot be undone" in box.informativeText()
@@ -126,8 +126,8 @@ def test_delete_project_asks_first_and_removes_every_object(
     h.wait_idle()
     assert len(_objects(seaweed, bucket, prefix)) == len(PROJECT) + 1  # nothing happened
     deleted: list[str] = []
-    actions.projectDeleted.connect(deleted.append)
-    actions.delete_project_action.trigger()
+    actions.project.projectDeleted.connect(deleted.append)
+    actions.project.delete_project_action.trigger()
     _click(_confirm_box(h), "Delete Project")
     h.qtbot.waitUntil(lambda: deleted == [slug], timeout=20000)
     h.wait_idle()
@@ -163,13 +163,13 @@ def _key(h: WindowHarness, widget: Any, key: Qt.Key) -> None:
 
 def test_new_rename_and_delete_files_from_the_keyboard(make_window: Any, tmp_path: Path) -> None:
     h, service, slug = _local_window(make_window, tmp_path)
-    actions = h.window.window_actions
+    actions = h.window.commands
     tree = h.window.tree_view
     h.window.tree_view.expand(h.window.tree_model.index_for_path("backend"))
     _select(h, "backend/main.py")
     # New file (Ctrl+Shift+N), in the selected file's folder
-    assert actions.new_file_action.shortcut().toString() == "Ctrl+Shift+N"
-    actions.new_file_action.trigger()
+    assert actions.files.new_file_action.shortcut().toString() == "Ctrl+Shift+N"
+    actions.files.new_file_action.trigger()
     dialog: PathDialog = wait_for_child(h.qtbot, h.window, PathDialog)
     assert dialog.field.text() == "backend/"
     dialog.field.setText("backend/main.py")
@@ -177,7 +177,7 @@ def test_new_rename_and_delete_files_from_the_keyboard(make_window: Any, tmp_pat
     dialog.field.setText("backend/routes/health.py")
     assert dialog.ok_button.isEnabled()
     changed: list[str] = []
-    actions.filesChanged.connect(changed.append)
+    actions.files.filesChanged.connect(changed.append)
     dialog.ok_button.click()
     h.qtbot.waitUntil(lambda: len(changed) == 1, timeout=15000)
     h.wait_idle()
@@ -204,7 +204,7 @@ def test_new_rename_and_delete_files_from_the_keyboard(make_window: Any, tmp_pat
     h.wait_idle()
     # A folder goes with all its files
     _select(h, "frontend")
-    actions.delete_file_action.trigger()
+    actions.files.delete_file_action.trigger()
     box = _confirm_box(h)
     assert box.text() == "Delete the folder frontend and its 1 file from “Local Demo”?"
     _click(box, "Delete")
@@ -216,28 +216,28 @@ def test_new_rename_and_delete_files_from_the_keyboard(make_window: Any, tmp_pat
 
 def test_export_keep_offline_cache_folder_and_what_a_local_store_cannot_do(make_window: Any, tmp_path: Path) -> None:
     h, service, slug = _local_window(make_window, tmp_path, cached=True)
-    actions = h.window.window_actions
+    actions = h.window.commands
     _select(h, "README.md")
-    assert not actions.share_action.isEnabled() and not actions.copy_uri_action.isEnabled()
-    assert "need an S3 store" in actions.share_action.toolTip()
+    assert not actions.files.share_action.isEnabled() and not actions.files.copy_uri_action.isEnabled()
+    assert "need an S3 store" in actions.files.share_action.toolTip()
     # export as zip: a transfer row, the zip holds the project
     out = tmp_path / "export.zip"
-    task = h.window._track(actions.start_export(slug, out))  # type: ignore[arg-type]
+    task = h.window.session.track(actions.project.start_export(slug, out))
     h.qtbot.waitUntil(task.done, timeout=20000)
     transfer = h.window.transfer_model.transfers()[-1]
     assert transfer.kind == "Export" and transfer.state == "done", transfer.error
     with zipfile.ZipFile(out) as archive:
         assert {name: archive.read(name) for name in archive.namelist()} == PROJECT
     # keep offline: the whole project lands in the cache
-    assert actions.keep_offline_action.isEnabled() and not actions.keep_offline_action.isChecked()
-    actions.keep_offline_action.setChecked(True)
+    assert actions.project.keep_offline_action.isEnabled() and not actions.project.keep_offline_action.isChecked()
+    actions.project.keep_offline_action.trigger()  # as a click: checks it and runs the command
     h.qtbot.waitUntil(lambda: service.kept_offline(slug), timeout=15000)
     h.wait_idle()
     assert service.file_states(slug) == {path: "clean" for path in PROJECT}
     # the cache folder opens in the file manager
     opened: list[QUrl] = []
-    actions.open_url = opened.append
-    actions.cache_folder_action.trigger()
+    actions.store.open_url = opened.append
+    actions.store.cache_folder_action.trigger()
     h.qtbot.waitUntil(lambda: bool(opened))
     folder = Path(opened[0].toLocalFile())
     assert (folder / "backend" / "main.py").read_bytes() == PROJECT["backend/main.py"]
@@ -245,7 +245,7 @@ def test_export_keep_offline_cache_folder_and_what_a_local_store_cannot_do(make_
 
 def test_every_command_is_in_a_menu_and_reachable_from_the_keyboard(make_window: Any, tmp_path: Path) -> None:
     h, _service, _slug = _local_window(make_window, tmp_path, cached=True)
-    actions = h.window.window_actions
+    actions = h.window.commands
     menus = {a.text(): a.menu() for a in h.window.menuBar().actions()}
     assert list(menus)[-3:] == ["&Project", "&Store", "&Help"]
     project = [a.text() for a in menus["&Project"].actions() if a.text()]
@@ -256,22 +256,22 @@ def test_every_command_is_in_a_menu_and_reachable_from_the_keyboard(make_window:
     store = [a.text() for a in menus["&Store"].actions() if a.text()]
     assert store == ["&Manage Stores…", "&Work Offline", "&Reconnect Now", "&Send Queued Changes", "Open &Cache Folder"]
     shortcuts = {
-        actions.accounts_action: "Ctrl+,",
-        actions.export_action: "Ctrl+Shift+E",
-        actions.delete_project_action: "Ctrl+Shift+Del",
-        actions.rename_action: "F2",
-        actions.delete_file_action: "Del",
-        actions.copy_uri_action: "Ctrl+Shift+C",
-        actions.share_action: "Ctrl+Shift+L",
-        actions.resolve_action: "Ctrl+Shift+R",
+        actions.store.accounts_action: "Ctrl+,",
+        actions.project.export_action: "Ctrl+Shift+E",
+        actions.project.delete_project_action: "Ctrl+Shift+Del",
+        actions.files.rename_action: "F2",
+        actions.files.delete_file_action: "Del",
+        actions.files.copy_uri_action: "Ctrl+Shift+C",
+        actions.files.share_action: "Ctrl+Shift+L",
+        actions.conflicts.resolve_action: "Ctrl+Shift+R",
         h.window.refresh_action: "F5",
     }
     for action, key in shortcuts.items():
         assert action.shortcut().toString() == key, action.text()
     # Del deletes in the tree or the project list, never in the editor
-    assert actions.delete_file_action.shortcutContext() == Qt.ShortcutContext.WidgetWithChildrenShortcut
-    assert actions.delete_file_action in h.window.tree_view.actions()
-    assert actions.delete_project_key in h.window.project_view.actions()
+    assert actions.files.delete_file_action.shortcutContext() == Qt.ShortcutContext.WidgetWithChildrenShortcut
+    assert actions.files.delete_file_action in h.window.tree_view.actions()
+    assert actions.project.delete_project_key in h.window.project_view.actions()
     _select(h, "README.md")
     texts = [a.text() for a in actions.tree_menu().actions() if a.text()]
     assert texts[:4] == ["&Open", "&New File…", "&Rename…", "De&lete…"]

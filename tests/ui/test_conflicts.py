@@ -53,7 +53,7 @@ def make_conflict(
     page = h.open_file("backend/main.py")
     seaweed.client().put_object(Bucket=bucket, Key=f"projects/anonymous/{slug}/backend/main.py", Body=THEIRS)
     page.editor.setPlainText(MINE.decode())
-    save = h.window.save_current()
+    save = h.window.editing.save_current()
     h.qtbot.waitUntil(save.done, timeout=20000)
     assert save.exception() is None
     assert "changed on the server while you edited it" in h.window.banner.text()
@@ -65,15 +65,19 @@ def make_conflict(
 
 
 def open_diff(h: WindowHarness) -> ConflictDialog:
-    actions = h.window.window_actions
-    h.qtbot.waitUntil(lambda: actions.resolve_action.isEnabled(), timeout=15000)  # the status poll saw it
-    assert actions.resolve_action.text() == "Resolve &Conflicts (1)…"
-    assert actions.conflicts_tool_action.isVisible() and actions.conflicts_tool_action.text() == "1 Conflict"
-    actions.resolve_action.trigger()
-    h.qtbot.waitUntil(
-        lambda: actions.conflict_dialog is not None and actions.conflict_dialog.isVisible(), timeout=20000
+    actions = h.window.commands
+    h.qtbot.waitUntil(lambda: actions.conflicts.resolve_action.isEnabled(), timeout=15000)  # the status poll saw it
+    assert actions.conflicts.resolve_action.text() == "Resolve &Conflicts (1)…"
+    assert (
+        actions.conflicts.conflicts_tool_action.isVisible()
+        and actions.conflicts.conflicts_tool_action.text() == "1 Conflict"
     )
-    dialog = actions.conflict_dialog
+    actions.conflicts.resolve_action.trigger()
+    h.qtbot.waitUntil(
+        lambda: actions.conflicts.conflict_dialog is not None and actions.conflicts.conflict_dialog.isVisible(),
+        timeout=20000,
+    )
+    dialog = actions.conflicts.conflict_dialog
     assert dialog is not None
     return dialog
 
@@ -101,7 +105,7 @@ def test_a_conflict_shows_both_versions_and_each_choice_keeps_its_promise(
     assert dialog.mine_button.isVisible() and dialog.theirs_button.isVisible() and dialog.both_button.isVisible()
 
     resolved: list[tuple[Any, str]] = []
-    h.window.window_actions.conflictResolved.connect(lambda record, made: resolved.append((record, made)))
+    h.window.commands.conflicts.conflictResolved.connect(lambda record, made: resolved.append((record, made)))
     {KEEP_MINE: dialog.mine_button, KEEP_THEIRS: dialog.theirs_button, KEEP_BOTH: dialog.both_button}[choice].click()
     h.qtbot.waitUntil(lambda: bool(resolved), timeout=20000)
     h.wait_idle()
@@ -120,8 +124,8 @@ def test_a_conflict_shows_both_versions_and_each_choice_keeps_its_promise(
     assert service.file_states(slug)["backend/main.py"] == "clean"
     assert (h.window.tree_model.entry(copy) is not None) == (choice == KEEP_BOTH)
     assert "Conflict resolved" in h.window.banner.text()
-    assert not h.window.window_actions.resolve_action.isEnabled()
-    assert not h.window.window_actions.conflicts_tool_action.isVisible()
+    assert not h.window.commands.conflicts.resolve_action.isEnabled()
+    assert not h.window.commands.conflicts.conflicts_tool_action.isVisible()
 
 
 def test_decide_later_keeps_both_versions(
@@ -133,4 +137,4 @@ def test_decide_later_keeps_both_versions(
     h.wait_idle()
     assert len(service.conflicts()) == 1
     assert objects(seaweed, bucket, slug) == {**PROJECT, "backend/main.py": THEIRS, copy: MINE}
-    assert h.window.window_actions.resolve_action.isEnabled()
+    assert h.window.commands.conflicts.resolve_action.isEnabled()

@@ -12,13 +12,17 @@ from pygments.lexers import PythonLexer
 from pygments.token import Comment, Keyword, String
 from PySide6.QtGui import QTextDocument
 
+from projectdesk.cache.store import CacheStore
 from projectdesk.core.errors import InvalidKey
-from projectdesk.core.models import ProjectInfo
-from projectdesk.ui import extras
+from projectdesk.services.offline import CachedProjectService
+from projectdesk.services.projects import ProjectService
+from projectdesk.storage.local import LocalRepository
+from projectdesk.ui import sync_state
 from projectdesk.ui.dialogs.quick_open import best_matches, score
 from projectdesk.ui.formatting import duration_text, rate_text, relative_time
 from projectdesk.ui.highlighter import PygmentsHighlighter, lex_line, lexer_for
 from projectdesk.ui.staging import remove_staging, stage_drop
+from projectdesk.ui.sync_state import ProjectState, TreeState
 
 
 def test_lex_line_carries_state_across_lines() -> None:
@@ -78,45 +82,46 @@ def test_formatting() -> None:
     assert rate_text(1_500_000) == "1.5 MB/s"
 
 
-class CacheLikeService:
-    """The extras CachedProjectService adds, in the shapes the window accepts."""
+def test_sync_state_reads_the_cache_as_the_window_shows_it(tmp_path: Path) -> None:
+    """Pending uploads, conflicts, cached and kept-offline projects and each file's badge, read from a real
+    cache over a local store: offline edits are pending, a remote change met by a queued edit is a conflict."""
+    repo = LocalRepository(tmp_path / "store")
+    other = ProjectService(repo, data_dir=tmp_path / "other")
+    other.write_file("a-1", "x.py", b"x\n")
+    other.write_file("a-1", "w.py", b"w\n")
+    other.write_file("b-2", "z.py", b"z\n")
+    other.write_file("d-4", "k.py", b"k\n")
+    service = CachedProjectService(repo, CacheStore(tmp_path / "cache", "local", "anonymous"), data_dir=tmp_path / "me")
+    try:
+        for slug in ("a-1", "b-2", "d-4"):
+            service.list_files(slug)
+        service.read_file("a-1", "w.py")  # a clean copy here
+        _, z = service.open_file("b-2", "z.py")
+        service.set_keep_offline("d-4", True)
+        service.go_offline()
+        service.write_file("a-1", "x.py", b"x, edited offline\n")
+        service.write_file("b-2", "z.py", b"z, edited offline\n", if_match=z.etag)
+        other.write_file("b-2", "z.py", b"z, changed on the server meanwhile\n")
 
-    is_offline = True
+        snap = sync_state.snapshot(service)
+        assert snap.offline and snap.forced_offline
+        assert sorted(snap.pending) == [("a-1", "x.py"), ("b-2", "z.py")] and snap.conflicts == []
+        assert snap.cached >= {"a-1", "d-4"} and snap.kept_offline == {"d-4"}
+        states = sync_state.project_states(snap)
+        assert states["a-1"] == states["b-2"] == ProjectState.PENDING and states["d-4"] == ProjectState.KEEP_OFFLINE
+        assert sync_state.file_states(service, "a-1", snap) == {"x.py": TreeState.PENDING, "w.py": TreeState.CACHED}
 
-    def cached_projects(self) -> list[ProjectInfo]:
-        return [ProjectInfo("A", "a-1", "anonymous", 0, 0, 1, 1, [], False, False)]
-
-    def pending(self) -> list[Any]:
-        return [{"slug": "a-1", "path": "x.py"}, ("b-2", "y.py")]
-
-    def conflicts(self) -> list[Any]:
-        class Item:
-            slug, path = "b-2", "z.py"
-
-        return [Item()]
-
-    def file_states(self, slug: str) -> dict[str, str]:
-        return {"x.py": "dirty", "w.py": "clean", "odd.py": "something-new"}
-
-    def cache_usage(self) -> list[Any]:
-        class Usage:
-            def __init__(self, slug: str, files: int, keep: bool) -> None:
-                self.slug, self.files, self.keep_offline = slug, files, keep
-
-        return [Usage("a-1", 2, False), Usage("c-3", 0, False), Usage("d-4", 5, True)]
-
-
-def test_extras_are_read_by_duck_typing() -> None:
-    service = CacheLikeService()
-    assert extras.has_extras(service) and extras.is_offline(service) is True
-    snap = extras.snapshot(service)
-    assert snap.pending == [("a-1", "x.py"), ("b-2", "y.py")] and snap.conflicts == [("b-2", "z.py")]
-    assert snap.cached == {"a-1", "d-4"} and snap.kept_offline == {"d-4"}
-    assert extras.project_states(snap) == {"a-1": "pending", "b-2": "conflict", "d-4": "keep-offline"}
-    assert extras.file_states(service, "a-1", snap) == {"x.py": "pending", "w.py": "cached"}
-    plain = object()
-    assert not extras.has_extras(plain) and extras.is_offline(plain) is None
-    assert extras.cached_projects(plain) is None and extras.snapshot(plain).pending == []
+        service.go_online()
+        snap = sync_state.snapshot(service)
+        assert not snap.offline and snap.pending == []
+        conflicted = [path for slug, path in snap.conflicts if slug == "b-2"]
+        assert conflicted == ["z.py"]
+        assert sync_state.project_states(snap)["b-2"] == ProjectState.CONFLICT
+        assert sync_state.file_states(service, "b-2", snap)["z.py"] == TreeState.CONFLICT
+        pending, conflicts = sync_state.pending_and_conflicts(service)
+        assert pending == [] and ("b-2", "z.py") in conflicts
+    finally:
+        service.close()
 
 
 def test_staging_links_and_cleans_up_without_touching_the_source(tmp_path: Path) -> None:

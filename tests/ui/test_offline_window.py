@@ -54,8 +54,8 @@ def test_offline_the_window_browses_cached_files_and_the_queued_edit_lands_after
     h: WindowHarness = make_window(service, factory=lambda _profile: service)
     h.open_project(slug)
     h.open_file("src/app.py")  # now cached
-    h.window.close_current()
-    monitor = h.window.offline_monitor
+    h.window.editing.close_current()
+    monitor = h.window.monitor
     assert not monitor.strip.isVisible() and h.window.connection_label.text() == "Online"
 
     server.kill()
@@ -74,10 +74,10 @@ def test_offline_the_window_browses_cached_files_and_the_queued_edit_lands_after
     page.editor.moveCursor(page.editor.textCursor().MoveOperation.End)
     page.editor.insertPlainText("\n@app.get('/health')\ndef health():\n    return {'ok': True}\n")
     edited = page.data_to_save()
-    save = h.window.save_current()
+    save = h.window.editing.save_current()
     qtbot.waitUntil(save.done, timeout=20000)
     assert save.exception() is None and not page.is_modified
-    h.window._track(h.window._refresh_status())
+    h.window.session.track(h.window.browser.refresh_status())
     qtbot.waitUntil(lambda: h.window.pending_label.text() == "1 pending upload", timeout=15000)
     row = h.window.project_model.row_of(slug)
     assert h.window.project_model.index(row, 0).data(STATE_ROLE) == "pending"

@@ -90,7 +90,7 @@ def test_opening_a_10_mb_file_does_not_stall_the_window(
     h.open_project(plan.slug)
     with StallProbe() as probe:
         started = time.perf_counter()
-        task = h.window.open_file("big/generated.py")
+        task = h.window.editing.open_file("big/generated.py")
         assert task is not None
         qtbot.waitUntil(task.done, timeout=60000)
         elapsed = time.perf_counter() - started

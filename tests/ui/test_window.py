@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -11,8 +12,8 @@ from PySide6.QtWidgets import QLabel, QMessageBox
 
 from projectdesk.services.projects import ProjectService
 from projectdesk.storage.local import LocalRepository
+from projectdesk.ui.browser import EMPTY_TEXT
 from projectdesk.ui.dialogs.push_preview import PushPreviewDialog
-from projectdesk.ui.main_window import EMPTY_TEXT
 from tests.conftest import make_tree, tree_bytes
 from tests.ui.conftest import answer_box, drag_drop, wait_for_child
 
@@ -72,7 +73,7 @@ def test_edit_and_save_reaches_the_store(make_window: Any, tmp_path: Path, qtbot
     page.editor.insertPlainText("# edited\n")
     assert page.is_modified
     assert h.window.editor_area.tabs.tabText(0).startswith("\u2022 ")
-    task = h.window.save_current()
+    task = h.window.editing.save_current()
     qtbot.waitUntil(task.done)
     assert not page.is_modified
     assert service.read_file(plan.slug, "app/main.py") == PROJECT["app/main.py"] + b"# edited\n"
@@ -86,12 +87,12 @@ def test_closing_a_modified_tab_asks_first(make_window: Any, tmp_path: Path, qtb
     h.open_project(plan.slug)
     page = h.open_file("README.md")
     page.editor.insertPlainText("draft ")
-    task = h.window.close_page(page)
+    task = h.window.editing.close_page(page)
     text = answer_box(qtbot, h.window, QMessageBox.StandardButton.Cancel)
     assert "README.md" in text
     qtbot.waitUntil(task.done)
     assert h.window.editor_area.find_page(plan.slug, "README.md") is page
-    task = h.window.close_page(page)
+    task = h.window.editing.close_page(page)
     answer_box(qtbot, h.window, QMessageBox.StandardButton.Discard)
     qtbot.waitUntil(task.done)
     assert h.window.editor_area.find_page(plan.slug, "README.md") is None
@@ -125,25 +126,36 @@ def test_view_drop_ignores_non_file_urls(make_window: Any, tmp_path: Path) -> No
     assert not drag_drop(h.window.project_view.viewport(), [], QPoint(10, 10))
 
 
-def test_a_dropped_zip_is_imported(make_window: Any, tmp_path: Path, qtbot: Any) -> None:
+def test_a_dropped_zip_is_previewed_named_after_the_zip_and_selected_once_imported(
+    make_window: Any, tmp_path: Path, qtbot: Any
+) -> None:
+    """A .zip dropped on the project list gets the same preview as a folder: named after the zip (not the
+    folder inside it), renamable before anything is sent; the new project is selected once it landed."""
     import zipfile
 
     service = local_service(tmp_path)
     h = make_window(service)
-    archive = tmp_path / "shop.zip"
+    archive = tmp_path / "zipproj.zip"
     with zipfile.ZipFile(archive, "w") as zf:
         for path, data in PROJECT.items():
-            zf.writestr(f"shop/{path}", data)
+            zf.writestr(f"core/{path}", data)
     assert drag_drop(h.window.project_view.viewport(), [archive])
+    dialog = wait_for_child(qtbot, h.window, PushPreviewDialog)
+    assert dialog.name_field.text() == "zipproj" and dialog.name_field.isEnabled()
+    assert service.list_projects() == []  # nothing sent before the person says so
+    dialog.name_field.setText("Zip Project")
+    dialog.upload_button.click()
     qtbot.waitUntil(lambda: h.window.transfer_model.rowCount() == 1, timeout=10000)
     h.wait_transfers()
     [transfer] = h.window.transfer_model.transfers()
-    assert transfer.state == "done" and transfer.kind == "Import"
+    assert transfer.state == "done" and transfer.kind == "Upload"
     [project] = service.list_projects()
-    assert project.name == "shop"
+    assert project.name == "Zip Project"
+    qtbot.waitUntil(lambda: h.window.slug == project.slug, timeout=10000)
     pulled = tmp_path / "pulled"
     service.pull(project.slug, pulled)
     assert tree_bytes(pulled) == PROJECT
+    assert not list(Path(tempfile.gettempdir()).glob("projectdesk-drop-*/zipproj"))  # the unpacked copy is gone
 
 
 def test_a_file_dropped_on_the_project_list_explains_itself(make_window: Any, tmp_path: Path, qtbot: Any) -> None:
@@ -189,7 +201,7 @@ def test_non_utf8_file_opens_read_only_and_cannot_be_saved(make_window: Any, tmp
     assert page.editor.toPlainText() == "Gr\u00fc\u00dfe aus K\u00f6ln\n"
     qtbot.keyClicks(page.editor, "typed")
     assert not page.is_modified and not h.window.save_action.isEnabled()
-    task = h.window.save_current()
+    task = h.window.editing.save_current()
     qtbot.waitUntil(task.done)
     assert "not UTF-8" in h.window.banner.text()
     assert service.read_file(plan.slug, "legacy.txt") == legacy
@@ -221,7 +233,9 @@ def test_binary_and_image_files_open_as_such(make_window: Any, tmp_path: Path, q
     assert len(h.window.editor_area.pages()) == 3
 
 
-def test_saving_over_a_remote_change_asks_first(make_window: Any, tmp_path: Path, qtbot: Any) -> None:
+def test_saving_over_a_remote_change_keeps_both_versions(make_window: Any, tmp_path: Path, qtbot: Any) -> None:
+    """The page was opened at one version; someone changed the file since: the save never replaces their
+    version — it keeps the name, ours becomes a conflicted copy, and the banner says so."""
     service = local_service(tmp_path)
     plan = service.plan_push(make_tree(tmp_path / "p", PROJECT), name="Race")
     service.push(plan)
@@ -229,18 +243,18 @@ def test_saving_over_a_remote_change_asks_first(make_window: Any, tmp_path: Path
     h.open_project(plan.slug)
     page = h.open_file("app/util.py")
     service.write_file(plan.slug, "app/util.py", b"changed elsewhere\n")
+    h.window.refresh()  # the tree (and the cache) learn the new version; the page still shows the old one
+    h.wait_idle()
     page.editor.insertPlainText("# mine\n")
-    task = h.window.save_current()
-    answer_box(qtbot, h.window, QMessageBox.StandardButton.Cancel)
+    task = h.window.editing.save_current()
     qtbot.waitUntil(task.done)
-    assert page.is_modified
-    assert service.read_file(plan.slug, "app/util.py") == b"changed elsewhere\n"
-    task = h.window.save_current()
-    text = answer_box(qtbot, h.window, QMessageBox.StandardButton.Save)
-    assert "changed on the server" in text
-    qtbot.waitUntil(task.done)
+    h.wait_idle()
     assert not page.is_modified
-    assert service.read_file(plan.slug, "app/util.py") == b"# mine\n" + PROJECT["app/util.py"]
+    assert service.read_file(plan.slug, "app/util.py") == b"changed elsewhere\n"
+    copies = [e.path for e in service.list_files(plan.slug) if "conflicted copy" in e.path]
+    assert len(copies) == 1 and copies[0].startswith("app/util (conflicted copy ")
+    assert service.read_file(plan.slug, copies[0]) == b"# mine\n" + PROJECT["app/util.py"]
+    assert h.window.banner.isVisible() and "conflicted copy" in h.window.banner.text().lower()
 
 
 def test_switching_project_with_unsaved_edits_asks(make_window: Any, tmp_path: Path, qtbot: Any) -> None:
@@ -255,11 +269,11 @@ def test_switching_project_with_unsaved_edits_asks(make_window: Any, tmp_path: P
     h.open_project(first.slug)
     page = h.open_file("README.md")
     page.editor.insertPlainText("unsaved ")
-    task = h.window.select_project(second.slug)
+    task = h.window.browser.select_project(second.slug)
     answer_box(qtbot, h.window, QMessageBox.StandardButton.Cancel)
     qtbot.waitUntil(task.done)
     assert h.window.slug == first.slug and page.is_modified
-    task = h.window.select_project(second.slug)
+    task = h.window.browser.select_project(second.slug)
     answer_box(qtbot, h.window, QMessageBox.StandardButton.SaveAll)
     qtbot.waitUntil(task.done)
     assert h.window.slug == second.slug
@@ -305,7 +319,7 @@ def test_layout_profile_and_project_are_restored(make_window: Any, tmp_path: Pat
     h.window.splitter.setSizes([250, 150, 300])
     sizes = h.window.splitter.sizes()
     h.window.force_close()
-    assert h.window.settings.path.parent == h.window._paths.config_dir
+    assert h.window.settings.path.parent == h.window.session.paths.config_dir
     again = make_window(service, size=None)
     qtbot.waitUntil(lambda: again.window.slug == plan.slug, timeout=10000)
     again.wait_idle()
@@ -335,15 +349,15 @@ def test_closing_a_tab_while_it_loads_is_quiet(make_window: Any, tmp_path: Path,
     service.push(plan)
     h = make_window(service)
     h.open_project(plan.slug)
-    opening = h.window.open_file("big.txt")
+    opening = h.window.editing.open_file("big.txt")
     qtbot.waitUntil(lambda: h.window.editor_area.find_page(plan.slug, "big.txt") is not None, timeout=10000)
     page = h.window.editor_area.find_page(plan.slug, "big.txt")
-    closing = h.window.close_page(page)
+    closing = h.window.editing.close_page(page)
     qtbot.waitUntil(lambda: opening.done() and closing.done(), timeout=20000)
     assert opening.exception() is None and closing.exception() is None
-    image_task = h.window.open_file("pic.png")
+    image_task = h.window.editing.open_file("pic.png")
     qtbot.waitUntil(lambda: h.window.editor_area.find_page(plan.slug, "pic.png") is not None, timeout=10000)
-    h.window.close_page(h.window.editor_area.find_page(plan.slug, "pic.png"))
+    h.window.editing.close_page(h.window.editor_area.find_page(plan.slug, "pic.png"))
     qtbot.waitUntil(image_task.done, timeout=10000)
     assert image_task.exception() is None
     h.wait_idle()

@@ -34,7 +34,7 @@ def test_offline_window_lists_cached_projects_and_queues_a_save(
     page = h.open_file("main.py")
     page.editor.moveCursor(page.editor.textCursor().MoveOperation.End)
     page.editor.insertPlainText("print('edited offline')\n")
-    task = h.window.save_current()
+    task = h.window.editing.save_current()
     qtbot.waitUntil(task.done, timeout=10000)
     assert task.exception() is None and not page.is_modified
     h.wait_idle()

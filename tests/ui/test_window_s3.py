@@ -70,7 +70,7 @@ def test_edit_and_save_reaches_the_bucket(store: Store, make_window: Any, tmp_pa
     assert page.highlighter is not None and page.highlighter.lexer_name == "Python"
     page.editor.moveCursor(page.editor.textCursor().MoveOperation.End)
     page.editor.insertPlainText("print('saved from the window \u2713')\n")
-    task = h.window.save_current()
+    task = h.window.editing.save_current()
     qtbot.waitUntil(task.done, timeout=20000)
     assert task.exception() is None and not page.is_modified
     expected = PROJECT["src/app.py"] + "print('saved from the window \u2713')\n".encode()

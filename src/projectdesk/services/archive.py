@@ -130,22 +130,35 @@ def import_zip(
     zip file unless `name` is given). A bad member raises InvalidInput (LimitExceeded for sizes, InvalidKey
     for unsafe names) before anything is uploaded."""
     archive_path = Path(archive_path)
+    with tempfile.TemporaryDirectory(prefix="projectdesk-import-") as temp:
+        folder, notes = unpack_zip(service, archive_path, Path(temp), cancel)
+        plan = service.plan_push(folder, name=name or archive_path.stem, slug=slug, remember=False)
+        result = service.push(plan, progress=progress, cancel=cancel)
+        result.notes += notes
+        return plan, result
+
+
+def unpack_zip(
+    service: ArchiveService, archive_path: Path, into: Path, cancel: threading.Event | None = None
+) -> tuple[Path, list[tuple[str, str]]]:
+    """Check the whole zip and unpack it into `into/<the zip's name>` (a folder named like the zip, so a
+    preview of it reads as the zip); returns that folder and notes on links (path, note). A bad member raises
+    before anything is uploaded; the caller removes `into`."""
+    archive_path = Path(archive_path)
     try:
         archive = zipfile.ZipFile(archive_path)
     except (OSError, EOFError, ValueError, OverflowError, NotImplementedError, struct.error, zipfile.BadZipFile) as exc:
         raise InvalidInput(f"{archive_path.name} is not a readable zip file ({exc}).") from None
-    with archive, tempfile.TemporaryDirectory(prefix="projectdesk-import-") as temp:
+    with archive:
         members = [m for m in archive.infolist() if not m.filename.endswith("/")]  # is_dir() fails on ""
         if not members:
             raise InvalidInput(f"{archive_path.name} holds no files; nothing was imported.")
         prefix = common_folder([m.filename for m in members])
         relative = check_members(members, prefix)
         service.limits.check((m.filename, m.file_size) for m in members)
-        notes = unpack(archive, zip(members, relative, strict=True), Path(temp), service, cancel)
-        plan = service.plan_push(Path(temp), name=name or archive_path.stem, slug=slug, remember=False)
-        result = service.push(plan, progress=progress, cancel=cancel)
-        result.notes += notes
-        return plan, result
+        folder = into / (archive_path.stem if archive_path.stem.strip(".") else "archive")
+        folder.mkdir()
+        return folder, unpack(archive, zip(members, relative, strict=True), folder, service, cancel)
 
 
 def check_members(members: list[zipfile.ZipInfo], prefix: str) -> list[str]:

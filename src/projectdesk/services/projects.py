@@ -443,6 +443,10 @@ class ProjectService:
         """Download the project and pack it into `out` (written atomically: a failed export leaves nothing)."""
         return archive.export_zip(self, slug, out, progress=progress, cancel=cancel)
 
+    def unpack_zip(self, archive_path: Path, into: Path) -> tuple[Path, list[tuple[str, str]]]:
+        """Check the zip and unpack it into `into/<zip name>` for a preview (`plan_push`, then `push`)."""
+        return archive.unpack_zip(self, archive_path, into)
+
     def import_zip(
         self,
         archive_path: Path,

@@ -7,25 +7,25 @@ sends it in order); this module decides when to ask and says what happened.
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from projectdesk.ui.banner import INFO, WARNING
+from projectdesk.ui.feedback import INFO, WARNING, Feedback
 from projectdesk.ui.resources import state_icon
+from projectdesk.ui.session import Session
+from projectdesk.ui.sync_state import Connection, Pair, SyncSnapshot, pending_and_conflicts
 from projectdesk.ui.tasks import handler
 
 if TYPE_CHECKING:
-    from projectdesk.ui.extras import SyncSnapshot
-    from projectdesk.ui.main_window import MainWindow
+    from projectdesk.services.offline import CachedProjectService
 
 RETRY_DELAYS = (2.0, 4.0, 8.0, 16.0, 30.0, 60.0)  # seconds between tries while offline, then every 60 s
-
-Pair = tuple[str, str]  # (slug, path)
 
 
 @dataclass
@@ -59,32 +59,17 @@ class FlushOutcome:
         return text[0].upper() + text[1:] + "."
 
 
-def _pairs(items: Any) -> list[Pair]:
-    return [(str(getattr(i, "slug", "")), str(getattr(i, "path", ""))) for i in items or []]
-
-
-def pending_pairs(service: object) -> tuple[list[Pair], set[Pair]]:
-    """Blocking: the queued changes and the conflicts (as (slug, path)), when the service keeps them."""
-    pending = getattr(service, "pending", None)
-    conflicts = getattr(service, "conflicts", None)
-    return (
-        _pairs(pending()) if callable(pending) else [],
-        set(_pairs(conflicts())) if callable(conflicts) else set(),
-    )
-
-
-def flush_and_compare(service: object, before: list[Pair], conflicts_before: set[Pair]) -> FlushOutcome:
+def flush_and_compare(service: CachedProjectService, before: list[Pair], conflicts_before: set[Pair]) -> FlushOutcome:
     """Blocking: send the outbox (waiting for a pass already running) and compare with `before`."""
-    flush = getattr(service, "flush_outbox", None)
-    report = flush() if callable(flush) else None
-    pending, conflicts = pending_pairs(service)
+    report = service.flush_outbox()
+    pending, conflicts = pending_and_conflicts(service)
     still = set(pending)
     return FlushOutcome(
         sent=[pair for pair in before if pair not in still],
         still=len(pending),
         conflicts=sorted(conflicts - conflicts_before),
-        failed=[where for where, _ in getattr(report, "failed", [])],
-        offline=bool(getattr(report, "offline", False)),
+        failed=[where for where, _ in report.failed],
+        offline=report.offline,
     )
 
 
@@ -127,66 +112,80 @@ class OfflineStrip(QFrame):
 
 
 class OfflineMonitor(QObject):
-    """Watches the window's service while it is offline.
+    """Watches the session's service while it is offline, and sends the queue when it is back.
 
-    While offline (not forced by the person), it calls `check_online()` off the GUI thread after 2, 4, 8,
+    While offline (not by the person's choice), it calls `check_online()` off the GUI thread after 2, 4, 8,
     16, 30 and then every 60 seconds; "Retry Now" tries at once. Once the store answers, the queued
-    changes are sent and the outcome is shown in the status bar (conflicts in the banner too), and the
-    window refreshes.
+    changes are sent — by one pass at a time: a second request while one runs waits for it — and the
+    outcome is told (conflicts in the banner too), and the views are refreshed.
+
+    Args:
+        refresh: reloads the project list and the open project (after a send changed the server).
 
     Attributes:
-        strip: the notice above the project list.
+        strip: the notice above the project list (the window places it).
         offline: the monitor's view of the connection.
         last_outcome: what the latest send did.
 
     Signals:
-        flushed(FlushOutcome): the queue was sent after coming back online.
+        flushed(FlushOutcome): the queue was sent.
+        tipChanged(str): the connection indicator's tooltip.
+        workOfflineChanged(bool): the person's Work Offline choice changed (here or by Go Online).
     """
 
     flushed = Signal(object)
+    tipChanged = Signal(str)
+    workOfflineChanged = Signal(bool)
 
-    def __init__(self, window: MainWindow, clock: Callable[[], float] = time.monotonic) -> None:
-        super().__init__(window)
-        self._window = window
+    def __init__(
+        self,
+        session: Session,
+        feedback: Feedback,
+        refresh: Callable[[], Awaitable[None]],
+        parent: QObject | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.feedback = feedback
+        self._refresh = refresh
         self._clock = clock
         self.offline = False
         self.last_outcome: FlushOutcome | None = None
         self._attempt = 0
         self._due = 0.0
-        self._since = 0.0
         self._before: list[Pair] = []
         self._conflicts_before: set[Pair] = set()
+        self._sending: asyncio.Task[None] | None = None
         self._retry_timer = QTimer(self)
         self._retry_timer.setSingleShot(True)
         self._retry_timer.timeout.connect(lambda: self.retry_now())
         self._countdown = QTimer(self)
         self._countdown.setInterval(1000)
         self._countdown.timeout.connect(self._update_text)
-        self.strip = OfflineStrip(window)
+        self.strip = OfflineStrip()
         self.strip.retryRequested.connect(self._on_retry_requested)
-        view = window.project_view
-        parent = view.parentWidget()
-        layout = parent.layout() if parent is not None else None
-        if layout is not None:
-            index = layout.indexOf(view)
-            insert = getattr(layout, "insertWidget", None)
-            if callable(insert) and index >= 0:
-                insert(index, self.strip)
-        window.serviceReady.connect(self._on_service_ready)
+        session.offlineChanged.connect(self.on_offline_changed)
+        session.snapshotChanged.connect(self.on_snapshot)
 
-    # ---- what the window tells us ------------------------------------------------------------------
-
+    # the error sink and task keeper `handler` looks for
     def report_error(self, error: BaseException) -> None:
-        self._window.report_error(error)
+        self.feedback.report_error(error)
 
-    def adopt_task(self, task: Any) -> None:
-        self._window.adopt_task(task)
+    def adopt_task(self, task: asyncio.Task[None]) -> None:
+        self.session.adopt_task(task)
 
     def _forced(self) -> bool:
-        return bool(getattr(self._window.service, "forced_offline", False))
+        service = self.session.service
+        return service is not None and service.forced_offline
+
+    # ---- what the session tells us -----------------------------------------------------------------
 
     def on_offline_changed(self, offline: bool) -> None:
         """The service went offline or came back (on the GUI thread)."""
+        if self.session.closing:
+            return
+        self.session.set_connection(Connection.OFFLINE if offline else Connection.ONLINE)
         if offline == self.offline:
             if offline:
                 self._show()
@@ -198,41 +197,38 @@ class OfflineMonitor(QObject):
             self._back_online()
 
     def on_snapshot(self, snap: SyncSnapshot) -> None:
-        """The window's periodic status (no network): remember what is queued, to tell what was sent later."""
+        """The periodic status (no network): remember what is queued, to tell what was sent later."""
         if snap.offline:
             self._before = list(snap.pending)
             self._conflicts_before = set(snap.conflicts)
             if not self.offline:
                 self.on_offline_changed(True)
-        elif snap.offline is False and self.offline:
+        elif self.offline:
             self.on_offline_changed(False)
 
-    def _on_service_ready(self) -> None:
+    def service_ready(self) -> None:
         """A store was opened: show its state; changes queued in an earlier session are sent now."""
-        service = self._window.service
+        service = self.session.service
         self._retry_timer.stop()
-        if getattr(service, "is_offline", False):
-            self.offline = False
+        self.offline = False
+        if service is not None and service.is_offline:
             self.on_offline_changed(True)
             return
-        self.offline = False
         self._countdown.stop()
         self.strip.hide()
-        if callable(getattr(service, "pending", None)):
-            self.send_queue(quiet_when_empty=True)
+        self.send_queue(quiet_when_empty=True)
 
     # ---- offline ------------------------------------------------------------------------------------
 
     def _enter_offline(self) -> None:
-        self._since = time.time()
         self._attempt = 0
-        self._window.notify("Offline: cached projects stay available; saves wait to be uploaded.", timeout_ms=10000)
+        self.feedback.notify("Offline: cached projects stay available; saves wait to be uploaded.", timeout_ms=10000)
         self._schedule()
         self._show()
 
     def _schedule(self) -> None:
         self._retry_timer.stop()
-        if self._forced() or self._window.service is None:
+        if self._forced() or self.session.service is None:
             self._due = 0.0
             return
         delay = RETRY_DELAYS[min(self._attempt, len(RETRY_DELAYS) - 1)]
@@ -261,32 +257,27 @@ class OfflineMonitor(QObject):
             text = f"Cached projects and files stay available and editable; saves wait to be uploaded. {when}"
             tip = f"The store cannot be reached; {when[0].lower()}{when[1:]}"
         self.strip.set_text(text, forced=forced)
-        self._window.connection_label.setToolTip(tip)
+        self.tipChanged.emit(tip)
 
     def _on_retry_requested(self) -> None:
         if self._forced():
-            actions = getattr(self._window, "window_actions", None)
-            if actions is not None:
-                actions.work_offline_action.setChecked(False)  # its handler goes online
-            return
-        self.retry_now()
+            self.set_work_offline(False)
+        else:
+            self.retry_now()
 
     @handler
     async def retry_now(self) -> None:
         """Try the store now (the retry timer and Retry Now); on success the queue is sent."""
-        service = self._window.service
+        service = self.session.service
         if service is None or not self.offline or self._forced():
             return
         self._retry_timer.stop()
         self._due = 0.0
         self._update_text()
-        check = getattr(service, "check_online", None)
-        if not callable(check):
-            return
-        before, conflicts = await self._window.tasks.call(pending_pairs, service)
+        before, conflicts = await self.session.tasks.call(pending_and_conflicts, service)
         self._before, self._conflicts_before = before, conflicts
-        online = bool(await self._window.tasks.call(check))
-        if service is not self._window.service:
+        online = await self.session.tasks.call(service.check_online)
+        if not self.session.is_current(service):
             return
         if online:
             self.on_offline_changed(False)  # also reported by the service's own signal; the second is ignored
@@ -295,46 +286,70 @@ class OfflineMonitor(QObject):
             self._schedule()
             self._update_text()
 
+    # ---- the person's choice ------------------------------------------------------------------------
+
+    @handler
+    async def set_work_offline(self, offline: bool) -> None:
+        """Store ▸ Work Offline (and the strip's Go Online): nothing is sent or fetched until going online."""
+        service = self.session.require_service()
+        if offline:
+            await self.session.tasks.call(service.go_offline)
+            self.feedback.notify("Working offline: nothing is sent until you go online again.")
+        else:
+            self.feedback.notify("Going online…", timeout_ms=0)
+            online = await self.session.tasks.call(service.go_online)
+            self.on_offline_changed(not online)
+        self.workOfflineChanged.emit(service.forced_offline)
+
     # ---- back online --------------------------------------------------------------------------------
 
     def _back_online(self) -> None:
         self._retry_timer.stop()
         self._countdown.stop()
         self.strip.hide()
-        self._window.connection_label.setToolTip("Connected to the store")
-        service = self._window.service
-        if service is None:
+        self.tipChanged.emit(Connection.ONLINE.tip)
+        if self.session.service is None:
             return
-        self._window.notify("Back online: sending queued changes…", timeout_ms=0)
+        self.feedback.notify("Back online: sending queued changes…", timeout_ms=0)
         self.send_queue(prefix="Back online: ")
 
     @handler
     async def send_queue(self, prefix: str = "", *, quiet_when_empty: bool = False) -> None:
-        """Send what is queued now and say what happened (also the Store menu's Send Queued Changes)."""
-        window = self._window
-        service = window.service
+        """Send what is queued now and say what happened (also Store ▸ Send Queued Changes). One pass at
+        a time: asked again while one runs, this waits for it instead of telling the same sends twice."""
+        running = self._sending
+        if running is not None and not running.done():
+            await asyncio.shield(running)
+            return
+        self._sending = asyncio.ensure_future(self._send(prefix, quiet_when_empty))
+        self.session.adopt_task(self._sending)  # closing the window cancels it
+        await asyncio.shield(self._sending)
+
+    async def _send(self, prefix: str, quiet_when_empty: bool) -> None:
+        session = self.session
+        service = session.service
         if service is None:
             return
         before, conflicts = list(self._before), set(self._conflicts_before)
         if not before:
-            before, conflicts = await window.tasks.call(pending_pairs, service)
+            before, conflicts = await session.tasks.call(pending_and_conflicts, service)
             if not before and quiet_when_empty:
                 return
-        outcome: FlushOutcome = await window.tasks.call(flush_and_compare, service, before, conflicts)
+        outcome: FlushOutcome = await session.tasks.call(flush_and_compare, service, before, conflicts)
         self._before, self._conflicts_before = [], set()
         self.last_outcome = outcome
-        if service is window.service and not outcome.offline:
-            await window.refresh()  # first: its own status messages would hide ours
+        if session.is_current(service) and not outcome.offline:
+            await self._refresh()  # first: its own status messages would hide ours
         sentence = outcome.sentence()
-        window.notify(prefix + (sentence[0].lower() + sentence[1:] if prefix else sentence), timeout_ms=15000)
+        self.feedback.notify(prefix + (sentence[0].lower() + sentence[1:] if prefix else sentence), timeout_ms=15000)
         if outcome.conflicts:
             paths = ", ".join(path for _, path in outcome.conflicts[:3])
-            window.banner.show_message(
+            self.feedback.announce(
                 "Changed in two places",
                 f"{paths} changed on the server while you edited offline: both versions were kept. "
                 "Use Project ▸ Resolve Conflicts to compare them and choose.",
                 WARNING,
             )
         elif outcome.sent or outcome.failed:
-            window.banner.show_message(prefix.strip(" :") or "Queued changes", sentence, INFO, timeout_ms=15000)
+            self.feedback.announce(prefix.strip(" :") or "Queued changes", sentence, INFO, timeout_ms=15000)
         self.flushed.emit(outcome)

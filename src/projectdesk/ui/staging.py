@@ -15,9 +15,14 @@ from pathlib import Path
 from projectdesk.core.keys import safe_relative_path
 
 
+def new_staging_folder() -> Path:
+    """An empty temporary folder `remove_staging` will remove (a zip is unpacked into one for its preview)."""
+    return Path(tempfile.mkdtemp(prefix="projectdesk-drop-"))
+
+
 def stage_drop(paths: Sequence[Path], folder: str) -> Path:
     """Make `<temp>/<folder>/<name>` for each dropped path; returns the temp root (blocking)."""
-    root = Path(tempfile.mkdtemp(prefix="projectdesk-drop-"))
+    root = new_staging_folder()
     target = root.joinpath(*safe_relative_path(folder).split("/")) if folder else root
     target.mkdir(parents=True, exist_ok=True)
     for path in paths:

@@ -1,0 +1,204 @@
+"""The window's session: which store is open (its service and profile), which project is shown, the tasks
+running for them, and the cache's state as last read. No widgets: views follow its signals.
+
+Every store is opened as the cache's CachedProjectService (the app's factory: `open_cached_service`), so the
+session and the commands are typed against it and never guess what the service can do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+
+from projectdesk.config.paths import Paths
+from projectdesk.config.profiles import KIND_LOCAL, Profile, ProfileStore
+from projectdesk.config.secrets import SecretStore
+from projectdesk.core.errors import InvalidInput, Offline
+from projectdesk.services.offline import CachedProjectService
+from projectdesk.ui.sync_state import Connection, SyncSnapshot, TreeState, file_states, snapshot
+from projectdesk.ui.tasks import ErrorSink, Tasks, spawn
+
+log = logging.getLogger(__name__)
+
+ServiceFactory = Callable[[Profile], CachedProjectService]
+
+
+class Session(QObject):
+    """The open store and project, and the work running for them.
+
+    Args:
+        paths, profiles, secrets: where profiles and keys live (the accounts dialog edits them).
+        factory: opens a profile's service (blocking; called in a worker thread).
+        tasks: the thread pools.
+        sink: where failures of background work are reported (the window).
+
+    Signals:
+        connectionChanged(Connection): connecting, online or offline.
+        offlineChanged(bool): the service went offline or came back (emitted from worker threads; Qt
+            queues it to the GUI thread).
+        serviceOpened(): a service is open for `profile` (its project list is not loaded yet).
+        snapshotChanged(SyncSnapshot): pending uploads, conflicts and cache use as just read.
+    """
+
+    connectionChanged = Signal(object)
+    offlineChanged = Signal(bool)
+    serviceOpened = Signal()
+    snapshotChanged = Signal(object)
+
+    def __init__(
+        self,
+        paths: Paths,
+        factory: ServiceFactory,
+        profiles: ProfileStore,
+        secrets: SecretStore,
+        tasks: Tasks,
+        sink: ErrorSink,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.paths = paths
+        self.profiles = profiles
+        self.secrets = secrets
+        self.tasks = tasks
+        self._factory = factory
+        self._sink = sink
+        self.service: CachedProjectService | None = None
+        self.profile: Profile | None = None
+        self.slug = ""
+        self.connection = Connection.CONNECTING
+        self.snapshot = SyncSnapshot()
+        self.service_generation = 0  # bumped when a store is opened: late results of the old one are dropped
+        self.project_generation = 0  # bumped when another project is shown
+        self.closing = False
+        self._running: set[asyncio.Task[None]] = set()
+        self._retired: list[CachedProjectService] = []  # services of stores switched away from
+
+    # ---- tasks --------------------------------------------------------------------------------------
+
+    def track(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        """Run a coroutine whose failure is reported; closing the window cancels it."""
+        task = spawn(coro, self._sink)
+        self.adopt_task(task)
+        return task
+
+    def adopt_task(self, task: asyncio.Task[None]) -> None:
+        """Keep a running task (handlers hand theirs over): closing cancels it, tests wait for it."""
+        self._running.add(task)
+        task.add_done_callback(self._running.discard)
+
+    def running_tasks(self) -> list[asyncio.Task[None]]:
+        return [t for t in self._running if not t.done()]
+
+    # ---- what is open -------------------------------------------------------------------------------
+
+    def require_service(self) -> CachedProjectService:
+        if self.service is None:
+            raise Offline("The store is not open yet; wait a moment or check the message above.")
+        return self.service
+
+    def require_project(self) -> tuple[CachedProjectService, str]:
+        service = self.service
+        if service is None:
+            raise InvalidInput("The store is not open yet.")
+        if not self.slug:
+            raise InvalidInput("Select a project first.")
+        return service, self.slug
+
+    def is_current(self, service: CachedProjectService | None) -> bool:
+        return service is not None and service is self.service and not self.closing
+
+    @property
+    def store_description(self) -> str:
+        """Where the projects are, in words ("bucket @ host", "this computer")."""
+        if self.service is not None:
+            return self.service.repo.description
+        if self.profile is None:
+            return ""
+        return (
+            "this computer"
+            if self.profile.kind == KIND_LOCAL
+            else f"{self.profile.bucket} @ {self.profile.endpoint_label}"
+        )
+
+    @property
+    def can_share(self) -> bool:
+        """S3 stores give s3:// URIs and share links; the local store does not."""
+        return self.service is not None and self.service.repo.supports_share_links
+
+    def set_connection(self, state: Connection) -> None:
+        self.connection = state
+        self.connectionChanged.emit(state)
+
+    def show_project(self, slug: str) -> None:
+        self.slug = slug
+        self.project_generation += 1
+
+    # ---- opening a store ----------------------------------------------------------------------------
+
+    async def open_profile(self, name: str) -> CachedProjectService | None:
+        """Open the profile's store (the old one is retired, closed on quit: a transfer may still use it).
+        Returns the service, or None when another store was chosen meanwhile."""
+        self.service_generation += 1
+        generation = self.service_generation
+        if self.service is not None:
+            self._retired.append(self.service)
+        self.service = None
+        self.snapshot = SyncSnapshot()
+        self.slug = ""
+        self.profile = self.profiles.get(name)
+        self.set_connection(Connection.CONNECTING)
+        try:
+            service = await self.tasks.call(self._factory, self.profile)
+        except Exception:
+            if generation == self.service_generation:
+                self.set_connection(Connection.OFFLINE)
+            raise
+        if generation != self.service_generation or self.closing:
+            self._retired.append(service)
+            return None
+        self.service = service
+        service.on_offline_changed = self.offlineChanged.emit  # called from worker threads
+        self.serviceOpened.emit()
+        return service
+
+    # ---- the cache's state --------------------------------------------------------------------------
+
+    async def refresh_status(self) -> tuple[SyncSnapshot, dict[str, TreeState]] | None:
+        """Read the cache's state (and the shown project's file states); None when the store changed."""
+        service = self.service
+        if service is None or self.closing:
+            return None
+        slug = self.slug
+        snap = await self.tasks.call(snapshot, service)
+        states = await self.tasks.call(file_states, service, slug, snap) if slug else {}
+        if not self.is_current(service):
+            return None
+        self.apply_snapshot(snap)
+        return snap, states
+
+    def apply_snapshot(self, snap: SyncSnapshot) -> None:
+        self.snapshot = snap
+        self.set_connection(Connection.OFFLINE if snap.offline else Connection.ONLINE)
+        self.snapshotChanged.emit(snap)
+
+    # ---- closing ------------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Cancel the running work and close every service opened (the cache's database)."""
+        self.closing = True
+        for task in list(self._running):
+            task.cancel()
+        self.tasks.shutdown(wait=False)
+        services = [*self._retired, *([self.service] if self.service is not None else [])]
+        self.service = None
+        self._retired.clear()
+        for service in services:
+            service.on_offline_changed = None
+            try:
+                service.close()
+            except Exception:  # never block quitting on the cache
+                log.exception("could not close the service")
