@@ -6,8 +6,9 @@ Actors, all on one project slug (a fresh slug, fresh folders and fresh state per
   written in place, created, deleted and renamed, as a person would; push (with and without --delete), pull and
   sync — also planned, then something changes (the other tool, the window, the folder's person), then run;
 - the window: one CachedProjectService with its offline cache, as the window uses it: `open_file` for an editor
-  page, then `write_file(slug, path, data, if_match=<the page's etag>)` (main_window.save_page: the version the
-  page was opened at or last saved as) on a file opened just now or on an editor page opened earlier, `create_file` for a new name, `delete_file` of a file opened or listed, a
+  page, then `write_file(slug, path, data, if_match=<the page's etag>)` (ui/editing.py `save_page`: the
+  version the page was opened at or last saved as) on a file opened just now or on an editor page opened
+  earlier, `create_file` for a new name, `delete_file` of a file opened or listed, a
   refresh of its file tree (`list_files`); it may work offline (changes wait in the outbox) and come back online
   (the outbox is sent, each change guarded by its base);
 - another tool writing the store directly and blindly (boto3 `put_object`/`delete_object`, or files renamed into

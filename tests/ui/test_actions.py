@@ -264,7 +264,7 @@ def test_every_command_is_in_a_menu_and_reachable_from_the_keyboard(make_window:
         actions.files.copy_uri_action: "Ctrl+Shift+C",
         actions.files.share_action: "Ctrl+Shift+L",
         actions.conflicts.resolve_action: "Ctrl+Shift+R",
-        h.window.refresh_action: "F5",
+        h.window.menus.refresh_action: "F5",
     }
     for action, key in shortcuts.items():
         assert action.shortcut().toString() == key, action.text()

@@ -200,7 +200,7 @@ def test_non_utf8_file_opens_read_only_and_cannot_be_saved(make_window: Any, tmp
     assert page.note.isVisibleTo(h.window) and "not UTF-8" in page.note.text()
     assert page.editor.toPlainText() == "Gr\u00fc\u00dfe aus K\u00f6ln\n"
     qtbot.keyClicks(page.editor, "typed")
-    assert not page.is_modified and not h.window.save_action.isEnabled()
+    assert not page.is_modified and not h.window.menus.save_action.isEnabled()
     task = h.window.editing.save_current()
     qtbot.waitUntil(task.done)
     assert "not UTF-8" in h.window.banner.text()
@@ -290,7 +290,7 @@ def test_go_to_file_and_find(make_window: Any, tmp_path: Path, qtbot: Any) -> No
     service.push(plan)
     h = make_window(service)
     h.open_project(plan.slug)
-    h.window.goto_action.trigger()
+    h.window.menus.goto_action.trigger()
     dialog = wait_for_child(qtbot, h.window, QuickOpenDialog)
     qtbot.keyClicks(dialog.field, "utl")
     assert dialog.model.stringList()[0] == "app/util.py"
@@ -300,7 +300,7 @@ def test_go_to_file_and_find(make_window: Any, tmp_path: Path, qtbot: Any) -> No
     page = h.window.editor_area.current()
     assert page.path == "app/util.py"
     assert h.window.tree_view.currentIndex().data() == "util.py"
-    h.window.find_action.trigger()
+    h.window.menus.find_action.trigger()
     bar = h.window.editor_area.find_bar
     assert bar.isVisible()
     qtbot.keyClicks(bar.field, "return")

@@ -13,10 +13,9 @@ from __future__ import annotations
 import asyncio
 import html
 import logging
-from collections.abc import Callable
 
-from PySide6.QtCore import QEvent, QModelIndex, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QIcon, QKeySequence, QPaintEvent, QShowEvent
+from PySide6.QtCore import QEvent, QModelIndex, Qt, QTimer, Signal
+from PySide6.QtGui import QCloseEvent, QGuiApplication, QIcon, QPaintEvent, QShowEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QDockWidget,
@@ -26,8 +25,6 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMessageBox,
     QSplitter,
-    QStyle,
-    QToolBar,
     QVBoxLayout,
     QWidget,
 )
@@ -55,6 +52,7 @@ from projectdesk.ui.sync_state import Connection, SyncSnapshot
 from projectdesk.ui.tasks import Tasks, handler
 from projectdesk.ui.transfers import Transfer, TransferModel, TransfersPanel
 from projectdesk.ui.uploads import Uploads
+from projectdesk.ui.window_menus import build_menus
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +104,7 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(False)
         self._build_widgets()
         self._build_parts()
-        self._build_actions()
+        self.menus = build_menus(self, self)
         self._build_status_bar()
         self._wire()
         self._restore_layout()
@@ -232,144 +230,15 @@ class MainWindow(QMainWindow):
         if isinstance(layout, QVBoxLayout):
             layout.insertWidget(layout.indexOf(self.project_view), self.monitor.strip)
 
-    def _action(
-        self,
-        text: str,
-        shortcut: QKeySequence | QKeySequence.StandardKey | str | None,
-        slot: Callable[[], object],
-        icon: QStyle.StandardPixmap | None = None,
-        tip: str = "",
-    ) -> QAction:
-        action = QAction(text, self)
-        if shortcut is not None:
-            action.setShortcut(QKeySequence(shortcut))
-        if icon is not None:
-            action.setIcon(self.style().standardIcon(icon))
-        if tip:
-            action.setStatusTip(tip)
-            action.setToolTip(
-                f"{tip} ({action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)})" if shortcut else tip
-            )
-        action.triggered.connect(lambda _checked=False: slot())
-        return action
-
-    def _build_actions(self) -> None:
-        sp = QStyle.StandardPixmap
-        self.new_action = self._action(
-            "&New Project from Folder…",
-            "Ctrl+N",
-            lambda: self.uploads.choose_folder_to_upload(),
-            sp.SP_FileDialogNewFolder,
-            "Upload a folder as a new project",
-        )
-        self.import_action = self._action(
-            "&Import Zip…",
-            "Ctrl+Shift+I",
-            lambda: self.uploads.choose_zip_to_import(),
-            sp.SP_DialogOpenButton,
-            "Import a .zip as a new project",
-        )
-        self.download_action = self._action(
-            "&Download Project…",
-            "Ctrl+Shift+D",
-            lambda: self.uploads.choose_download_folder(),
-            sp.SP_ArrowDown,
-            "Download the selected project to a folder",
-        )
-        self.save_action = self._action(
-            "&Save",
-            QKeySequence.StandardKey.Save,
-            lambda: self.editing.save_current(),
-            sp.SP_DialogSaveButton,
-            "Save the file to the store",
-        )
-        self.close_tab_action = self._action(
-            "&Close File", QKeySequence.StandardKey.Close, lambda: self.editing.close_current()
-        )
-        self.quit_action = self._action("&Quit", QKeySequence.StandardKey.Quit, self.close)
-        self.find_action = self._action(
-            "&Find…", QKeySequence.StandardKey.Find, self.editor_area.open_find, tip="Find in the file"
-        )
-        self.find_next_action = self._action(
-            "Find &Next", QKeySequence.StandardKey.FindNext, lambda: self._find(forward=True)
-        )
-        self.find_previous_action = self._action(
-            "Find &Previous", QKeySequence.StandardKey.FindPrevious, lambda: self._find(forward=False)
-        )
-        self.goto_action = self._action(
-            "&Go to File…",
-            "Ctrl+P",
-            lambda: self.editing.quick_open(),
-            sp.SP_FileDialogContentsView,
-            "Open a file of the project by name",
-        )
-        self.refresh_action = self._action(
-            "&Refresh",
-            QKeySequence.StandardKey.Refresh,
-            lambda: self.refresh(),
-            sp.SP_BrowserReload,
-            "Reload projects and files",
-        )
-        self.focus_projects_action = self._action("&Projects", "Ctrl+1", self.project_view.setFocus)
-        self.focus_files_action = self._action("F&iles", "Ctrl+2", self.tree_view.setFocus)
-        self.focus_editor_action = self._action("&Editor", "Ctrl+3", self._focus_editor)
-        self.focus_filter_action = self._action("Filter Projects", "Ctrl+L", self._focus_filter)
-        self.about_action = self._action("&About ProjectDesk", None, self.show_about)
-        transfers_toggle = self.transfers_dock.toggleViewAction()
-        assert transfers_toggle is not None
-        transfers_toggle.setText("&Transfers")
-        transfers_toggle.setShortcut(QKeySequence("Ctrl+J"))
-
-        menu = self.menuBar()
-        file_menu = menu.addMenu("&File")
-        for action in (self.new_action, self.import_action, self.download_action):
-            file_menu.addAction(action)
-        file_menu.addSeparator()
-        file_menu.addAction(self.save_action)
-        file_menu.addAction(self.close_tab_action)
-        file_menu.addSeparator()
-        file_menu.addAction(self.quit_action)
-        edit_menu = menu.addMenu("&Edit")
-        for action in (self.find_action, self.find_next_action, self.find_previous_action):
-            edit_menu.addAction(action)
-        edit_menu.addSeparator()
-        edit_menu.addAction(self.goto_action)
-        view_menu = menu.addMenu("&View")
-        view_menu.addAction(self.refresh_action)
-        view_menu.addSeparator()
-        for action in (
-            self.focus_projects_action,
-            self.focus_files_action,
-            self.focus_editor_action,
-            self.focus_filter_action,
-        ):
-            view_menu.addAction(action)
-        view_menu.addAction(transfers_toggle)
-        self.help_menu = menu.addMenu("&Help")
-        self.help_menu.addAction(self.about_action)
-
-        toolbar = QToolBar("Main", self)
-        toolbar.setObjectName("mainToolbar")
-        toolbar.setMovable(False)
-        toolbar.setIconSize(QSize(18, 18))
-        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        toolbar.addAction(self.new_action)
-        toolbar.addAction(self.import_action)
-        toolbar.addSeparator()
-        for action in (self.refresh_action, self.save_action, self.goto_action):
-            toolbar.addAction(action)
-        self.addToolBar(toolbar)
-        self.toolbar = toolbar
-
     def _build_commands(self) -> None:
         context = CommandContext(
             session=self.session, browser=self.browser, editing=self.editing, monitor=self.monitor, jobs=self.jobs,
             transfer_model=self.transfer_model, transfers_dock=self.transfers_dock, feedback=self, parent=self,
         )  # fmt: skip
-        self.commands = Commands(context, download=self.download_action, refresh=self.refresh_action)
+        self.commands = Commands(context, download=self.menus.download_action, refresh=self.menus.refresh_action)
         menu_bar = self.menuBar()
-        self.commands.add_menus(menu_bar, self.help_menu.menuAction())
-        self.commands.add_to_toolbar(self.toolbar)
+        self.commands.add_menus(menu_bar, self.menus.help_menu.menuAction())
+        self.commands.add_to_toolbar(self.menus.toolbar)
 
     def _build_status_bar(self) -> None:
         bar = self.statusBar()
@@ -572,24 +441,23 @@ class MainWindow(QMainWindow):
     def _update_actions(self) -> None:
         page = self.editor_area.current()
         has_project = bool(self.session.slug)
-        self.save_action.setEnabled(page is not None and page.can_save and page.is_modified)
-        self.close_tab_action.setEnabled(page is not None)
-        self.goto_action.setEnabled(has_project)
-        self.download_action.setEnabled(has_project)
-        self.find_action.setEnabled(page is not None and page.editor is not None)
-        if hasattr(self, "commands"):  # not yet while the window's own actions are built
-            self.commands.update()
+        self.menus.save_action.setEnabled(page is not None and page.can_save and page.is_modified)
+        self.menus.close_tab_action.setEnabled(page is not None)
+        self.menus.goto_action.setEnabled(has_project)
+        self.menus.download_action.setEnabled(has_project)
+        self.menus.find_action.setEnabled(page is not None and page.editor is not None)
+        self.commands.update()
 
-    def _focus_editor(self) -> None:
+    def focus_editor(self) -> None:
         page = self.editor_area.current()
         if page is not None and page.editor is not None:
             page.editor.setFocus()
 
-    def _focus_filter(self) -> None:
+    def focus_filter(self) -> None:
         self.filter_field.setFocus()
         self.filter_field.selectAll()
 
-    def _find(self, *, forward: bool) -> None:
+    def find_in_page(self, *, forward: bool) -> None:
         if self.editor_area.find_bar.isVisible():
             self.editor_area.find_bar.find_text(forward=forward)
         else:
