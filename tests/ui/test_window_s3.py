@@ -122,3 +122,28 @@ def test_cancel_stops_an_upload_and_leaves_no_partial_object(
     # and sends them all again; correct, if not minimal.)
     assert again.files_total <= len(files)
     assert objects(store, slug) == files
+
+
+def test_a_refused_sign_in_shows_in_the_status_bar_not_connecting_forever(
+    make_window: Any, seaweed: Any, tmp_path: Path, qtbot: Any
+) -> None:
+    """A real SeaweedFS with a wrong secret: the store opens (nothing is asked yet), the first listing is
+    refused. The banner says why and the status bar says "Not connected" — and keeps saying it when the
+    periodic status refresh runs (it reads only the cache and must not turn it into "Online")."""
+    from projectdesk.storage.s3 import S3Repository
+    from projectdesk.storage.s3client import Credentials, make_client
+
+    client = make_client(
+        endpoint_url=seaweed.endpoint_url, region=seaweed.region,
+        credentials=Credentials(seaweed.access_key, "not-the-secret"), path_style=True, max_attempts=1,
+    )  # fmt: skip
+    repo = S3Repository(client, "refused", endpoint=seaweed.endpoint_url)
+    h = make_window(ProjectService(repo), wait=False)
+    qtbot.waitUntil(lambda: h.window.banner.isVisible(), timeout=20000)
+    h.wait_idle()
+    assert "Sign-in failed" in h.window.banner.text() or "refused" in h.window.banner.text().lower()
+    assert h.window.connection_label.text() == "Not connected"
+    assert "not-the-secret" not in h.window.banner.text()
+    h.window.session.track(h.window.browser.refresh_status())  # what the 5-second timer does
+    h.wait_idle()
+    assert h.window.connection_label.text() == "Not connected"

@@ -172,11 +172,15 @@ class ProjectBrowser(QObject):
             self.feedback.announce(exc.title, exc.message, WARNING)
             return
         except ProjectDeskError:
+            if generation == session.service_generation:
+                session.set_connection(Connection.FAILED)  # e.g. sign-in refused: not "Connecting…" forever
             if self.project_model.rowCount() == 0:
                 self.project_view.set_placeholder("Could not list projects", "See the message above.")
             raise
         if generation != session.service_generation:
             return
+        if not service.is_offline:
+            session.connected()
         self._show_projects(projects)
         snap = await session.tasks.call(snapshot, service)
         if generation != session.service_generation:

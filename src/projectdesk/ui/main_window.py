@@ -329,7 +329,7 @@ class MainWindow(QMainWindow):
             self.session.track(self.browser.switch_profile(str(name), initial=True))
         else:
             self.project_view.set_placeholder("No profile", "Add one with: projectdesk-cli profiles add …")
-            self._show_connection(Connection.OFFLINE)
+            self._show_connection(Connection.FAILED)
 
     def _on_service_ready(self) -> None:
         self._status_timer.start()
@@ -362,8 +362,6 @@ class MainWindow(QMainWindow):
             self.banner.show_message(error.title, error.message, WARNING)
             return
         if isinstance(error, ProjectDeskError):
-            if self.session.service is None and self.session.connection == Connection.CONNECTING:
-                self.session.set_connection(Connection.OFFLINE)  # the store could not be opened
             self.banner.show_message(error.title, error.message, ERROR)
             self.statusBar().showMessage(f"{error.title}: {error.message}", 10000)
             return
@@ -383,7 +381,7 @@ class MainWindow(QMainWindow):
     # the status bar
 
     def _show_connection(self, state: Connection) -> None:
-        self.connection_icon.setPixmap(state_icon(state.value).pixmap(14, 14))
+        self.connection_icon.setPixmap(state_icon(state.icon).pixmap(14, 14))
         self.connection_label.setText(state.text)
         self.connection_label.setToolTip(state.tip)
 

@@ -153,9 +153,9 @@ class Session(QObject):
         self.set_connection(Connection.CONNECTING)
         try:
             service = await self.tasks.call(self._factory, self.profile)
-        except Exception:
+        except Exception as exc:
             if generation == self.service_generation:
-                self.set_connection(Connection.OFFLINE)
+                self.set_connection(Connection.OFFLINE if isinstance(exc, Offline) else Connection.FAILED)
             raise
         if generation != self.service_generation or self.closing:
             self._retired.append(service)
@@ -181,9 +181,18 @@ class Session(QObject):
         return snap, states
 
     def apply_snapshot(self, snap: SyncSnapshot) -> None:
+        """The cache's state as just read; it says offline or not, but not whether the store let us in: a
+        refused sign-in stays FAILED until a listing succeeds (`connected`)."""
         self.snapshot = snap
-        self.set_connection(Connection.OFFLINE if snap.offline else Connection.ONLINE)
+        if snap.offline:
+            self.set_connection(Connection.OFFLINE)
+        elif self.connection is not Connection.FAILED:
+            self.set_connection(Connection.ONLINE)
         self.snapshotChanged.emit(snap)
+
+    def connected(self) -> None:
+        """The store answered a request of ours."""
+        self.set_connection(Connection.ONLINE)
 
     # ---- closing ------------------------------------------------------------------------------------
 

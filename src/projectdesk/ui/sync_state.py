@@ -16,15 +16,22 @@ Pair = tuple[str, str]  # (slug, path)
 
 
 class Connection(Enum):
-    """The status bar's connection indicator (the value names the icon)."""
+    """The status bar's connection indicator."""
 
     CONNECTING = "connecting"
     ONLINE = "online"
     OFFLINE = "offline"
+    FAILED = "failed"  # the store answered but refused us (sign-in, bucket): not a network matter
+
+    @property
+    def icon(self) -> str:
+        return "offline" if self is Connection.FAILED else self.value
 
     @property
     def text(self) -> str:
-        return {"connecting": "Connecting…", "online": "Online", "offline": "Offline"}[self.value]
+        return {"connecting": "Connecting…", "online": "Online", "offline": "Offline", "failed": "Not connected"}[
+            self.value
+        ]
 
     @property
     def tip(self) -> str:
@@ -32,6 +39,7 @@ class Connection(Enum):
             "online": "Connected to the store",
             "offline": "The store cannot be reached; cached projects stay available",
             "connecting": "Opening the store…",
+            "failed": "The store refused the connection; the message above says why",
         }[self.value]
 
 
