@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import zipfile
 import json
 import os
 import shutil
@@ -276,12 +277,12 @@ async def local_scenario(window: Any, out: Path, work: Path) -> list[Path]:
     await d.idle()
 
     slug = next(p.slug for p in window.project_model.projects() if p.name == "portfolio-site")
-    task = window.select_project(slug)
+    task = window.browser.select_project(slug)
     await d.wait(task.done)
     for folder in ("backend", "frontend", "frontend/src"):
         window.tree_view.expand(window.tree_model.index_for_path(folder))
     for path in ("frontend/src/App.jsx", "backend/main.py"):
-        opening = window.open_file(path)
+        opening = window.editing.open_file(path)
         if opening is not None:
             await d.wait(opening.done)
     window.tree_view.setCurrentIndex(window.tree_model.index_for_path("backend/main.py"))
@@ -298,23 +299,23 @@ async def local_scenario(window: Any, out: Path, work: Path) -> list[Path]:
     await asyncio.sleep(0.5)
     d.shot("04-editor")
     window.editor_area.find_bar.close_bar()
-    save = window.save_current()
+    save = window.editing.save_current()
     await d.wait(save.done)
     await d.idle()
 
     for path in ("frontend/public/logo.png",):
         window.tree_view.expand(window.tree_model.index_for_path("frontend/public"))
-        opening = window.open_file(path)
+        opening = window.editing.open_file(path)
         await d.wait(opening.done)
     await asyncio.sleep(0.5)
     d.shot("05-image")
     window.tree_view.expand(window.tree_model.index_for_path("data"))
-    opening = window.open_file("data/model.bin")
+    opening = window.editing.open_file("data/model.bin")
     await d.wait(opening.done)
     await asyncio.sleep(0.4)
     d.shot("06-binary")
 
-    window.quick_open()
+    window.editing.quick_open()
     await d.wait(lambda: d.dialog(QuickOpenDialog) is not None)
     quick = d.dialog(QuickOpenDialog)
     quick.field.setText("main")
@@ -339,6 +340,17 @@ async def local_scenario(window: Any, out: Path, work: Path) -> list[Path]:
     await d.wait(lambda: d.dialog(PushPreviewDialog) is not None, what="the update preview")
     await asyncio.sleep(0.4)
     d.shot("09-update-preview")
+    d.dialog(PushPreviewDialog).reject()
+    await d.idle()
+
+    archive = work / "storefront.zip"  # a zip's preview: named after the zip, renamable before anything is sent
+    with zipfile.ZipFile(archive, "w") as zf:
+        for path in sorted(p for p in bulk.rglob("*") if p.is_file())[:60]:
+            zf.write(path, f"core/{path.relative_to(bulk).as_posix()}")
+    d.drop(window.project_view.viewport(), [archive])
+    await d.wait(lambda: d.dialog(PushPreviewDialog) is not None, what="the zip preview")
+    await asyncio.sleep(0.4)
+    d.shot("10-zip-preview")
     d.dialog(PushPreviewDialog).reject()
     await d.idle()
 
@@ -403,14 +415,14 @@ async def seaweed_scenario(window: Any, out: Path, work: Path) -> list[Path]:
     await d.idle()
     slug = window.slug
     window.tree_view.expand(window.tree_model.index_for_path("backend"))
-    opening = window.open_file("backend/main.py")
+    opening = window.editing.open_file("backend/main.py")
     await d.wait(opening.done)
     page = window.editor_area.current()
     page.editor.moveCursor(page.editor.textCursor().MoveOperation.End)
     page.editor.insertPlainText("\n# edited in ProjectDesk on SeaweedFS\n")
     await asyncio.sleep(0.3)
     d.shot("02-edited")
-    save = window.save_current()
+    save = window.editing.save_current()
     await d.wait(save.done)
     await d.idle()
     d.shot("03-saved")
@@ -436,14 +448,14 @@ async def stores_scenario(window: Any, out: Path, work: Path, server: Any) -> li
     from projectdesk.ui.dialogs.push_preview import PushPreviewDialog
 
     d = Director(window, out, prefix="weed-")
-    actions = window.window_actions
+    actions = window.commands
     await d.wait(lambda: window.service is not None, what="the local store")
     await d.idle()
 
     # 1. Store ▸ Manage Stores ▸ Add: a SeaweedFS server, its keys typed once, tested, saved to the keyring
-    actions.accounts_action.trigger()
-    await d.wait(lambda: actions.accounts_dialog is not None and actions.accounts_dialog.add_button.isEnabled())
-    accounts = actions.accounts_dialog
+    actions.store.accounts_action.trigger()
+    await d.wait(lambda: actions.store.accounts_dialog is not None and actions.store.accounts_dialog.add_button.isEnabled())
+    accounts = actions.store.accounts_dialog
     accounts.add_button.click()
     await d.wait(lambda: accounts.editor is not None and accounts.editor.isVisible(), what="the store editor")
     editor = accounts.editor
@@ -467,7 +479,7 @@ async def stores_scenario(window: Any, out: Path, work: Path, server: Any) -> li
     await asyncio.sleep(0.4)
     d.shot("05-accounts")
     accounts.reject()
-    await d.wait(lambda: window.profile is not None and window.profile.name == "seaweed", what="the new store")
+    await d.wait(lambda: window.session.profile is not None and window.session.profile.name == "seaweed", what="the new store")
     await d.wait(lambda: window.service is not None and window.connection_label.text() == "Online")
     await d.idle()
 
@@ -481,7 +493,7 @@ async def stores_scenario(window: Any, out: Path, work: Path, server: Any) -> li
     slug = window.slug
     window.transfers_dock.hide()
     window.tree_view.expand(window.tree_model.index_for_path("backend"))
-    opening = window.open_file("backend/main.py")
+    opening = window.editing.open_file("backend/main.py")
     if opening is not None:
         await d.wait(opening.done)
 
@@ -497,8 +509,8 @@ async def stores_scenario(window: Any, out: Path, work: Path, server: Any) -> li
         '\n\n@app.get("/api/health")\ndef health() -> dict[str, str]:\n    return {"status": "ok"}\n'
     )
     edited = page.data_to_save()
-    await window.save_current()
-    window._track(window._refresh_status())
+    await window.editing.save_current()
+    window.session.track(window.browser.refresh_status())
     await d.wait(lambda: window.pending_label.text() == "1 pending upload", what="the pending upload")
     window.tree_view.setCurrentIndex(window.tree_model.index_for_path("backend/main.py"))
     await asyncio.sleep(0.6)
@@ -507,8 +519,8 @@ async def stores_scenario(window: Any, out: Path, work: Path, server: Any) -> li
     # 4. the server is back: the queued edit is sent, and the status bar says so
     server.restart()
     flushed: list[Any] = []
-    window.offline_monitor.flushed.connect(flushed.append)
-    window.offline_monitor.retry_now()
+    window.monitor.flushed.connect(flushed.append)
+    window.monitor.retry_now()
     await d.wait(lambda: bool(flushed), timeout=60, what="the queued edit to land")
     await d.idle()
     key = f"projects/anonymous/{slug}/backend/main.py"
@@ -524,26 +536,26 @@ async def stores_scenario(window: Any, out: Path, work: Path, server: Any) -> li
     text = page.text().replace("def load()", "def load_projects()").replace("return load()", "return load_projects()")
     text = text.replace("in load():", "in load_projects():")
     page.editor.setPlainText(text)
-    await window.save_current()
+    await window.editing.save_current()
     await d.idle()
-    window._track(window._refresh_status())
-    await d.wait(lambda: actions.resolve_action.isEnabled(), what="the conflict")
-    actions.resolve_action.trigger()
-    await d.wait(lambda: actions.conflict_dialog is not None and actions.conflict_dialog.isVisible(), what="the diff")
+    window.session.track(window.browser.refresh_status())
+    await d.wait(lambda: actions.conflicts.resolve_action.isEnabled(), what="the conflict")
+    actions.conflicts.resolve_action.trigger()
+    await d.wait(lambda: actions.conflicts.conflict_dialog is not None and actions.conflicts.conflict_dialog.isVisible(), what="the diff")
     await asyncio.sleep(0.6)
     d.shot("08-conflict-diff")
     resolved: list[Any] = []
-    actions.conflictResolved.connect(lambda record, choice: resolved.append(choice))
-    actions.conflict_dialog.both_button.click()
+    actions.conflicts.conflictResolved.connect(lambda record, choice: resolved.append(choice))
+    actions.conflicts.conflict_dialog.both_button.click()
     await d.wait(lambda: bool(resolved), what="the resolution")
     await d.idle()
 
     # 6. a share link for a file, opened as anyone would
     window.tree_view.setCurrentIndex(window.tree_model.index_for_path("backend/main.py"))
     actions.update()
-    actions.share_action.trigger()
-    await d.wait(lambda: actions.share_dialog is not None and actions.share_dialog.copy_button.isEnabled())
-    share = actions.share_dialog
+    actions.files.share_action.trigger()
+    await d.wait(lambda: actions.files.share_dialog is not None and actions.files.share_dialog.copy_button.isEnabled())
+    share = actions.files.share_dialog
     await asyncio.sleep(0.4)
     d.shot("09-share-link")
     link = share.link.url

@@ -142,6 +142,7 @@ def test_a_dropped_zip_is_previewed_named_after_the_zip_and_selected_once_import
     assert drag_drop(h.window.project_view.viewport(), [archive])
     dialog = wait_for_child(qtbot, h.window, PushPreviewDialog)
     assert dialog.name_field.text() == "zipproj" and dialog.name_field.isEnabled()
+    assert str(archive) in [label.text() for label in dialog.findChildren(QLabel)]
     assert service.list_projects() == []  # nothing sent before the person says so
     dialog.name_field.setText("Zip Project")
     dialog.upload_button.click()

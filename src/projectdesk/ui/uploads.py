@@ -122,7 +122,7 @@ class Uploads(QObject):
                 f"{archive.name}: {len(plan.scan.files):,} files, {human_bytes(plan.scan.total_bytes)}"
                 + (f"; {len(notes)} link{'s' if len(notes) != 1 else ''} kept as plain files" if notes else "")
             )
-            chosen = await self._preview(plan)
+            chosen = await self._preview(plan, source=str(archive))
             if chosen is not None:
                 self.jobs.push(chosen, folder, service, title=f"{archive.name} → {chosen.name}", staging=staging)
                 staging = None  # the transfer owns it now
@@ -131,8 +131,10 @@ class Uploads(QObject):
             if staging is not None:
                 await self.session.tasks.call(remove_staging, staging)
 
-    async def _preview(self, plan: PushPlan) -> PushPlan | None:
-        dialog = PushPreviewDialog(plan, known_slugs=self.browser.project_model.slugs(), parent=self._parent)
+    async def _preview(self, plan: PushPlan, source: str = "") -> PushPlan | None:
+        dialog = PushPreviewDialog(
+            plan, known_slugs=self.browser.project_model.slugs(), source=source, parent=self._parent
+        )
         self.preview = dialog
         accepted = await run_dialog(dialog)
         self.preview = None

@@ -40,7 +40,13 @@ class PushPreviewDialog(QDialog):
     """
 
     def __init__(
-        self, plan: PushPlan, *, known_slugs: Collection[str] = (), target: str = "", parent: QWidget | None = None
+        self,
+        plan: PushPlan,
+        *,
+        known_slugs: Collection[str] = (),
+        target: str = "",
+        source: str = "",
+        parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("pushPreview")
@@ -75,10 +81,10 @@ class PushPreviewDialog(QDialog):
         self.slug_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         form.addRow("Name:", self.name_field)
         form.addRow("Stored as:", self.slug_label)
-        source = QLabel(str(scan.root), self)
-        source.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        source.setWordWrap(True)
-        form.addRow("From:", source)
+        origin = QLabel(source or str(scan.root), self)  # `source`: what the person dropped (a zip)
+        origin.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        origin.setWordWrap(True)
+        form.addRow("From:", origin)
         if target:
             form.addRow("Into:", QLabel(target, self))
         layout.addLayout(form)
