@@ -62,6 +62,8 @@ class TransferJobs(QObject):
         self._track = track
 
     def _relay(self, transfer: Transfer) -> ProgressRelay:
+        """The transfer's progress callback. Each run ends with `relay.deleteLater()`, which closes it first:
+        when the run is cancelled (the window closes) the worker may still be reporting, into nothing."""
         relay = ProgressRelay(self)
         relay.progressed.connect(lambda progress: self._model.update_progress(transfer, progress))
         return relay

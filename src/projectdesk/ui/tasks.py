@@ -3,6 +3,11 @@
 Handlers are `async def` methods decorated with `handler`: a qasync slot whose failures reach the
 window (a `ProjectDeskError` as its title and message, anything else as an unexpected error) instead
 of only a log line.
+
+Worker threads never touch a widget or any other QObject of the window: what they report goes through
+`post_to_gui`, one QObject that lives on the GUI thread for the whole process, and is dropped there when
+its receiver has been deleted meanwhile (a closed window, a finished transfer's relay). Whatever the jobs
+use (a service's database) is closed only once no job runs any more: `Tasks.shutdown(then=...)`.
 """
 
 from __future__ import annotations
@@ -12,11 +17,12 @@ import functools
 import logging
 import threading
 from collections.abc import Callable, Coroutine
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 
 import qasync
-from PySide6.QtCore import QObject, Qt, Signal
+import shiboken6
+from PySide6.QtCore import QCoreApplication, QObject, Qt, Signal
 
 from projectdesk.core.models import Progress
 
@@ -28,6 +34,85 @@ CALL_WORKERS = 4  # listing, reading, saving: short calls
 TRANSFER_WORKERS = 3  # pushes and pulls at once (each runs its own pool of connections below)
 
 
+def on_gui_thread() -> bool:
+    """Whether this is the GUI thread (Qt's application thread is the main thread here)."""
+    return threading.current_thread() is threading.main_thread()
+
+
+def assert_gui_thread(what: str) -> None:
+    """Debug check (skipped under `python -O`): Qt objects are touched only from the GUI thread."""
+    assert on_gui_thread(), f"{what} touched from {threading.current_thread().name}, not the GUI thread"
+
+
+class _GuiPoster(QObject):
+    """Runs callables on the GUI thread. One per process, never deleted: a worker may post at any time."""
+
+    _posted = Signal(object)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._posted.connect(self._run, Qt.ConnectionType.QueuedConnection)
+
+    def post(self, fn: Callable[[], object]) -> None:
+        self._posted.emit(fn)
+
+    def _run(self, fn: Callable[[], object]) -> None:
+        fn()
+
+
+_poster: _GuiPoster | None = None
+_poster_lock = threading.Lock()
+
+
+def _gui_poster() -> _GuiPoster:
+    global _poster
+    with _poster_lock:
+        if _poster is None:
+            poster = _GuiPoster()
+            app = QCoreApplication.instance()
+            if app is not None and poster.thread() is not app.thread():
+                poster.moveToThread(app.thread())
+            _poster = poster
+        return _poster
+
+
+def post_to_gui(fn: Callable[..., object], *args: object) -> None:
+    """Call `fn(*args)` soon on the GUI thread; callable from any thread.
+
+    When `fn` is a bound method of a QObject that has been deleted by then, nothing is called: a job
+    that finishes after its window was closed never reaches into it.
+    """
+    owner = getattr(fn, "__self__", None)
+
+    def run() -> None:
+        if isinstance(owner, QObject) and not shiboken6.isValid(owner):
+            return
+        fn(*args)
+
+    _gui_poster().post(run)
+
+
+class _Job:
+    """One call in a pool. It lets go of the call (and so of its arguments: services, relays) on the
+    worker before the result is handed over, while the awaiting coroutine still holds its own: the job
+    never drops the last reference to a Qt object's wrapper on a worker thread. (A failing call's
+    traceback refers to its frames until the exception is dropped; keep Qt objects passed to jobs
+    parented, so that dropping a wrapper never deletes the object.)"""
+
+    __slots__ = ("_fn",)
+
+    def __init__(self, fn: Callable[[], T]) -> None:
+        self._fn: Callable[[], Any] | None = fn
+
+    def __call__(self) -> Any:
+        fn, self._fn = self._fn, None
+        assert fn is not None, "a job runs once"
+        try:
+            return fn()
+        finally:
+            del fn
+
+
 class Tasks:
     """Two bounded thread pools: one for short service calls, one for transfers.
 
@@ -37,55 +122,122 @@ class Tasks:
     def __init__(self, *, call_workers: int = CALL_WORKERS, transfer_workers: int = TRANSFER_WORKERS) -> None:
         self._calls = ThreadPoolExecutor(call_workers, thread_name_prefix="pd-call")
         self._transfers = ThreadPoolExecutor(transfer_workers, thread_name_prefix="pd-transfer")
+        self._count_lock = threading.Lock()
+        self._unfinished = 0
+        _gui_poster()  # created here, on the GUI thread, before any worker posts
 
     async def call(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run a short blocking call in the call pool and return its result."""
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._calls, functools.partial(fn, *args, **kwargs))
+        return await self._submit(self._calls, functools.partial(fn, *args, **kwargs))
 
     async def transfer(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run a transfer (push, pull, import) in the transfer pool and return its result."""
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._transfers, functools.partial(fn, *args, **kwargs))
+        return await self._submit(self._transfers, functools.partial(fn, *args, **kwargs))
 
-    def shutdown(self, *, wait: bool = False) -> None:
-        self._calls.shutdown(wait=wait, cancel_futures=True)
-        self._transfers.shutdown(wait=wait, cancel_futures=True)
+    def _submit(self, pool: ThreadPoolExecutor, fn: Callable[[], T]) -> asyncio.Future[T]:
+        loop = asyncio.get_running_loop()
+        future: Future[T] = pool.submit(_Job(fn))
+        with self._count_lock:
+            self._unfinished += 1
+        future.add_done_callback(self._finished)
+        return asyncio.wrap_future(future, loop=loop)
+
+    def _finished(self, _future: Future[Any]) -> None:
+        with self._count_lock:
+            self._unfinished -= 1
+
+    def busy(self) -> int:
+        """Jobs submitted and not finished (queued or running) in both pools."""
+        with self._count_lock:
+            return self._unfinished
+
+    def shutdown(self, *, wait: bool = False, then: Callable[[], object] | None = None) -> None:
+        """Stop both pools: queued jobs are dropped, running ones finish (a transfer stops early when
+        its cancel event is set first).
+
+        Args:
+            wait: block until the running jobs have finished.
+            then: called once no job runs any more — close there what the jobs use (a service's
+                database), never before: a worker still querying a closed SQLite connection crashes
+                the process. With wait=True it is called before returning; otherwise from a helper
+                thread (not the GUI thread: it must not touch Qt objects).
+        """
+        self._calls.shutdown(wait=False, cancel_futures=True)
+        self._transfers.shutdown(wait=False, cancel_futures=True)
+        if wait:
+            self._join()
+            if then is not None:
+                then()
+        elif then is not None:
+            threading.Thread(target=self._join_then, args=(then,), name="pd-tasks-closer").start()
+
+    def _join(self) -> None:
+        self._calls.shutdown(wait=True)
+        self._transfers.shutdown(wait=True)
+
+    def _join_then(self, then: Callable[[], object]) -> None:
+        self._join()
+        try:
+            then()
+        except Exception:
+            log.exception("closing after the pools stopped failed")
 
 
 class ProgressRelay(QObject):
     """Carries progress snapshots from a worker thread to the GUI thread.
 
-    Callable from any thread. At most one delivery is queued at a time and it carries the newest
-    snapshot, so thousands of small files never flood the GUI thread, whatever the caller's rate.
+    Callable from any thread, also after it was closed or deleted (then the call does nothing): the
+    worker side only touches plain Python state and the process-wide GUI poster, never this QObject.
+    At most one delivery is queued at a time and it carries the newest snapshot, so thousands of small
+    files never flood the GUI thread, whatever the caller's rate.
 
     Signals:
         progressed(Progress): on the GUI thread, the newest snapshot.
     """
 
     progressed = Signal(object)
-    _wake = Signal()
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._lock = threading.Lock()
         self._latest: Progress | None = None
         self._queued = False
-        self._wake.connect(self._on_wake, Qt.ConnectionType.QueuedConnection)
+        self._closed = False
+        self._poster = _gui_poster()
 
     def __call__(self, progress: Progress) -> None:
         with self._lock:
+            if self._closed:
+                return
             self._latest = progress
             if self._queued:
                 return
             self._queued = True
-        self._wake.emit()
+        self._poster.post(self._deliver)
 
-    def _on_wake(self) -> None:
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def close(self) -> None:
+        """Deliver nothing more: what a worker still reports is dropped (the transfer has ended)."""
+        with self._lock:
+            self._closed = True
+            self._latest = None
+
+    def deleteLater(self) -> None:
+        """Close, then delete on the GUI thread's next turn (a worker may still hold and call the relay)."""
+        self.close()
+        super().deleteLater()
+
+    def _deliver(self) -> None:
+        assert_gui_thread("ProgressRelay")
         with self._lock:
             latest, self._latest, self._queued = self._latest, None, False
-        if latest is not None:
-            self.progressed.emit(latest)
+            closed = self._closed
+        if latest is None or closed or not shiboken6.isValid(self):  # closed, or deleted with its parent
+            return
+        self.progressed.emit(latest)
 
 
 class ErrorSink(Protocol):

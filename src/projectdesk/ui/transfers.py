@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 
 from projectdesk.core.models import Progress
 from projectdesk.ui.formatting import duration_text, human_bytes, rate_text
+from projectdesk.ui.tasks import assert_gui_thread
 
 AnyIndex = QModelIndex | QPersistentModelIndex
 
@@ -129,7 +130,10 @@ class Transfer:
 
 
 class TransferModel(QAbstractTableModel):
-    """Transfers as rows, newest at the bottom: what, progress, amount, speed, time left, status."""
+    """Transfers as rows, newest at the bottom: what, progress, amount, speed, time left, status.
+
+    GUI thread only (checked in debug runs): workers report through a ProgressRelay, never to the model.
+    """
 
     TITLE, PROGRESS, AMOUNT, SPEED, LEFT, STATUS = range(6)
     HEADERS = ("Transfer", "Progress", "Amount", "Speed", "Time left", "Status")
@@ -139,6 +143,7 @@ class TransferModel(QAbstractTableModel):
         self._items: list[Transfer] = []
 
     def add(self, transfer: Transfer) -> Transfer:
+        assert_gui_thread("TransferModel")
         row = len(self._items)
         self.beginInsertRows(QModelIndex(), row, row)
         self._items.append(transfer)
@@ -190,11 +195,13 @@ class TransferModel(QAbstractTableModel):
         self.changed(transfer)
 
     def changed(self, transfer: Transfer) -> None:
+        assert_gui_thread("TransferModel")
         row = self.row_of(transfer)
         if row >= 0:
             self.dataChanged.emit(self.index(row, 0), self.index(row, len(self.HEADERS) - 1))
 
     def clear_finished(self) -> int:
+        assert_gui_thread("TransferModel")
         keep = [t for t in self._items if t.state not in FINISHED]
         removed = len(self._items) - len(keep)
         if removed:
