@@ -390,3 +390,18 @@ def test_dropping_a_working_folder_updates_its_project(make_window: Any, tmp_pat
     copies = [e.path for e in service.list_files(plan.slug) if "conflicted copy" in e.path]
     assert len(copies) == 1 and service.read_file(plan.slug, copies[0]) == b"# ours\n"
     assert service.read_file(plan.slug, "app/util.py") == b"def helper(x):\n    return x * 3\n"
+
+
+def test_a_status_read_before_the_store_came_back_does_not_take_the_window_offline_again(
+    make_window: Any, tmp_path: Path
+) -> None:
+    """The 5-second status refresh reads the cache on a worker; a read made just before the store answered
+    again arrives after the window is back online. Applied as it was, it took the window offline again and
+    the queue was sent twice (the double flush seen under load). The session applies the service's state now."""
+    from projectdesk.ui.sync_state import SyncSnapshot
+
+    h = make_window(local_service(tmp_path))
+    assert h.window.connection_label.text() == "Online"
+    h.window.session.apply_snapshot(SyncSnapshot(offline=True))  # stale: the service is online
+    assert h.window.connection_label.text() == "Online"
+    assert not h.window.monitor.offline and not h.window.monitor.strip.isVisibleTo(h.window)

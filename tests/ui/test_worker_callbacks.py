@@ -4,7 +4,7 @@ must neither crash the process nor reach into what was closed.
 Regressions for the SIGSEGV seen under load (main thread in Tasks.shutdown): (1) a transfer's ProgressRelay
 deleted while its worker still reported into it (emitting a signal of a QObject being deleted on the GUI
 thread crashes the process), (2) the window closing its services' SQLite connections while a call still
-used them (the window's part is the xfail below; Tasks.shutdown(then=...) is the way to do it).
+used them (Session.close does it through Tasks.shutdown(then=...)).
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import threading
 from pathlib import Path
 from typing import Any
 
-import pytest
 from PySide6.QtCore import QCoreApplication, QEvent, QObject
 
 from projectdesk.cache.store import CacheStore
@@ -202,11 +201,6 @@ def test_the_transfer_model_is_for_the_gui_thread_only(qtbot: Any) -> None:
     assert model.rowCount() == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Session.close (the window's shutdown) closes its services right after Tasks.shutdown(wait=False), "
-    "while calls may still use their SQLite connections (SIGSEGV); close them through Tasks.shutdown(then=...)",
-)
 def test_closing_the_window_closes_its_services_only_after_their_running_calls(
     make_window: Any, tmp_path: Path, qtbot: Any
 ) -> None:

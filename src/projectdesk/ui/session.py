@@ -20,7 +20,7 @@ from projectdesk.config.secrets import SecretStore
 from projectdesk.core.errors import InvalidInput, Offline
 from projectdesk.services.offline import CachedProjectService
 from projectdesk.ui.sync_state import Connection, SyncSnapshot, TreeState, file_states, snapshot
-from projectdesk.ui.tasks import ErrorSink, Tasks, spawn
+from projectdesk.ui.tasks import ErrorSink, Tasks, post_to_gui, spawn
 
 log = logging.getLogger(__name__)
 
@@ -161,9 +161,14 @@ class Session(QObject):
             self._retired.append(service)
             return None
         self.service = service
-        service.on_offline_changed = self.offlineChanged.emit  # called from worker threads
+        # called from worker threads: posted to the GUI thread, dropped once the session is gone
+        service.on_offline_changed = lambda offline: post_to_gui(self._offline_changed, offline)
         self.serviceOpened.emit()
         return service
+
+    def _offline_changed(self, offline: bool) -> None:
+        if not self.closing:
+            self.offlineChanged.emit(offline)
 
     # ---- the cache's state --------------------------------------------------------------------------
 
@@ -183,6 +188,8 @@ class Session(QObject):
     def apply_snapshot(self, snap: SyncSnapshot) -> None:
         """The cache's state as just read; it says offline or not, but not whether the store let us in: a
         refused sign-in stays FAILED until a listing succeeds (`connected`)."""
+        if self.service is not None:  # read on a worker, maybe before the latest change: the service's state now
+            snap.offline, snap.forced_offline = self.service.is_offline, self.service.forced_offline
         self.snapshot = snap
         if snap.offline:
             self.set_connection(Connection.OFFLINE)
@@ -201,13 +208,18 @@ class Session(QObject):
         self.closing = True
         for task in list(self._running):
             task.cancel()
-        self.tasks.shutdown(wait=False)
         services = [*self._retired, *([self.service] if self.service is not None else [])]
         self.service = None
         self._retired.clear()
         for service in services:
             service.on_offline_changed = None
-            try:
-                service.close()
-            except Exception:  # never block quitting on the cache
-                log.exception("could not close the service")
+
+        def close_services() -> None:  # on a helper thread, once no job uses them any more
+            for service in services:
+                try:
+                    service.close()
+                except Exception:  # never block quitting on the cache
+                    log.exception("could not close the service")
+
+        # A worker still querying a closed SQLite connection crashes the process: close after the jobs.
+        self.tasks.shutdown(wait=False, then=close_services)
