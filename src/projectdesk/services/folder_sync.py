@@ -6,8 +6,11 @@ the manifest's version guards everything listed after it), then carry the steps 
 1. conflicts and "changed on both sides" files: the server's version is fetched into a staging folder;
    the same bytes → only the base moves; else the folder's file is renamed to its conflicted copy
    name and the server's version takes the name;
-2. downloads (pull, sync) straight into place, each recorded as it lands; server deletions applied
-   to files unchanged here;
+2. downloads (pull, sync), each recorded as it lands: straight into place when the manifest knows the
+   version's SHA-256 or the file is small; else (a large file another tool wrote) fetched into a staging
+   folder, hashed, noted in the state, then put in place and recorded — so a run killed just after the
+   rename leaves the next one knowing the content it finds there, and nothing is fetched again; server
+   deletions applied to files unchanged here;
 3. uploads (push, sync), each with If-Match on the base's ETag (If-None-Match: * for new names) and
    recorded as it lands; a precondition that fails means the server changed meanwhile: that file
    goes through step 1 again (at most a few rounds);
@@ -16,7 +19,9 @@ the manifest's version guards everything listed after it), then carry the steps 
    there first it is rebuilt from a fresh listing and written again.
 
 Every landed file is committed to the working folder's state at once (services/workfolders.py), so
-a run killed at any moment, run again, sends and fetches only what did not land. Unfinished multipart
+a run killed at any moment, run again, sends and fetches only what did not land (a file that landed in
+the instant before the kill is compared by its SHA-256 where the manifest or the state knows the server
+version's; only a small file fetched straight into place may be fetched again). Unfinished multipart
 uploads of the project begun before the run are aborted at its start; `.pd-tmp-*` files in the
 folder are ours (a killed download's) and are removed.
 """
@@ -39,6 +44,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, ParamSpec, Protocol, TypeVar
 
+from projectdesk.cache.blobs import BlobStore
 from projectdesk.cache.names import conflicted_copy_name
 from projectdesk.core import links
 from projectdesk.core.errors import Conflict, InvalidKey, LimitExceeded, NotFound, ProjectDeskError, StorageError
@@ -64,6 +70,11 @@ T = TypeVar("T")
 MAX_ROUNDS = 4  # upload rounds: a precondition that fails sends the file through the conflict step again
 DELETE_WORKERS = 8
 MAX_COPY_NAMES = 1000
+# A download of at least this size whose SHA-256 the manifest does not know goes through a staging folder, to
+# be hashed before it is put in place (hashing it in place, 40 MiB take ~0.1 s, left a kill landing meanwhile
+# with a file in place but not recorded: fetched again by the next run). Smaller ones go straight into place:
+# hashed in a few milliseconds, and cheap to fetch again in the rare kill that lands in between.
+STAGED_MIN_BYTES = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -103,6 +114,8 @@ class FolderPlan:
     started: float = field(default_factory=time.time)
     remember: bool = True  # False: a temporary folder (a drop's staging, an unpacked zip): no binding is kept
     remote_links: dict[str, str] = field(default_factory=dict)  # server files that are symbolic links -> target
+    # Server versions a killed run fetched, hashed and noted but did not record: path -> (ETag, SHA-256).
+    fetched: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     def _by(self, *actions: Action) -> list[Step]:
         return [s for s in self.steps if s.action in actions]
@@ -340,6 +353,7 @@ class FolderSync:
             except LimitExceeded as exc:
                 limit_error = exc
             bases = self._states.bases(binding) if binding is not None else {}
+            fetched = self._states.fetched(binding) if binding is not None else {}
             local, sigs = self._hash_local(scan, bases)
             manifest: Manifest | None = None
             version: str | None = None
@@ -378,13 +392,13 @@ class FolderSync:
             local,
             {p: row.base for p, row in working_bases.items()},
             {p: e.etag for p, e in remote.items()},
-            known,
+            _known_remote(manifest, fetched),
         )
         return FolderPlan(
             direction, folder, slug, project_name, is_new, bound, scan, local, sigs, working_bases, remote,
             manifest, version, steps, outside, unsafe, limit_error,
             moved_from=binding.moved_from if binding is not None else None, started=started, remember=remember,
-            remote_links=remote_links,
+            remote_links=remote_links, fetched=fetched,
         )  # fmt: skip
 
     def _hash_local(
@@ -571,31 +585,46 @@ class _Run:
         with tempfile.TemporaryDirectory(prefix=".pd-tmp-compare-", dir=self.folder) as staging:
             fetched = self._fetch(entries, Path(staging))
             for entry, staged in fetched:
-                target = self._local_path(entry.path)
-                theirs = sha256_file(staged)
-                try:
-                    ours: str | None = _content_sha(target)
-                except FileNotFoundError:
-                    ours = None
-                except OSError as exc:
-                    self.report.failed.append((entry.path, StorageError(f"{entry.path}: {exc.strerror}")))
-                    continue
-                if ours == theirs:
-                    self._record(entry.path, entry.etag, theirs)
-                    if sent:
-                        self.changed_server = True
-                        self.report.uploaded.append(entry.path)
-                    continue
-                if ours is not None:
-                    copy = self._free_copy_name(entry.path)
-                    copy_target = self.gate.join(copy)
-                    os.replace(target, copy_target)
-                    self.new_copies.append((copy, copy_target))
-                    self.report.conflicts.append(FolderConflict(entry.path, copy))
-                    log.warning("conflict: %s", self.report.conflicts[-1].message)
-                self._place(entry, staged, target)
+                self._settle(entry, staged, sha256_file(staged), compare=True, sent=sent)
+
+    def _settle(
+        self, entry: FileEntry, staged: Path, theirs: str, *, compare: bool, sent: bool = False, keep: bool = False
+    ) -> None:
+        """Give the folder the server's version `entry`, fetched whole to `staged` (content `theirs`).
+
+        `compare`: the folder's file changed too — the same bytes only move the base, else it becomes a
+        conflicted copy and the server's version takes the name (`sent`: as in `_resolve`). `keep`: `staged`
+        keeps its name (a hard link, else a copy, goes into place): the offline cache links it after the batch.
+        The version's SHA-256 is noted before anything is renamed, so a run killed between the rename and the
+        record leaves the next one comparing the file it finds with it, not fetching it again."""
+        assert self.binding is not None
+        target = self._local_path(entry.path)
+        ours: str | None = None
+        if compare:
+            try:
+                ours = _content_sha(target)
+            except FileNotFoundError:
+                ours = None
+            except OSError as exc:
+                self.report.failed.append((entry.path, StorageError(f"{entry.path}: {exc.strerror}")))
+                return
+            if ours == theirs:
                 self._record(entry.path, entry.etag, theirs)
-                self.report.downloaded.append(entry.path)
+                if sent:
+                    self.changed_server = True
+                    self.report.uploaded.append(entry.path)
+                return
+        self.states.note_fetched(self.binding, entry.path, entry.etag, theirs)
+        if ours is not None:
+            copy = self._free_copy_name(entry.path)
+            copy_target = self.gate.join(copy)
+            os.replace(target, copy_target)
+            self.new_copies.append((copy, copy_target))
+            self.report.conflicts.append(FolderConflict(entry.path, copy))
+            log.warning("conflict: %s", self.report.conflicts[-1].message)
+        self._place(entry, staged, target, keep=keep)
+        self._record(entry.path, entry.etag, theirs)
+        self.report.downloaded.append(entry.path)
 
     def _fetch(self, entries: Sequence[FileEntry], into: Path) -> list[tuple[FileEntry, Path]]:
         """Download `entries` (the versions listed) under `into`; failures are reported."""
@@ -615,57 +644,83 @@ class _Run:
             self.report.failed.append((path, error))
 
     def _download(self, steps: Sequence[Step]) -> None:
-        """Server changes into the folder, straight into place, each file recorded as it lands."""
+        """Server changes into the folder, each file recorded as it lands: straight into place where its SHA-256
+        is known (the manifest's) or it is small, else through a staging folder (`_download_staged`)."""
+        known = _known_remote(self.plan.manifest, self.plan.fetched)
         wanted: list[FileEntry] = []
+        large: list[FileEntry] = []
         links: list[FileEntry] = []
         for step in steps:
             if not self._unchanged_since_plan(step.path):  # edited here while we planned: both changed
                 self._resolve([(step.path, self.plan.remote[step.path].etag)])
                 continue
             entry = self.plan.remote[step.path]
-            (links if entry.path in self.plan.remote_links else wanted).append(entry)
+            if entry.path in self.plan.remote_links:
+                links.append(entry)
+            elif entry.size >= STAGED_MIN_BYTES and known(entry.path, entry.etag) is None:
+                large.append(entry)
+            else:
+                wanted.append(entry)
         if links:  # a few small objects: fetched into a staging folder, then made links (or plain files)
             with tempfile.TemporaryDirectory(prefix=".pd-tmp-links-", dir=self.folder) as staging:
                 for entry, staged in self._fetch(links, Path(staging)):
                     self._place(entry, staged, self._local_path(entry.path))
                     self._record(entry.path, entry.etag, _content_sha(self._local_path(entry.path)))
                     self.report.downloaded.append(entry.path)
-        if not wanted:
-            return
-        known = _known_remote(self.plan.manifest)
+        if wanted:
 
-        def landed(entry: FileEntry, where: Path) -> None:
-            sha = known(entry.path, entry.etag) or sha256_file(where)
-            self._record(entry.path, entry.etag, sha)
-            self.report.downloaded.append(entry.path)
+            def landed(entry: FileEntry, where: Path) -> None:
+                sha = known(entry.path, entry.etag) or sha256_file(where)
+                self._record(entry.path, entry.etag, sha)
+                self.report.downloaded.append(entry.path)
 
-        report = self.service.deliver(
-            self.plan.slug, self.folder, wanted, progress=self.progress, cancel=self.cancel, on_done=landed
-        )
+            report = self.service.deliver(
+                self.plan.slug, self.folder, wanted, progress=self.progress, cancel=self.cancel, on_done=landed
+            )
+            self._note_failures(report.failed)
+            self.report.skipped += report.skipped
+        if large:
+            self._download_staged(large)
+
+    def _download_staged(self, entries: Sequence[FileEntry]) -> None:
+        """Large server versions of unknown content: each fetched whole into a staging folder in the working
+        folder, hashed there, then noted, put in place and recorded as it lands (`_settle`). A file edited here
+        since the plan is not overwritten: both versions are kept, as for any change on both sides."""
+
+        def landed(entry: FileEntry, staged: Path) -> None:
+            theirs = sha256_file(staged)
+            self._settle(entry, staged, theirs, compare=not self._unchanged_since_plan(entry.path), keep=True)
+
+        with tempfile.TemporaryDirectory(prefix=".pd-tmp-fetch-", dir=self.folder) as staging:
+            report = self.service.deliver(
+                self.plan.slug, Path(staging), entries, progress=self.progress, cancel=self.cancel, on_done=landed
+            )
         self._note_failures(report.failed)
-        self.report.skipped += report.skipped
+        # the cache's notes name where the bytes arrived: the staging folder, gone now; the files are in the folder
+        self.report.skipped += [(path, why.replace(staging, str(self.folder))) for path, why in report.skipped]
 
     def _local_path(self, path: str) -> Path:
         """Where `path` lives in the folder (a link itself, not what it points at)."""
         return self.gate.entry(path)
 
-    def _place(self, entry: FileEntry, staged: Path, target: Path) -> None:
+    def _place(self, entry: FileEntry, staged: Path, target: Path, *, keep: bool = False) -> None:
         """Put a fetched server version in place: a link where the manifest says so and it is safe, else the
-        bytes as a file."""
+        bytes as a file (moved; `keep`: `staged` keeps its name, a hard link or a copy of it takes `target`'s)."""
         link = self.plan.remote_links.get(entry.path)
         target.parent.mkdir(parents=True, exist_ok=True)
         if link is None or staged.read_bytes() != link.encode("utf-8"):
-            os.replace(staged, target)
+            _put(staged, target, keep=keep)
             return
         if not links.restorable(entry.path, link):
-            os.replace(staged, target)
+            _put(staged, target, keep=keep)
             self.report.notes.append((entry.path, links.why_not_restored(entry.path, link)))
             return
         temp = target.parent / f"{TEMP_PREFIX}link-{os.getpid()}-{threading.get_ident()}"
         temp.unlink(missing_ok=True)
         os.symlink(link, temp)
         os.replace(temp, target)
-        staged.unlink(missing_ok=True)
+        if not keep:
+            staged.unlink(missing_ok=True)
 
     def _unchanged_since_plan(self, path: str) -> bool:
         """The folder's file is still what the plan saw (absent then, absent now; or the same stat)."""
@@ -874,13 +929,30 @@ def _content_sha(path: Path) -> str:
     return sha256_file(path)
 
 
-def _known_remote(manifest: Manifest | None) -> Callable[[str, str], str | None]:
-    """The SHA-256 of a server version, where the manifest recorded it with that ETag."""
+def _put(staged: Path, target: Path, *, keep: bool) -> None:
+    """`staged`'s file at `target`, in one step: moved, or (`keep`) hard-linked, else copied, so `staged` stays."""
+    if keep:
+        BlobStore.link_or_copy(staged, target)
+    else:
+        os.replace(staged, target)
+
+
+def _known_remote(
+    manifest: Manifest | None, fetched: Mapping[str, tuple[str, str]] | None = None
+) -> Callable[[str, str], str | None]:
+    """The SHA-256 of a server version, where the manifest recorded it with that ETag, or where a run fetched
+    and hashed that version (`fetched`: path -> (ETag, SHA-256), the state's notes)."""
     files = manifest.files if manifest is not None else {}
     etags = manifest.file_etags if manifest is not None else {}
+    noted = fetched or {}
 
     def known(path: str, etag: str) -> str | None:
-        return files.get(path) if etag and etags.get(path) == etag else None
+        if not etag:
+            return None
+        sha = files.get(path) if etags.get(path) == etag else None
+        if sha is None and path in noted and noted[path][0] == etag:
+            sha = noted[path][1]
+        return sha
 
     return known
 

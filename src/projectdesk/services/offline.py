@@ -22,7 +22,7 @@ import shutil
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, ParamSpec, TypeVar
@@ -568,16 +568,22 @@ class CachedProjectService(ProjectService):
         rest = [entry for entry in safe if entry.path not in done]
         if rest:
             out = _CopyOut(self, slug, dest)
+            outcomes: dict[str, ProjectDeskError | None] = {}
             with ThreadPoolExecutor(max_workers=COPY_WORKERS, thread_name_prefix="pull-copy") as pool:
-                for entry, error in zip(rest, pool.map(out.give, rest), strict=True):
-                    if error is None:
-                        report.downloaded.append(entry)
-                        if on_done is not None:
-                            on_done(entry, out.target(entry))
-                    elif isinstance(error, InvalidKey):
-                        report.skipped.append((entry.path, error.message))
-                    else:
-                        report.failed.append((entry.path, error))
+                given = {pool.submit(out.give, entry): entry for entry in rest}
+                for future in as_completed(given):  # each told as it is in place, not after those before it
+                    entry = given[future]
+                    outcomes[entry.path] = error = future.result()
+                    if error is None and on_done is not None:
+                        on_done(entry, out.target(entry))
+            for entry in rest:
+                error = outcomes[entry.path]
+                if error is None:
+                    report.downloaded.append(entry)
+                elif isinstance(error, InvalidKey):
+                    report.skipped.append((entry.path, error.message))
+                else:
+                    report.failed.append((entry.path, error))
         self._evict(protect=[(slug, entry.path) for entry in safe])
         return report
 

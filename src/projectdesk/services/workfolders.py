@@ -10,6 +10,11 @@ The state lives in one SQLite database under the data directory (`working-folder
 the folder. Each landed upload or download is committed as it lands (WAL, no fsync per commit: a kill -9
 loses nothing the OS has, a power cut at most the last few), so a killed push or pull resumes where it
 stopped. A folder moved or renamed on the same disk keeps its inode: the binding follows it.
+
+A server version fetched and hashed before it is put in place is noted first (`note_fetched`: its ETag and
+SHA-256), so a run killed between the rename and the record leaves the next one knowing that version's
+content: the file it finds is compared with it (SHA-256 equality, the same as a manifest's) instead of being
+fetched again. A note goes when the path's base is recorded or forgotten.
 """
 
 from __future__ import annotations
@@ -53,6 +58,13 @@ CREATE TABLE IF NOT EXISTS bases (
     mtime_ns INTEGER,
     ctime_ns INTEGER,
     inode INTEGER,
+    PRIMARY KEY (folder, path)
+);
+CREATE TABLE IF NOT EXISTS fetched (
+    folder INTEGER NOT NULL REFERENCES folders(id) ON DELETE CASCADE,
+    path TEXT NOT NULL,
+    etag TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
     PRIMARY KEY (folder, path)
 );
 """
@@ -251,7 +263,26 @@ class FolderStates:
                     " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     (binding.id, path, base.etag, base.sha256, size, mtime_ns, ctime_ns, inode),
                 )
+                db.execute("DELETE FROM fetched WHERE folder = ? AND path = ?", (binding.id, path))
 
     def forget(self, binding: Binding, paths: Iterable[str]) -> None:
+        rows = [(binding.id, p) for p in paths]
         with self._transaction() as db:
-            db.executemany("DELETE FROM bases WHERE folder = ? AND path = ?", [(binding.id, p) for p in paths])
+            db.executemany("DELETE FROM bases WHERE folder = ? AND path = ?", rows)
+            db.executemany("DELETE FROM fetched WHERE folder = ? AND path = ?", rows)
+
+    # ---- server versions fetched, not yet recorded -----------------------------------------------
+
+    def note_fetched(self, binding: Binding, path: str, etag: str, sha256: str) -> None:
+        """The server's version `etag` of `path` has content `sha256` (fetched whole and hashed, about to be
+        put in place): committed before the rename, so it outlives a kill between the rename and `record`."""
+        with self._transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO fetched (folder, path, etag, sha256) VALUES (?, ?, ?, ?)",
+                (binding.id, path, etag, sha256),
+            )
+
+    def fetched(self, binding: Binding) -> dict[str, tuple[str, str]]:
+        """path -> (ETag, SHA-256) of the server versions noted by `note_fetched` and not recorded since."""
+        rows = self._db().execute("SELECT path, etag, sha256 FROM fetched WHERE folder = ?", (binding.id,))
+        return {path: (etag, sha) for path, etag, sha in rows}
