@@ -248,8 +248,9 @@ class CachedProjectService(ProjectService):
             self._notify()
 
     def _notify(self) -> None:
-        if self.on_offline_changed is not None:
-            self.on_offline_changed(self.is_offline)
+        listener = self.on_offline_changed  # read once: the window may unset it from another thread
+        if listener is not None:
+            listener(self.is_offline)
 
     # ---- reading ---------------------------------------------------------------------------------
 
