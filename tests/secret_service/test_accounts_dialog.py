@@ -56,7 +56,9 @@ def test_the_dialog_stores_the_secret_in_the_secret_service(
         assert stored["access_key_id"] == seaweed.access_key and stored["secret_access_key"] == seaweed.secret_key
         assert SecretStore().load(name) is not None  # a fresh instance, as the next run
         assert ProfileStore(isolated_dirs).get(name).credential_source == "keyring"
-        h.qtbot.waitUntil(lambda: h.window.profile is not None and h.window.profile.name == name, timeout=20000)
+        h.qtbot.waitUntil(
+            lambda: h.window.session.profile is not None and h.window.session.profile.name == name, timeout=20000
+        )
         h.wait_ready()
         assert h.window.connection_label.text() == "Online"
         h.window.save_layout()

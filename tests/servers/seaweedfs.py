@@ -273,6 +273,11 @@ class SeaweedServer:
             "-s3.port.iceberg=0",
             "-s3.port.lance=0",
             "-volume.preStopSeconds=0",  # graceful stop in ~1 s instead of ~2 s
+            # Each bucket is a collection with volumes of its own, and by default the volume count is capped at
+            # free disk / 128 MB (77 here; fewer on a small CI disk): the session's server ran out of writable
+            # volumes after some 80 buckets (HTTP 500 "internal error"). Volumes are not preallocated, so a high
+            # cap costs nothing until data is written.
+            "-volume.max=2000",
             # Behave like AWS: PUT into a missing bucket is NoSuchBucket (not an auto-create),
             # DeleteBucket on a non-empty bucket is BucketNotEmpty (not a recursive delete).
             "-s3.autoCreateBucket=false",
