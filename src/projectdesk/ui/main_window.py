@@ -232,7 +232,7 @@ class MainWindow(QMainWindow):
 
     def _build_commands(self) -> None:
         context = CommandContext(
-            session=self.session, browser=self.browser, editing=self.editing, monitor=self.monitor, jobs=self.jobs,
+            session=self.session, browser=self.browser, editing=self.editing, monitor=self.monitor,
             transfer_model=self.transfer_model, transfers_dock=self.transfers_dock, feedback=self, parent=self,
         )  # fmt: skip
         self.commands = Commands(context, download=self.menus.download_action, refresh=self.menus.refresh_action)

@@ -14,7 +14,6 @@ from projectdesk.ui.browser import ProjectBrowser
 from projectdesk.ui.dialogs import run_dialog
 from projectdesk.ui.editing import EditorFlow
 from projectdesk.ui.feedback import Feedback
-from projectdesk.ui.jobs import TransferJobs
 from projectdesk.ui.offline_status import OfflineMonitor
 from projectdesk.ui.session import Session
 from projectdesk.ui.transfers import TransferModel
@@ -28,7 +27,6 @@ class CommandContext:
     browser: ProjectBrowser
     editing: EditorFlow
     monitor: OfflineMonitor
-    jobs: TransferJobs
     transfer_model: TransferModel
     transfers_dock: QDockWidget
     feedback: Feedback
