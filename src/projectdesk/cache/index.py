@@ -327,9 +327,15 @@ class CacheIndex:
         with self._errors():
             conn.execute("COMMIT")
 
-    def query(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[sqlite3.Connection]:
+        """This thread's connection for reads outside a transaction; SQLite's errors become StorageError."""
         with self._errors():
-            return self.connection().execute(sql, params).fetchall()
+            yield self.connection()
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        with self.reading() as conn:
+            return conn.execute(sql, params).fetchall()
 
     def _migrate(self, conn: sqlite3.Connection) -> None:
         conn.execute("BEGIN IMMEDIATE")

@@ -75,6 +75,12 @@ def record_failure(conn: sqlite3.Connection, item_id: int, message: str) -> None
     conn.execute("UPDATE outbox SET attempts = attempts + 1, last_error = ? WHERE id = ?", (message, item_id))
 
 
+def bases(conn: sqlite3.Connection, user_id: str, slug: str) -> dict[str, str | None]:
+    """The project's queued paths and the server version each change replaces."""
+    rows = conn.execute("SELECT path, base_etag FROM outbox WHERE user_id = ? AND slug = ?", (user_id, slug))
+    return {path: base for path, base in rows}
+
+
 def queued_paths(conn: sqlite3.Connection, user_id: str, slug: str) -> set[str]:
     """The paths of the project's queued items."""
     return {r[0] for r in conn.execute("SELECT path FROM outbox WHERE user_id = ? AND slug = ?", (user_id, slug))}

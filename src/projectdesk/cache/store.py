@@ -158,22 +158,15 @@ class CacheStore:
             finally:
                 fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
-    @contextlib.contextmanager
-    def _reading(self) -> Iterator[sqlite3.Connection]:
-        """This thread's connection for reads outside a transaction; SQLite's errors become StorageError as
-        CacheIndex.query makes them."""
-        with self.index._errors():
-            yield self.index.connection()
-
     # ---- projects --------------------------------------------------------------------------------
 
     def projects(self) -> list[ProjectInfo]:
-        with self._reading() as conn:
+        with self.index.reading() as conn:
             infos = projects_table.of_user(conn, self.user_id)
         return sorted(infos, key=lambda p: (-p.updated_date, p.slug))
 
     def project(self, slug: str) -> ProjectInfo | None:
-        with self._reading() as conn:
+        with self.index.reading() as conn:
             return projects_table.get(conn, self.user_id, slug)
 
     def put_projects(self, infos: Sequence[ProjectInfo], *, complete: bool) -> None:
@@ -196,7 +189,7 @@ class CacheStore:
 
     def projects_listed(self) -> bool:
         """Whether a complete project list was ever recorded (an empty one included)."""
-        with self._reading() as conn:
+        with self.index.reading() as conn:
             return projects_table.list_complete(conn, self.user_id)
 
     def has_local_changes(self, slug: str) -> bool:
@@ -215,7 +208,7 @@ class CacheStore:
             projects_table.set_keep_offline(conn, self.user_id, slug, keep)
 
     def keep_offline_slugs(self) -> list[str]:
-        with self._reading() as conn:
+        with self.index.reading() as conn:
             return projects_table.keep_offline_slugs(conn, self.user_id)
 
     # ---- files -----------------------------------------------------------------------------------
@@ -228,12 +221,16 @@ class CacheStore:
         item = outbox.get(self.index.connection(), self.user_id, slug, path)
         return item.base_etag if item is not None else None
 
+    def edit_bases(self, slug: str) -> dict[str, str | None]:
+        """`edit_base` of every queued change of the project, in one query."""
+        return outbox.bases(self.index.connection(), self.user_id, slug)
+
     def files(self, slug: str) -> list[FileRow]:
-        with self._reading() as conn:
+        with self.index.reading() as conn:
             return files_table.of_project_by_path(conn, self.user_id, slug)
 
     def files_listed(self, slug: str) -> bool:
-        with self._reading() as conn:
+        with self.index.reading() as conn:
             return projects_table.files_listed(conn, self.user_id, slug)
 
     def apply_listing(self, slug: str, entries: Sequence[FileEntry]) -> None:
@@ -636,7 +633,7 @@ class CacheStore:
             self.blobs.remove(self.user_id, item.slug, item.path)
 
     def conflicts(self) -> list[ConflictRecord]:
-        with self._reading() as conn:
+        with self.index.reading() as conn:
             return conflicts_table.unresolved(conn, self.user_id)
 
     def resolve_conflict(self, conflict_id: int) -> None:
@@ -652,7 +649,7 @@ class CacheStore:
     # ---- size ------------------------------------------------------------------------------------
 
     def usage(self) -> list[ProjectUsage]:
-        with self._reading() as conn:
+        with self.index.reading() as conn:
             rows = projects_table.usage(conn, self.user_id)
         return [
             ProjectUsage(r["slug"], r["name"], r["files"], r["bytes"], r["pending"], bool(r["keep_offline"]))
@@ -661,7 +658,7 @@ class CacheStore:
 
     def total_bytes(self) -> int:
         """All copies of this profile (every user), as the size cap counts them."""
-        with self._reading() as conn:
+        with self.index.reading() as conn:
             return files_table.blob_bytes(conn)
 
     def evict(self, cap_bytes: int, protect: Collection[tuple[str, str]] = ()) -> tuple[int, int]:

@@ -299,32 +299,35 @@ class CachedProjectService(ProjectService):
                 ) from None
             return self._cached_entries(slug)
         self.cache.apply_listing(slug, entries)
-        return self._merged_entries(entries, self.cache.files(slug))
+        return self._merged_entries(slug, entries)
 
-    def _local_entry(self, row: FileRow) -> FileEntry:
+    def _local_entry(self, row: FileRow, bases: Mapping[str, str | None] | None = None) -> FileEntry:
         """The file as we see it. A queued edit's etag is the version the edit replaces (its outbox
-        base), so a page opened on it saves over that version and no other."""
+        base), so a page opened on it saves over that version and no other. `bases`: the project's outbox
+        bases when many rows are turned into entries (one query instead of one per row)."""
         if row.state == DIRTY:
-            etag = self.cache.edit_base(row.slug, row.path) or ""
-            return FileEntry(row.path, int(row.blob_size or 0), etag, (row.blob_mtime_ns or 0) / 1e9)
+            base = bases.get(row.path) if bases is not None else self.cache.edit_base(row.slug, row.path)
+            return FileEntry(row.path, int(row.blob_size or 0), base or "", (row.blob_mtime_ns or 0) / 1e9)
         return FileEntry(row.path, int(row.remote_size or row.blob_size or 0), row.remote_etag or "",
                          row.remote_modified or 0.0)  # fmt: skip
 
-    def _merged_entries(self, entries: Sequence[FileEntry], rows: Sequence[FileRow]) -> list[FileEntry]:
-        by_path = {row.path: row for row in rows}
+    def _merged_entries(self, slug: str, entries: Sequence[FileEntry]) -> list[FileEntry]:
+        by_path = {row.path: row for row in self.cache.files(slug)}
+        bases = self.cache.edit_bases(slug)
         merged: list[FileEntry] = []
         for entry in entries:
             row = by_path.pop(entry.path, None)
             if row is not None and row.state == DELETED:
                 continue
-            merged.append(self._local_entry(row) if row is not None and row.state == DIRTY else entry)
-        merged += [self._local_entry(row) for row in by_path.values() if row.state == DIRTY]
+            merged.append(self._local_entry(row, bases) if row is not None and row.state == DIRTY else entry)
+        merged += [self._local_entry(row, bases) for row in by_path.values() if row.state == DIRTY]
         return sorted(merged, key=lambda e: e.path)
 
     def _cached_entries(self, slug: str) -> list[FileEntry]:
         rows = self.cache.files(slug)
+        bases = self.cache.edit_bases(slug)
         return [
-            self._local_entry(row)
+            self._local_entry(row, bases)
             for row in rows
             if row.state != DELETED and not (row.state == REMOTE and row.remote_etag is None)
         ]

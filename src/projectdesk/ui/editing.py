@@ -154,7 +154,7 @@ class EditorFlow(QObject):
         service = self.session.require_service()
         data = page.data_to_save()
         revision = page.editor.document().revision()
-        etag = page.entry.etag or None if page.entry is not None else None  # the version the page shows
+        etag = (page.entry.etag or None) if page.entry is not None else None  # the version the page shows
         self.feedback.notify(f"Saving {page.path}…", timeout_ms=0)
         try:
             entry = await self.session.tasks.call(service.write_file, page.slug, page.path, data, if_match=etag)

@@ -163,44 +163,6 @@ class TransferJobs(QObject):
                 await self._tasks.call(remove_staging, staging)
         self.uploaded.emit(service, plan.slug)
 
-    def import_zip(self, archive: Path, service: ProjectService) -> Transfer:
-        """Import a .zip as a new project."""
-        transfer = self._add(Transfer("Import", f"{archive.name} → new project"))
-
-        async def again() -> None:
-            self._model.finish(transfer, CANCELLED, error="Retried below.")
-            self.import_zip(archive, service)
-
-        transfer.retry = lambda: self._track(again())
-        self._track(self._run_import(transfer, archive, service))
-        return transfer
-
-    async def _run_import(self, transfer: Transfer, archive: Path, service: ProjectService) -> None:
-        relay = self._relay(transfer)
-        self._model.start(transfer)
-        try:
-            plan, result = await self._tasks.transfer(
-                service.import_zip, archive, progress=relay, cancel=transfer.cancel
-            )
-        except Cancelled as exc:
-            self._model.finish(transfer, CANCELLED, error=exc.message)
-            return
-        except ProjectDeskError as exc:
-            self._model.finish(transfer, FAILED, error=f"{exc.title}: {exc.message}")
-            self._feedback.report_error(exc)
-            return
-        finally:
-            relay.deleteLater()
-        transfer.slug = plan.slug
-        if result.failed:
-            failures = [(path, error.message) for path, error in result.failed]
-            self._model.finish(transfer, FAILED, error=f"{len(failures)} files failed.", failures=failures)
-        else:
-            transfer.retry = None
-            self._model.finish(transfer, DONE, detail=f"{plan.name} ({plan.slug})")
-            self._feedback.notify(f"Imported {archive.name} as {plan.name}")
-        self.uploaded.emit(service, plan.slug)
-
     # ---- downloads --------------------------------------------------------------------------------
 
     def download(self, slug: str, dest: Path, service: ProjectService) -> Transfer:

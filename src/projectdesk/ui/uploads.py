@@ -216,10 +216,6 @@ class Uploads(QObject):
     def start_download(self, slug: str, dest: Path) -> Transfer:
         return self.jobs.download(slug, dest, self.session.require_service())
 
-    def start_import(self, archive: Path) -> Transfer:
-        """Import a .zip as a new project without a preview (the transfer row's Retry uses it)."""
-        return self.jobs.import_zip(archive, self.session.require_service())
-
     @handler
     async def show_transfer_details(self, transfer: object) -> None:
         """Every file a transfer could not move, and why."""
