@@ -42,9 +42,15 @@ def sync(ctx: Context) -> int:
     if ctx.args.offline:
         raise CliError("sync needs the server: run it without --offline.")
     if ctx.args.folder is not None:
+        if ctx.args.watch:
+            from projectdesk.cli.folders import watch
+
+            return watch(ctx)
         from projectdesk.cli.projects import sync_folder
 
         return sync_folder(ctx)
+    if ctx.args.watch:
+        raise CliError("--watch needs a FOLDER.")
     report = ctx.service().sync()
     if ctx.args.json:
         print_json(report.to_json())
@@ -120,7 +126,18 @@ def register(sub: Any) -> None:
     p.add_argument("folder", nargs="?", help="a working folder (bound by an earlier push or pull)")
     p.add_argument("--follow-links", action="store_true", help="with FOLDER: as push --follow-links")
     p.add_argument("--slug", help="with FOLDER: the project (when the folder is bound to several)")
-    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument(
+        "--watch",
+        action="store_true",
+        help="with FOLDER: keep it in two-way sync until Ctrl+C (local saves and server changes)",
+    )
+    p.add_argument(
+        "--interval",
+        default="2",
+        metavar="SECONDS",
+        help="with --watch: how often the server is checked after a change (backs off while idle)",
+    )
+    p.add_argument("--json", action="store_true", help="machine-readable output (with --watch: one object per line)")
     p.set_defaults(handler=sync)
     p = sub.add_parser("cache", help="show the offline cache's size per project, or clear one")
     p.add_argument("--clear", metavar="SLUG", help="remove the project's cached copies (unsent edits stay)")

@@ -139,4 +139,5 @@ def open_service(
         data_dir=paths.data_dir,
     )
     service.conditional_writes = profile.conditional_writes
+    service.profile_name = profile.name
     return service

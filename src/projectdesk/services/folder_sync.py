@@ -59,7 +59,15 @@ from projectdesk.core.threeway import Action, Base, Direction, Step, does
 from projectdesk.core.threeway import plan as plan_steps
 from projectdesk.services.hashing import sha256_bytes, sha256_file, sha256_many
 from projectdesk.services.scan import ScanResult, scan_folder
-from projectdesk.services.workfolders import BaseRow, Binding, FolderStates, Signature, signature, trusted
+from projectdesk.services.workfolders import (
+    BaseRow,
+    Binding,
+    BindingRecord,
+    FolderStates,
+    Signature,
+    signature,
+    trusted,
+)
 from projectdesk.storage.atomic import TEMP_PREFIX
 from projectdesk.storage.repository import DownloadReport, Repository, UploadItem
 from projectdesk.storage.transfer import ProgressCallback
@@ -253,6 +261,16 @@ class FolderReport:
     def clean(self) -> bool:
         return not self.conflicts and not self.failed
 
+    def state(self) -> str:
+        """How the folder stands after this run, in a few words (kept with the binding)."""
+        if self.failed:
+            return f"{len(self.failed)} failed"
+        if self.conflicts:
+            return f"{len(self.conflicts)} conflict{'s' if len(self.conflicts) != 1 else ''}"
+        if self.left:
+            return f"{len(self.left)} change{'s' if len(self.left) != 1 else ''} not carried"
+        return "in sync"
+
     def summary(self) -> str:
         parts = []
         if self.direction != Direction.PULL:
@@ -313,6 +331,11 @@ class FolderSync:
         self._service = service
         self._repo = service.repo
         self._states = states
+
+    @property
+    def profile(self) -> str:
+        """The profile the service was opened for: recorded with each binding, for `folders`."""
+        return str(getattr(self._service, "profile_name", ""))
 
     @property
     def store_key(self) -> str:
@@ -457,10 +480,34 @@ class FolderSync:
         with _folder_lock(self._states.file.parent, plan.folder):
             job = _Run(self, plan, delete=delete, progress=progress, cancel=cancel)
             try:
-                return job.go()
+                report = job.go()
             finally:
                 if not plan.remember and job.binding is not None:
                     self._states.unbind(job.binding)
+            if plan.remember and job.binding is not None:
+                self._states.note_sync(job.binding, report.state())
+            return report
+
+    def note_state(self, folder: Path, slug: str, state: str) -> None:
+        """Record how a folder's sync stands when no run did (offline: its changes wait)."""
+        binding = self.binding(folder, slug)
+        if binding is not None:
+            self._states.note_sync(binding, state)
+
+    def bases_of(self, binding: Binding) -> dict[str, BaseRow]:
+        return self._states.bases(binding)
+
+    def records(self) -> list[BindingRecord]:
+        """This store's working folders."""
+        return self._states.records(self.store_key)
+
+    def unbind(self, folder: Path, slug: str) -> bool:
+        """Stop treating `folder` as `slug`'s working folder (its files stay). False when it was not bound."""
+        binding = self.binding(folder, slug)
+        if binding is None or binding.slug != slug:
+            return False
+        self._states.unbind(binding)
+        return True
 
 
 class _Run:
@@ -500,7 +547,7 @@ class _Run:
         plan = self.plan
         report = self.report
         self._clean_temp_files()
-        self.binding = self.states.bind(self.folder, self.sync.store_key, plan.slug)
+        self.binding = self.states.bind(self.folder, self.sync.store_key, plan.slug, self.sync.profile)
         if plan.direction != Direction.PULL:
             with contextlib.suppress(ProjectDeskError):
                 self.service.remote(self.repo.abort_stale_uploads, plan.slug, plan.started)
@@ -1029,3 +1076,8 @@ def _folder_lock(state_dir: Path, folder: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def ignore_check(plan: FolderPlan, patterns: Sequence[str]) -> Callable[[str], bool]:
+    """The folder's ignore rules as `plan` read them: path (relative, '/'-separated) -> left out."""
+    return _IgnoredHere(_rules(plan.scan, patterns), set())

@@ -830,7 +830,7 @@ def open_cached_service(
 
     repo = open_repository(profile, paths, credentials=credentials, **repository_options)
     cache = CacheStore(paths.cache_root, profile.name, profile.user_id)
-    return CachedProjectService(
+    service = CachedProjectService(
         repo,
         cache,
         limits=profile.limits,
@@ -840,3 +840,5 @@ def open_cached_service(
         cache_max_bytes=profile.cache_max_bytes,
         data_dir=paths.data_dir,
     )
+    service.profile_name = profile.name
+    return service

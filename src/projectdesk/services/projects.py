@@ -68,6 +68,7 @@ class ProjectService:
         # The server honours If-Match / If-None-Match on PUT (SeaweedFS, MinIO, AWS and moto do); False: a
         # HEAD just before each write instead.
         self.conditional_writes = True
+        self.profile_name = ""  # the profile this store was opened for (recorded with working folders)
         # Working folders: bindings and per-file bases (services/workfolders.py), under the data directory.
         self.folder_states = FolderStates(data_dir or Paths.default().data_dir)
         self.folders = FolderSync(self, self.folder_states)

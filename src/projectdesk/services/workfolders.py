@@ -70,6 +70,23 @@ CREATE TABLE IF NOT EXISTS fetched (
 """
 
 
+# Added after the first release: each binding's profile (for `projectdesk-cli folders`) and how its last sync
+# ended. Columns are added in place, so an older database keeps its bindings.
+_ADDED_COLUMNS = (
+    ("profile", "TEXT NOT NULL DEFAULT ''"),
+    ("last_sync", "REAL"),
+    ("last_state", "TEXT NOT NULL DEFAULT ''"),
+)
+
+
+def _migrate(db: sqlite3.Connection) -> None:
+    have = {row[1] for row in db.execute("PRAGMA table_info(folders)")}
+    for name, decl in _ADDED_COLUMNS:
+        if name not in have:
+            with contextlib.suppress(sqlite3.OperationalError):  # another process added it just now
+                db.execute(f"ALTER TABLE folders ADD COLUMN {name} {decl}")
+
+
 def signature(stat: os.stat_result) -> Signature:
     return (stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino)
 
@@ -87,6 +104,17 @@ class Binding:
     store: str
     slug: str
     moved_from: Path | None = None  # set when the binding was found by the folder's inode
+
+
+@dataclass(frozen=True, slots=True)
+class BindingRecord:
+    """A binding as `projectdesk-cli folders` and the window list it."""
+
+    binding: Binding
+    profile: str
+    bound_at: float
+    last_sync: float | None
+    last_state: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +141,7 @@ class FolderStates:
             db.execute("PRAGMA synchronous=NORMAL")
             db.execute("PRAGMA foreign_keys=ON")
             db.executescript(_SCHEMA)
+            _migrate(db)
             self._local.db = db
             with self._lock:
                 self._connections.append(db)
@@ -201,7 +230,7 @@ class FolderStates:
                 return True
         return empty
 
-    def bind(self, folder: Path, store: str, slug: str) -> Binding:
+    def bind(self, folder: Path, store: str, slug: str, profile: str = "") -> Binding:
         """Bind `folder` to project `slug` (kept with its bases if it was bound already; made the most recent)."""
         folder = folder.resolve()
         stat = folder.stat()
@@ -211,20 +240,38 @@ class FolderStates:
             ).fetchone()
             if row is not None:
                 db.execute(
-                    "UPDATE folders SET device = ?, inode = ?, bound_at = ? WHERE id = ?",
-                    (stat.st_dev, stat.st_ino, time.time(), row[0]),
+                    "UPDATE folders SET device = ?, inode = ?, bound_at = ?, profile = ? WHERE id = ?",
+                    (stat.st_dev, stat.st_ino, time.time(), profile, row[0]),
                 )
                 return Binding(row[0], folder, store, slug)
             cursor = db.execute(
-                "INSERT INTO folders (path, store, slug, device, inode, bound_at) VALUES (?, ?, ?, ?, ?, ?)",
-                (os.fsdecode(folder), store, slug, stat.st_dev, stat.st_ino, time.time()),
+                "INSERT INTO folders (path, store, slug, device, inode, bound_at, profile)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (os.fsdecode(folder), store, slug, stat.st_dev, stat.st_ino, time.time(), profile),
             )
             assert cursor.lastrowid is not None
             return Binding(cursor.lastrowid, folder, store, slug)
 
-    def bindings(self) -> list[Binding]:
-        rows = self._db().execute("SELECT id, path, store, slug FROM folders ORDER BY path").fetchall()
-        return [Binding(r[0], Path(r[1]), r[2], r[3]) for r in rows]
+    def bindings(self, store: str | None = None) -> list[Binding]:
+        return [record.binding for record in self.records(store)]
+
+    def records(self, store: str | None = None) -> list[BindingRecord]:
+        """Every binding (of `store`, when given), by folder path, with its profile and last sync."""
+        where, params = ("WHERE store = ?", (store,)) if store is not None else ("", ())
+        rows = self._db().execute(
+            f"SELECT id, path, store, slug, profile, bound_at, last_sync, last_state FROM folders {where}"
+            " ORDER BY path, bound_at DESC",
+            params,
+        )
+        return [BindingRecord(Binding(r[0], Path(r[1]), r[2], r[3]), r[4], r[5], r[6], r[7]) for r in rows.fetchall()]
+
+    def note_sync(self, binding: Binding, state: str, when: float | None = None) -> None:
+        """How the binding's latest sync ended ("in sync", "2 conflicts", "offline: …"), and when."""
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE folders SET last_sync = ?, last_state = ? WHERE id = ?",
+                (time.time() if when is None else when, state, binding.id),
+            )
 
     def unbind(self, binding: Binding) -> None:
         with self._transaction() as db:
