@@ -66,16 +66,18 @@ def _finite(value: Any) -> Any:
     return value
 
 
-def print_json(data: Any) -> None:
+def print_json(data: Any, *, one_line: bool = False) -> None:
     """`data` as valid JSON, the same data once parsed: non-finite floats become null; DEL, C1 controls,
     line separators and lone surrogates (a name that was not UTF-8) are \\u-escaped as JSON allows, and
-    everything else too when stdout's encoding cannot hold it."""
+    everything else too when stdout's encoding cannot hold it. `one_line`: one object per line (a stream of
+    events or matches, as JSON Lines)."""
     clean = _finite(data)
-    text = _JSON_ESCAPED.sub(_json_escape, json.dumps(clean, indent=2, ensure_ascii=False, allow_nan=False))
+    indent = None if one_line else 2
+    text = _JSON_ESCAPED.sub(_json_escape, json.dumps(clean, indent=indent, ensure_ascii=False, allow_nan=False))
     try:
         text.encode(getattr(sys.stdout, "encoding", None) or "utf-8")
     except (UnicodeEncodeError, LookupError):
-        text = json.dumps(clean, indent=2, ensure_ascii=True, allow_nan=False)
+        text = json.dumps(clean, indent=indent, ensure_ascii=True, allow_nan=False)
     sys.stdout.write(text + "\n")
 
 

@@ -41,7 +41,8 @@ def watch(ctx: Context) -> int:
             if event.error is not None:
                 data["error"] = event.error.message
             data["waiting"] = event.waiting
-            print_json(data)
+            print_json(data, one_line=True)
+            sys.stdout.flush()
         elif event.state == WatchState.STOPPED:
             waiting = (
                 f"; {event.waiting} local change(s) not sent yet (the next sync sends them)" if event.waiting else ""
