@@ -591,6 +591,20 @@ class CachedProjectService(ProjectService):
         self._evict(protect=[(slug, entry.path) for entry in safe])
         return report
 
+    def fill_cache(
+        self,
+        slug: str,
+        entries: Sequence[FileEntry],
+        *,
+        progress: ProgressCallback | None = None,
+        cancel: threading.Event | None = None,
+    ) -> DownloadReport:
+        """Fetch into the cache every entry it holds no current copy of (a search reads them there), then keep
+        the cache within its cap (the least recently used clean copies go first)."""
+        report = self._fill(slug, entries, progress=progress, cancel=cancel)
+        self._evict(protect=[(slug, entry.path) for entry in entries])
+        return report
+
     def _fill(
         self,
         slug: str,

