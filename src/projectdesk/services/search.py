@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from projectdesk.cache.index import DIRTY
+from projectdesk.cache.index import DIRTY, FileRow
 from projectdesk.cache.store import CacheStore
 from projectdesk.core.display import printable
 from projectdesk.core.errors import InvalidInput, Offline, ProjectDeskError
@@ -145,19 +145,34 @@ def fetch(
 def _sort_by_copy(service: SearchService, found: SearchScope, entries: Sequence[FileEntry], *, fetch: bool) -> None:
     cache = service.cache
     rows = {row.path: row for row in cache.files(found.slug)}
-    gate = cache.blobs.gate(cache.user_id, found.slug)
+    root = os.fspath(found.root)
     for entry in entries:
         row = rows.get(entry.path)
-        usable = row is not None and (row.state == DIRTY or row.fresh)  # our unsent edit, or the current version
-        if row is not None and usable and cache.verified(row, gate) is not None:
+        # Our unsent edit, or the current version; offline, whatever copy we have is the newest we can know.
+        usable = row is not None and row.has_blob and (row.state == DIRTY or row.fresh or found.offline)
+        if row is not None and usable and _copy_intact(cache, row, root):
             found.searchable.add(entry.path)
-        elif row is not None and found.offline and cache.verified(row, gate) is not None:
-            found.searchable.add(entry.path)  # offline: the copy we have is the newest we can know
         elif fetch:
             found.to_fetch.append(entry)
         else:
             why = "not available offline" if found.offline else "not in the offline cache"
             found.not_searched.append((entry.path, why))
+
+
+def _copy_intact(cache: CacheStore, row: FileRow, root: str) -> bool:
+    """`CacheStore.verified` with one stat for the common case (a copy as the index recorded it); the store's
+    own check (which drops a clean copy changed on disk) only where that stat disagrees. The path is safe
+    (checked by `scope`) and the cache never makes links, so joining it under the project's folder is enough."""
+    try:
+        st = os.stat(os.path.join(root, row.path))
+    except OSError:
+        st = None
+    if st is not None and (
+        row.state == DIRTY
+        or (st.st_size, st.st_mtime_ns, st.st_ino) == (row.blob_size, row.blob_mtime_ns, row.blob_ino)
+    ):
+        return True
+    return cache.verified(row) is not None
 
 
 def ripgrep() -> str:
