@@ -76,3 +76,9 @@ class KeyringUnavailable(ProjectDeskError):
 
 class KeyringLocked(KeyringUnavailable):
     title = "Keyring locked"
+
+
+class NoHistory(ProjectDeskError):
+    """The store keeps no old versions of files (a bucket without versioning, the local folder store)."""
+
+    title = "No file history"

@@ -22,6 +22,25 @@ class FileEntry:
         return asdict(self)
 
 
+@dataclass(frozen=True, slots=True)
+class FileVersion:
+    """One version of one file as a versioned store keeps it (newest first in listings).
+
+    A delete marker (`is_delete_marker`) is the version that says "deleted here": it has no bytes, no ETag
+    and size 0. `is_latest` marks the key's current version (a delete marker when the file is deleted)."""
+
+    path: str
+    version_id: str
+    etag: str
+    size: int
+    last_modified: float  # epoch seconds, as the server stamped it (1 s resolution on some servers)
+    is_latest: bool
+    is_delete_marker: bool
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
 MAX_MANIFEST_BYTES = 16 * 1000 * 1000  # a manifest larger than this is refused unread
 MAX_TEXT_CHARS = 1000  # name, slug, user id
 MAX_STACK_ITEMS = 100

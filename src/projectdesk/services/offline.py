@@ -499,6 +499,13 @@ class CachedProjectService(ProjectService):
         self.cache.put_projects([self._info_from(manifest)], complete=False)
         return manifest
 
+    def server_changed(self, slug: str, manifest: Manifest | None) -> None:
+        """A restore (or another change made around the cache) landed: apply the server's new listing, as a
+        listing learns any server change, and remember the new manifest."""
+        self.cache.apply_listing(slug, self.remote(self.repo.list_files, slug))
+        if manifest is not None:
+            self.cache.put_projects([self._info_from(manifest)], complete=False)
+
     def _info_from(self, manifest: Manifest) -> ProjectInfo:
         return ProjectInfo.from_manifest(manifest, self.repo.user_id)
 

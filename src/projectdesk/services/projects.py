@@ -77,6 +77,10 @@ class ProjectService:
         """Run one repository call (the cached service also tracks whether the server answers)."""
         return call(*args, **kwargs)
 
+    def server_changed(self, slug: str, manifest: Manifest | None) -> None:
+        """The project was changed on the server by a path of ours that bypasses the cache (a restore from
+        history, services/history.py); the cached service learns it here like any server change."""
+
     # ---- reading -------------------------------------------------------------------------------
 
     def list_projects(self) -> list[ProjectInfo]:

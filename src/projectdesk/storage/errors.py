@@ -39,6 +39,7 @@ from projectdesk.core.errors import (
     BucketMissing,
     Conflict,
     InvalidInput,
+    NoHistory,
     NotFound,
     Offline,
     ProjectDeskError,
@@ -112,6 +113,7 @@ class Failure(StrEnum):
     ACCESS_DENIED = "access-denied"
     BUCKET_MISSING = "bucket-missing"
     NOT_FOUND = "not-found"
+    NO_SUCH_VERSION = "no-such-version"  # a version id the key does not have, or a delete marker's
     CONFLICT = "conflict"
     SERVER_BUSY = "server-busy"
     BAD_CONFIG = "bad-config"
@@ -143,6 +145,8 @@ def _classify_client_error(exc: ClientError) -> Failure:
     status = _status(exc)
     if code == "NoSuchBucket":
         return Failure.BUCKET_MISSING
+    if code in ("NoSuchVersion", "MethodNotAllowed") or (code == "InvalidArgument" and _names_version(exc)):
+        return Failure.NO_SUCH_VERSION  # a GET of a delete marker is 405 MethodNotAllowed
     if code in ("NoSuchKey", "NotFound", "404") or status == 404:
         return Failure.NOT_FOUND
     if code in ("PreconditionFailed", "412", "ConditionalRequestConflict") or status == 412:
@@ -210,6 +214,8 @@ def translate(exc: Exception, *, bucket: str, endpoint: str, what: str = "", aws
             return BucketMissing(f"The bucket '{bucket}' does not exist at {endpoint}.")
         case Failure.NOT_FOUND:
             return NotFound(f"Not found{subject}.")
+        case Failure.NO_SUCH_VERSION:
+            return NotFound(f"There is no such version with content{subject}: it is unknown, or a deletion.")
         case Failure.CONFLICT:
             return Conflict(f"The file changed on the server since it was last read{subject}; nothing was overwritten.")
         case Failure.UNKNOWN_ACCESS_KEY:
@@ -256,6 +262,19 @@ def disk_full_error(path: Path, needed_bytes: int | None) -> StorageError:
     return DiskFull(f"The disk holding {folder} is full.")
 
 
+def versioning_off(bucket: str, status: str, profile_name: str = "") -> NoHistory:
+    """The one sentence for a history command on a bucket that keeps no old versions (`status` is what
+    GetBucketVersioning said: "" when versioning was never enabled, "Suspended")."""
+    name = _shell_word(profile_name) if profile_name else "NAME"
+    how = f"turn it on with 'projectdesk-cli profiles versioning {name} --enable' (or in the accounts dialog)"
+    if status == "Suspended":
+        return NoHistory(
+            f"Versioning is suspended on bucket '{bucket}', so a restore could replace the current version for "
+            f"good: {how}."
+        )
+    return NoHistory(f"The bucket '{bucket}' does not keep old versions of files (versioning is off): {how}.")
+
+
 def wrong_region(bucket: str, region: str) -> StorageError:
     """The error for a bucket that lives in another region than the profile names (`region` if known)."""
     if region:
@@ -277,6 +296,10 @@ def bucket_region(exc: BaseException) -> str:
         match = _REGION_IN_MESSAGE.search(str(error.get("Message", "")))
         region = match.group(1) if match else ""
     return str(region)
+
+
+def _names_version(exc: ClientError) -> bool:
+    return "version" in str(exc.response.get("Error", {}).get("Message", "")).lower()
 
 
 def _status(exc: ClientError) -> int:

@@ -23,13 +23,14 @@ from projectdesk.core.errors import (
     Cancelled,
     InvalidInput,
     InvalidKey,
+    NoHistory,
     NotFound,
     Offline,
     ProjectDeskError,
     StorageError,
 )
 from projectdesk.core.keys import PathGate, safe_relative_path
-from projectdesk.core.models import FileEntry, Manifest, ManifestInvalid, ProjectInfo
+from projectdesk.core.models import FileEntry, FileVersion, Manifest, ManifestInvalid, ProjectInfo
 from projectdesk.storage.transfer import DoneCallback, ProgressCallback, TransferResult, run_parallel
 
 log = logging.getLogger(__name__)
@@ -162,6 +163,53 @@ class Repository(ABC):
     def presign_url(self, slug: str, path: str, expires_seconds: int) -> str:
         """A link anyone can download the file with until it expires (signed here, no network)."""
         raise InvalidInput(f"Share links need an S3 store; this one is a {self.description}.")
+
+    # ---- file history (S3 versioning); a store without it says so ---------------------------------
+
+    def versioning(self) -> str:
+        """Whether the store keeps old versions: "Enabled", "Suspended", "" (never enabled), or
+        "unsupported" for a store that cannot (the local folder store)."""
+        return "unsupported"
+
+    def enable_versioning(self) -> None:
+        """Make the store keep every version from now on."""
+        raise self._no_history()
+
+    def list_versions(self, slug: str, path: str | None = None, *, limit: int | None = None) -> list[FileVersion]:
+        """The versions of one file (exactly `path`), or of every object of the project (the manifest's too),
+        each key's newest first, delete markers included; at most `limit` when given. Paths are raw."""
+        raise self._no_history()
+
+    def read_version(self, slug: str, path: str, version_id: str) -> bytes:
+        raise self._no_history()
+
+    def version_metadata(self, slug: str, path: str, version_id: str) -> dict[str, str]:
+        """The user metadata a version was written with (a HEAD of that version)."""
+        raise self._no_history()
+
+    def restore_version(
+        self,
+        slug: str,
+        path: str,
+        version_id: str,
+        *,
+        if_match: str | None = None,
+        if_none_match: bool = False,
+        size: int | None = None,
+    ) -> FileEntry:
+        """Make version `version_id` (of `size` bytes, when known) the current one again by a server-side
+        copy: a new version, so nothing later is deleted. Only over current version `if_match` / only while
+        the file is deleted (`if_none_match`), else Conflict."""
+        raise self._no_history()
+
+    def history_unavailable(self, status: str, profile_name: str = "") -> NoHistory:
+        """The one sentence for history asked of this store while `versioning()` says `status`."""
+        return self._no_history()
+
+    def _no_history(self) -> NoHistory:
+        return NoHistory(
+            f"The {self.description} keeps no old versions of files: file history needs an S3 bucket with versioning."
+        )
 
     # ---- shared behaviour ------------------------------------------------------------------------
 

@@ -21,11 +21,11 @@ from botocore.exceptions import ConnectionClosedError, IncompleteReadError, Read
 from urllib3.exceptions import ProtocolError
 
 from projectdesk.core import keys
-from projectdesk.core.errors import Cancelled, Conflict, NotFound, ProjectDeskError, StorageError
+from projectdesk.core.errors import Cancelled, Conflict, NoHistory, NotFound, ProjectDeskError, StorageError
 from projectdesk.core.mime import content_type
-from projectdesk.core.models import MAX_MANIFEST_BYTES, FileEntry
+from projectdesk.core.models import MAX_MANIFEST_BYTES, FileEntry, FileVersion
 from projectdesk.storage.atomic import TEMP_PREFIX, atomic_target, copy_atomic
-from projectdesk.storage.errors import disk_full_error, translate
+from projectdesk.storage.errors import disk_full_error, translate, versioning_off
 from projectdesk.storage.repository import DEFAULT_WORKERS, FolderMaker, Repository, UploadItem
 from projectdesk.storage.transfer import DoneCallback, ProgressCallback, TransferResult, run_async
 
@@ -47,6 +47,8 @@ CRT_WINDOW = 256
 IN_MEMORY_MAX = 256 * 1024
 WRITER_THREADS = 2
 _UNSET: Any = object()
+WRITTEN_BY = "projectdesk"
+VERSION_PAGE = 1000  # ListObjectVersions' own maximum per page
 T = TypeVar("T")
 _TEMP_NUMBERS = itertools.count()
 # A response body that stopped early: the connection was reset or timed out after the headers arrived.
@@ -134,6 +136,7 @@ class S3Repository(Repository):
             "project-slug": slug,
             "project-name": _header_safe(project_name or slug),
             "user-id": _header_safe(self.user_id),
+            "written-by": WRITTEN_BY,  # so a file's history can tell our versions from other tools'
         }
 
     # ---- listing ---------------------------------------------------------------------------------
@@ -170,6 +173,9 @@ class S3Repository(Repository):
                 elif operation == "list_multipart_uploads" and page.get("NextKeyMarker"):
                     params["KeyMarker"] = page["NextKeyMarker"]
                     params["UploadIdMarker"] = page.get("NextUploadIdMarker", "")
+                elif operation == "list_object_versions" and page.get("NextKeyMarker"):
+                    params["KeyMarker"] = page["NextKeyMarker"]
+                    params["VersionIdMarker"] = page.get("NextVersionIdMarker", "")
                 else:
                     return
 
@@ -206,7 +212,12 @@ class S3Repository(Repository):
     # ---- single files ----------------------------------------------------------------------------
 
     def _read_body(
-        self, key: str, into: Callable[[Any], T], etag: str = "", response_into: dict[str, Any] | None = None
+        self,
+        key: str,
+        into: Callable[[Any], T],
+        etag: str = "",
+        response_into: dict[str, Any] | None = None,
+        version_id: str = "",
     ) -> T:
         """GET `key` (only version `etag` when given) and hand its body to `into`; a body cut short is
         fetched again.
@@ -218,6 +229,8 @@ class S3Repository(Repository):
         for attempt in range(1, attempts + 1):
             try:
                 pinned = {"IfMatch": f'"{etag}"'} if etag else {}
+                if version_id:
+                    pinned["VersionId"] = version_id
                 response = self._call("get_object", Bucket=self.bucket, Key=key, **pinned)
                 if response_into is not None:
                     response_into.update((k, v) for k, v in response.items() if k != "Body")
@@ -323,16 +336,18 @@ class S3Repository(Repository):
     def _check_before_multipart(self, slug: str, item: UploadItem) -> None:
         """A multipart upload's precondition is checked just before it starts (HEAD), as well as sent with
         it: not every S3 server honours conditions on CompleteMultipartUpload."""
-        if not item.conditional:
+        self._check_current(slug, item.path, item.if_match, item.if_none_match)
+
+    def _check_current(self, slug: str, path: str, if_match: str | None, if_none_match: bool) -> None:
+        """Raise Conflict unless the file is version `if_match` / absent (`if_none_match`), by a HEAD now."""
+        if if_match is None and not if_none_match:
             return
         try:
-            current: str | None = self.stat_file(slug, item.path).etag
+            current: str | None = self.stat_file(slug, path).etag
         except NotFound:
             current = None
-        if (item.if_none_match and current is not None) or (
-            item.if_match is not None and current != _strip_etag(item.if_match)
-        ):
-            raise Conflict(f"{item.path} changed on the server since it was last read; nothing was overwritten.")
+        if (if_none_match and current is not None) or (if_match is not None and current != _strip_etag(if_match)):
+            raise Conflict(f"{path} changed on the server since it was last read; nothing was overwritten.")
 
     def _upload_one(self, slug: str, item: UploadItem, project_name: str) -> FileEntry:
         key = keys.object_key(self.user_id, slug, item.path)
@@ -659,6 +674,95 @@ class S3Repository(Repository):
         with self._errors(f"manifest of {slug}"):
             self._call("delete_object", Bucket=self.bucket, Key=keys.manifest_key(self.user_id, slug))
 
+    # ---- file history (bucket versioning) -----------------------------------------------------------
+
+    def versioning(self) -> str:
+        with self._errors("bucket versioning"):
+            answer = self._call("get_bucket_versioning", Bucket=self.bucket)
+        return str(answer.get("Status", "") or "")
+
+    def enable_versioning(self) -> None:
+        with self._errors("bucket versioning"):
+            self._call("put_bucket_versioning", Bucket=self.bucket, VersioningConfiguration={"Status": "Enabled"})
+
+    def history_unavailable(self, status: str, profile_name: str = "") -> NoHistory:
+        return versioning_off(self.bucket, status, profile_name)
+
+    def list_versions(self, slug: str, path: str | None = None, *, limit: int | None = None) -> list[FileVersion]:
+        prefix = keys.project_prefix(self.user_id, slug)
+        exact = None if path is None else prefix + path
+        return list(itertools.islice(self._versions(prefix, exact), limit))
+
+    def _versions(self, prefix: str, exact: str | None) -> Iterator[FileVersion]:
+        """Versions and delete markers under `prefix` (only of key `exact` when given), page by page: each
+        key's newest first, as the server lists them. One file's listing stops at the first key past it."""
+        for page in self._pages("list_object_versions", Prefix=exact or prefix, MaxKeys=VERSION_PAGE):
+            rows = [(row, False) for row in page.get("Versions", [])]
+            rows += [(row, True) for row in page.get("DeleteMarkers", [])]
+            # The two lists come apart; each key's newest first again (the latest first among equal times).
+            rows.sort(key=lambda pair: (pair[0]["Key"], -_stamp(pair[0]), not pair[0].get("IsLatest", False)))
+            for row, marker in rows:
+                key = row["Key"]
+                if exact is not None and key != exact:
+                    if key > exact:
+                        return  # keys come in order: the file's versions are all listed
+                    continue
+                path = key[len(prefix) :]
+                if not path or path.endswith("/"):
+                    continue  # "folder" placeholder objects of S3 consoles
+                yield FileVersion(
+                    path=path,
+                    version_id=str(row.get("VersionId") or "null"),
+                    etag="" if marker else _strip_etag(row.get("ETag", "")),
+                    size=0 if marker else int(row.get("Size", 0)),
+                    last_modified=_stamp(row),
+                    is_latest=bool(row.get("IsLatest", False)),
+                    is_delete_marker=marker,
+                )
+
+    def read_version(self, slug: str, path: str, version_id: str) -> bytes:
+        key = keys.object_key(self.user_id, slug, path)
+        with self._errors(f"{slug}/{path} version {version_id}"):
+            return self._read_body(key, _read_all, version_id=version_id)
+
+    def version_metadata(self, slug: str, path: str, version_id: str) -> dict[str, str]:
+        key = keys.object_key(self.user_id, slug, path)
+        with self._errors(f"{slug}/{path} version {version_id}"):
+            head = self._call("head_object", Bucket=self.bucket, Key=key, VersionId=version_id)
+        return {str(name): str(value) for name, value in (head.get("Metadata") or {}).items()}
+
+    def restore_version(
+        self,
+        slug: str,
+        path: str,
+        version_id: str,
+        *,
+        if_match: str | None = None,
+        if_none_match: bool = False,
+        size: int | None = None,
+    ) -> FileEntry:
+        """A CopyObject of the version over its own key: Content-Type and metadata come with it (COPY).
+        The precondition is sent with the copy and also checked by a HEAD just before, as for deletes:
+        not every server honours it on CopyObject (moto ignores it; SeaweedFS and AWS honour it).
+        `size`: the version's size when the caller knows it (else one HEAD of the new version)."""
+        key = keys.object_key(self.user_id, slug, path)
+        self._check_current(slug, path, if_match, if_none_match)
+        with self._errors(f"{slug}/{path}"):
+            response = self._call(
+                "copy_object",
+                Bucket=self.bucket,
+                Key=key,
+                CopySource={"Bucket": self.bucket, "Key": key, "VersionId": version_id},
+                MetadataDirective="COPY",
+                **_conditions(if_match, if_none_match),
+            )
+        result = response.get("CopyObjectResult") or {}
+        etag = _strip_etag(str(result.get("ETag", "")))
+        modified = result["LastModified"].timestamp() if result.get("LastModified") else time.time()
+        if size is None or not etag:
+            return self.stat_file(slug, path)
+        return FileEntry(path, size, etag, modified)
+
     # ---- bucket ----------------------------------------------------------------------------------
 
     def check_bucket(self) -> None:
@@ -691,6 +795,11 @@ def _condition_headers(item: UploadItem) -> list[tuple[str, str]]:
     """The same preconditions as HTTP headers, for requests the CRT sends."""
     names = {"IfMatch": "If-Match", "IfNoneMatch": "If-None-Match"}
     return [(names[name], value) for name, value in _conditions(item.if_match, item.if_none_match).items()]
+
+
+def _stamp(row: dict[str, Any]) -> float:
+    modified = row.get("LastModified")
+    return modified.timestamp() if modified is not None else 0.0
 
 
 def _read_all(body: Any) -> bytes:
