@@ -14,11 +14,11 @@ from PySide6.QtGui import QTextDocument
 
 from projectdesk.cache.store import CacheStore
 from projectdesk.core.errors import InvalidKey
+from projectdesk.core.fuzzy import best_matches, score
 from projectdesk.services.offline import CachedProjectService
 from projectdesk.services.projects import ProjectService
 from projectdesk.storage.local import LocalRepository
 from projectdesk.ui import sync_state
-from projectdesk.ui.dialogs.quick_open import best_matches, score
 from projectdesk.ui.formatting import duration_text, rate_text, relative_time
 from projectdesk.ui.highlighter import PygmentsHighlighter, lex_line, lexer_for
 from projectdesk.ui.staging import remove_staging, stage_drop
@@ -69,6 +69,8 @@ def test_quick_open_prefers_file_names_and_word_starts() -> None:
     assert best_matches("", paths) == sorted(paths)
     assert score("xyz", "src/main.py") is None
     assert best_matches("tm", paths)[0] == "tests/test_main.py"
+    assert best_matches("mw", ["src/framework.py", "src/ui/main_window.py"])[0] == "src/ui/main_window.py"
+    assert best_matches("mainwin", ["a/main/win.txt", "ui/main_window.py"])[0] == "ui/main_window.py"
 
 
 def test_formatting() -> None:

@@ -19,42 +19,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from projectdesk.core.fuzzy import PathIndex
+
 SHOWN = 200
-
-
-def score(query: str, path: str) -> int | None:
-    """How well `path` matches `query` (higher is better), or None. Every character of the query must
-    appear in order; matches in the file name, at word starts and in runs score higher."""
-    if not query:
-        return 0
-    lowered = path.casefold()
-    name_start = lowered.rfind("/") + 1
-    total = 0
-    position = 0
-    previous = -2
-    for char in query.casefold():
-        if char == " ":
-            continue
-        found = lowered.find(char, position)
-        if found < 0:
-            return None
-        points = 1
-        if found == previous + 1:
-            points += 4
-        if found >= name_start:
-            points += 2
-        if found == 0 or lowered[found - 1] in "/_-. ":
-            points += 3
-        total += points
-        previous = found
-        position = found + 1
-    return total * 1000 - len(path)
-
-
-def best_matches(query: str, paths: Sequence[str], limit: int = SHOWN) -> list[str]:
-    scored = [(s, p) for p in paths if (s := score(query, p)) is not None]
-    scored.sort(key=lambda item: (-item[0], item[1]))
-    return [p for _, p in scored[:limit]]
 
 
 class PathDelegate(QStyledItemDelegate):
@@ -107,6 +74,7 @@ class QuickOpenDialog(QDialog):
         self.setObjectName("quickOpen")
         self.setWindowTitle("Go to file")
         self._paths = list(paths)
+        self._index = PathIndex(self._paths)  # fuzzy matching (core/fuzzy.py), built once per dialog
         self.field = QLineEdit(self)
         self.field.setPlaceholderText(f"Type to search {len(self._paths):,} files")
         self.list = QListView(self)
@@ -127,7 +95,7 @@ class QuickOpenDialog(QDialog):
         self._filter("")
 
     def _filter(self, text: str) -> None:
-        matches = best_matches(text, self._paths)
+        matches = self._index.best(text, SHOWN)
         self.model.setStringList(matches)
         if matches:
             self.list.setCurrentIndex(self.model.index(0, 0))
