@@ -323,6 +323,10 @@ class CachedProjectService(ProjectService):
         merged += [self._local_entry(row, bases) for row in by_path.values() if row.state == DIRTY]
         return sorted(merged, key=lambda e: e.path)
 
+    def cached_entries(self, slug: str) -> list[FileEntry]:
+        """The project's files as the cache last listed them, with our queued changes (no network)."""
+        return self._cached_entries(slug)
+
     def _cached_entries(self, slug: str) -> list[FileEntry]:
         rows = self.cache.files(slug)
         bases = self.cache.edit_bases(slug)

@@ -102,6 +102,8 @@ class SearchService(Protocol):
 
     def list_files(self, slug: str) -> list[FileEntry]: ...
 
+    def cached_entries(self, slug: str) -> list[FileEntry]: ...
+
     def cache_folder(self, slug: str | None = None) -> Path: ...
 
     def fill_cache(
@@ -194,12 +196,14 @@ def search(
     on_match: Callable[[Match], None],
     *,
     cancel: threading.Event | None = None,
+    only: set[str] | None = None,
 ) -> SearchReport:
-    """Run ripgrep over the scope's cached copies, calling `on_match` for each match as it comes."""
+    """Run ripgrep over the scope's cached copies (`only`: of these paths), calling `on_match` for each match
+    as it comes."""
     report = SearchReport(not_searched=list(found.not_searched))
     if not options.pattern:
         raise InvalidInput("Type something to find.")
-    wanted = found.searchable
+    wanted = found.searchable if only is None else found.searchable & only
     if options.paths:
         prefixes = tuple(p.strip("/") for p in options.paths)
         wanted = {p for p in wanted if any(p == q or p.startswith(q + "/") for q in prefixes)}
@@ -352,6 +356,88 @@ def _path(data: dict[str, Any]) -> str:
     return name.replace(os.sep, "/")
 
 
+class ProjectSearch:
+    """One search of a project, in two passes so that the first results come at once.
+
+    1. The files as the cache last listed them are searched straight away (no network), while the project is
+       listed in the background.
+    2. Once the listing is in, `on_listed(retracted)` names the files searched in pass 1 that are no longer
+       current (changed on the server or deleted: their results must go); the files without a current copy
+       are fetched (`on_fetch(count, bytes)` first; `cached_only` names them as not searched instead) and
+       searched. Offline, pass 1 is the search, and the files without a copy are named as not searched.
+    """
+
+    def __init__(self, service: SearchService, slug: str, options: SearchOptions, *, cached_only: bool = False) -> None:
+        if not options.pattern:
+            raise InvalidInput("Type something to find.")
+        self.service = service
+        self.slug = slug
+        self.options = options
+        self.cached_only = cached_only
+
+    def run(
+        self,
+        on_match: Callable[[Match], None],
+        *,
+        on_listed: Callable[[set[str]], None] | None = None,
+        on_fetch: Callable[[int, int], None] | None = None,
+        progress: ProgressCallback | None = None,
+        cancel: threading.Event | None = None,
+    ) -> SearchReport:
+        service, slug = self.service, self.slug
+        root = service.cache_folder(slug)
+        listed: list[list[FileEntry]] = []
+        failure: list[ProjectDeskError] = []
+
+        def list_project() -> None:
+            try:
+                listed.append(service.list_files(slug))
+            except Offline:
+                pass
+            except ProjectDeskError as exc:
+                failure.append(exc)
+
+        lister = threading.Thread(target=list_project, name="search-listing", daemon=True)
+        lister.start()
+        try:
+            known = SearchScope(slug, root, offline=True)  # nothing fetched in pass 1
+            _sort_by_copy(service, known, _safe(service.cached_entries(slug)), fetch=False)
+            report = search(known, self.options, on_match, cancel=cancel)
+        finally:
+            lister.join()  # never left running: the caller may close the service (and its cache) next
+        if failure:
+            raise failure[0]
+        if not listed or service.is_offline or report.cancelled:
+            report.not_searched = known.not_searched
+            return report
+        now = SearchScope(slug, root, offline=False)
+        _sort_by_copy(service, now, _safe(listed[0]), fetch=not self.cached_only)
+        if on_listed is not None:
+            on_listed(known.searchable - now.searchable)
+        if now.to_fetch:
+            if on_fetch is not None:
+                on_fetch(len(now.to_fetch), now.fetch_bytes)
+            try:
+                report.fetched = fetch(service, now, progress=progress, cancel=cancel)
+            except Offline:
+                _sort_by_copy(service, now, now.to_fetch, fetch=False)
+                now.to_fetch = []
+        more = now.searchable - known.searchable
+        if more and not (cancel is not None and cancel.is_set()):
+            second = search(now, self.options, on_match, cancel=cancel, only=more)
+            report.files_searched += second.files_searched
+            report.files_matched += second.files_matched
+            report.matches += second.matches
+            report.cancelled = second.cancelled
+        report.files_searched = len(now.searchable) if not report.cancelled else report.files_searched
+        report.not_searched = now.not_searched
+        return report
+
+
+def _safe(entries: Sequence[FileEntry]) -> list[FileEntry]:
+    return [e for e in entries if is_safe_relative_path(e.path)]
+
+
 def search_project(
     service: SearchService,
     slug: str,
@@ -362,15 +448,26 @@ def search_project(
     progress: ProgressCallback | None = None,
     cancel: threading.Event | None = None,
 ) -> SearchReport:
-    """scope + fetch + search, for the CLI."""
-    found = scope(service, slug, cached_only=cached_only)
-    try:
-        fetched = fetch(service, found, progress=progress, cancel=cancel)
-    except Offline:
-        found.offline = True
-        fetched = 0
-        _sort_by_copy(service, found, found.to_fetch, fetch=False)
-        found.to_fetch = []
-    report = search(found, options, on_match, cancel=cancel)
-    report.fetched = fetched
+    """A whole search for a caller that cannot take results back (the CLI): pass 1's matches are held until
+    the listing says which of them still stand."""
+    held: list[Match] | None = []
+
+    def take(match: Match) -> None:
+        if held is None:
+            on_match(match)
+        else:
+            held.append(match)
+
+    def listed(retracted: set[str]) -> None:
+        nonlocal held
+        waiting, held = held or [], None
+        for match in waiting:
+            if match.path not in retracted:
+                on_match(match)
+
+    report = ProjectSearch(service, slug, options, cached_only=cached_only).run(
+        take, on_listed=listed, progress=progress, cancel=cancel
+    )
+    if held:
+        listed(set())
     return report
