@@ -81,6 +81,7 @@ class ProjectBrowser(QObject):
         self.tree_view = tree_view
         self.editor_area = editor_area
         self.confirm_discard: ConfirmDiscard = _keep_all
+        self.folder_note: Callable[[str], str] = lambda _slug: ""  # the header's working-folder line (HTML)
         profile_box.activated.connect(self._on_profile_activated)
         filter_field.textChanged.connect(self._on_filter_changed)
         project_view.selectionModel().selectionChanged.connect(self._on_project_selection)
@@ -274,6 +275,7 @@ class ProjectBrowser(QObject):
             f"{info.files_count:,} files · {human_bytes(info.total_bytes)}"
             + (f" · {html.escape(stack)}" if stack else "")
             + "</span>"
+            + (f"<br><span style='font-size:small'>{note}</span>" if (note := self.folder_note(slug)) else "")
         )
 
     # ---- the file tree ------------------------------------------------------------------------------

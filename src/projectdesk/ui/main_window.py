@@ -53,6 +53,7 @@ from projectdesk.ui.tasks import Tasks, handler
 from projectdesk.ui.transfers import Transfer, TransferModel, TransfersPanel
 from projectdesk.ui.uploads import Uploads
 from projectdesk.ui.window_menus import build_menus
+from projectdesk.ui.working_folders import WorkingFolders
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +71,8 @@ class MainWindow(QMainWindow):
         profiles: the profile store (defaults to the one under `paths`).
 
     Attributes:
-        session, browser, editing, uploads, monitor (the offline monitor), commands: the window's parts.
+        session, browser, editing, uploads, monitor (the offline monitor), working_folders, commands: the
+            window's parts.
 
     Signals:
         serviceReady(): a service is open for the selected profile and its project list is shown.
@@ -225,6 +227,7 @@ class MainWindow(QMainWindow):
         self.editing = EditorFlow(self.session, self.browser, self.editor_area, self, self.position_label, self)
         self.uploads = Uploads(self.session, self.browser, self.jobs, self, self)
         self.monitor = OfflineMonitor(self.session, self, self.browser.refresh, self)
+        self.working_folders = WorkingFolders(self.session, self.browser, self.editing, self, parent=self)
         left = self.project_view.parentWidget()
         layout = left.layout() if left is not None else None
         if isinstance(layout, QVBoxLayout):
@@ -234,6 +237,7 @@ class MainWindow(QMainWindow):
         context = CommandContext(
             session=self.session, browser=self.browser, editing=self.editing, monitor=self.monitor,
             transfer_model=self.transfer_model, transfers_dock=self.transfers_dock, feedback=self, parent=self,
+            folders=self.working_folders,
         )  # fmt: skip
         self.commands = Commands(context, download=self.menus.download_action, refresh=self.menus.refresh_action)
         menu_bar = self.menuBar()

@@ -88,6 +88,7 @@ class ProjectListModel(QAbstractTableModel):
         super().__init__(parent)
         self._rows: list[ProjectRow] = []
         self._states: dict[str, str] = {}
+        self._folder_notes: dict[str, str] = {}  # slug -> its working folder's state, for the tooltip
 
     # ---- data in -------------------------------------------------------------------------------
 
@@ -104,6 +105,16 @@ class ProjectListModel(QAbstractTableModel):
             new = self._states.get(item.info.slug, "")
             if new != item.state:
                 item.state = new
+                self.dataChanged.emit(self.index(row, 0), self.index(row, self.columnCount() - 1))
+
+    def set_folder_notes(self, notes: dict[str, str]) -> None:
+        """Per-slug working-folder state ("in folder ~/code/site · in sync"), shown in the tooltip."""
+        changed = {
+            slug for slug in set(notes) | set(self._folder_notes) if notes.get(slug) != self._folder_notes.get(slug)
+        }
+        self._folder_notes = dict(notes)
+        for row, item in enumerate(self._rows):
+            if item.info.slug in changed:
                 self.dataChanged.emit(self.index(row, 0), self.index(row, self.columnCount() - 1))
 
     def projects(self) -> list[ProjectInfo]:
@@ -162,7 +173,8 @@ class ProjectListModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.TextAlignmentRole and column != self.NAME:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.ToolTipRole:
-            return self._tooltip(item)
+            note = self._folder_notes.get(info.slug)
+            return self._tooltip(item) + (f"<br>{_escape(note)}" if note else "")
         return None
 
     @staticmethod

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
+import time
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -25,6 +27,7 @@ from projectdesk.ui.tasks import ErrorSink, Tasks, post_to_gui, spawn
 log = logging.getLogger(__name__)
 
 ServiceFactory = Callable[[Profile], CachedProjectService]
+THREAD_JOIN_SECONDS = 10.0  # closing waits this long for long-lived workers (folder watches) to end
 
 
 class Session(QObject):
@@ -76,6 +79,7 @@ class Session(QObject):
         self.closing = False
         self._running: set[asyncio.Task[None]] = set()
         self._retired: list[CachedProjectService] = []  # services of stores switched away from
+        self._threads: list[tuple[threading.Thread, Callable[[], None]]] = []  # long-lived workers, their stop
 
     # ---- tasks --------------------------------------------------------------------------------------
 
@@ -92,6 +96,15 @@ class Session(QObject):
 
     def running_tasks(self) -> list[asyncio.Task[None]]:
         return [t for t in self._running if not t.done()]
+
+    def start_thread(self, name: str, run: Callable[[], None], stop: Callable[[], None]) -> threading.Thread:
+        """Run a long-lived worker that uses a service outside the pools (a folder watch) in a daemon thread.
+        Closing calls `stop` and closes the services only once the thread has ended."""
+        self._threads = [(t, s) for t, s in self._threads if t.is_alive()]
+        thread = threading.Thread(target=run, name=name, daemon=True)
+        self._threads.append((thread, stop))
+        thread.start()
+        return thread
 
     # ---- what is open -------------------------------------------------------------------------------
 
@@ -213,8 +226,17 @@ class Session(QObject):
         self._retired.clear()
         for service in services:
             service.on_offline_changed = None
+        threads, self._threads = self._threads, []
+        for _thread, stop in threads:
+            stop()
 
         def close_services() -> None:  # on a helper thread, once no job uses them any more
+            deadline = time.monotonic() + THREAD_JOIN_SECONDS
+            for thread, _stop in threads:
+                thread.join(max(0.0, deadline - time.monotonic()))
+            if any(thread.is_alive() for thread, _stop in threads):  # never close a database a worker still uses
+                log.warning("a worker thread did not stop in time: the stores are left to the process's exit")
+                return
             for service in services:
                 try:
                     service.close()

@@ -1,10 +1,12 @@
-"""Window state between runs (geometry, splitters, last profile and project) in an INI file in our config dir.
+"""Window state between runs (geometry, splitters, last profile and project, the editor command, the folders
+worked in) in an INI file in our config dir.
 
 Only layout and names live here: never a secret, never a path to a secret.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings
@@ -52,6 +54,24 @@ class WindowSettings:
 
     def set_project(self, profile: str, slug: str) -> None:
         self._settings.setValue(f"projects/{_key(profile)}", slug)
+
+    def editor_command(self) -> str:
+        """The command Open in Editor runs ("code {folder}"); "" opens the folder with the desktop's default."""
+        return str(self._settings.value("tools/editor_command", "") or "")
+
+    def set_editor_command(self, command: str) -> None:
+        self._settings.setValue("tools/editor_command", command.strip())
+
+    def working_folders(self, store: str) -> list[tuple[str, str]]:
+        """The (slug, folder) pairs of `store` the window keeps in sync (chosen with Work in Folder)."""
+        try:
+            pairs = json.loads(str(self._settings.value(f"working-folders/{_key(store)}", "[]") or "[]"))
+        except ValueError:
+            return []
+        return [(str(p[0]), str(p[1])) for p in pairs if isinstance(p, list) and len(p) == 2]
+
+    def set_working_folders(self, store: str, pairs: list[tuple[str, str]]) -> None:
+        self._settings.setValue(f"working-folders/{_key(store)}", json.dumps(sorted(set(pairs))))
 
     def sync(self) -> None:
         self._settings.sync()

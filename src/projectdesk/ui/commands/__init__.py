@@ -59,6 +59,10 @@ class Commands(QObject):
         for action in (project.keep_offline_action, project.export_action, self._download,
                        project.copy_project_uri_action, project.delete_project_action):  # fmt: skip
             project_menu.addAction(action)
+        project_menu.addSeparator()
+        for action in (project.work_in_folder_action, project.open_in_editor_action, project.folder_conflicts_action,
+                       project.stop_working_action, project.editor_command_action):  # fmt: skip
+            project_menu.addAction(action)
         project_menu.addSection("Selected file")
         for action in (files.new_file_action, files.rename_action, files.delete_file_action, files.copy_uri_action,
                        files.share_action):  # fmt: skip
@@ -109,6 +113,9 @@ class Commands(QObject):
         menu = QMenu(self.context.parent)
         for action in (project.keep_offline_action, self._download, project.export_action,
                        project.copy_project_uri_action):  # fmt: skip
+            menu.addAction(action)
+        menu.addSeparator()
+        for action in (project.work_in_folder_action, project.open_in_editor_action, project.stop_working_action):
             menu.addAction(action)
         menu.addSeparator()
         menu.addAction(project.delete_project_action)

@@ -17,6 +17,7 @@ from projectdesk.ui.feedback import Feedback
 from projectdesk.ui.offline_status import OfflineMonitor
 from projectdesk.ui.session import Session
 from projectdesk.ui.transfers import TransferModel
+from projectdesk.ui.working_folders import WorkingFolders
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,7 @@ class CommandContext:
     transfers_dock: QDockWidget
     feedback: Feedback
     parent: QWidget  # dialogs' parent
+    folders: WorkingFolders
 
 
 class CommandGroup(QObject):
