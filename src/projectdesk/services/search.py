@@ -401,7 +401,9 @@ class ProjectSearch:
         lister.start()
         try:
             known = SearchScope(slug, root, offline=True)  # nothing fetched in pass 1
-            _sort_by_copy(service, known, _safe(service.cached_entries(slug)), fetch=False)
+            cached = _safe(service.cached_entries(slug))
+            seen = {e.path: e.etag for e in cached}
+            _sort_by_copy(service, known, cached, fetch=False)
             report = search(known, self.options, on_match, cancel=cancel)
         finally:
             lister.join()  # never left running: the caller may close the service (and its cache) next
@@ -411,7 +413,10 @@ class ProjectSearch:
             report.not_searched = known.not_searched
             return report
         now = SearchScope(slug, root, offline=False)
-        _sort_by_copy(service, now, _safe(listed[0]), fetch=not self.cached_only)
+        # A file listed with the version pass 1 knew keeps its verdict; only the others are looked at again.
+        same = {e.path for e in listed[0] if seen.get(e.path) == e.etag and e.path in known.searchable}
+        now.searchable |= same
+        _sort_by_copy(service, now, [e for e in _safe(listed[0]) if e.path not in same], fetch=not self.cached_only)
         if on_listed is not None:
             on_listed(known.searchable - now.searchable)
         if now.to_fetch:
