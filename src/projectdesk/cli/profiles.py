@@ -204,6 +204,8 @@ def _report(ctx: Context, report: ConnectionReport, profile: Profile) -> int:
         return EXIT_OK if report.ok else EXIT_FAILED
     if report.ok:
         print(f"OK: {printable(report.message)}")
+        if report.history_note:
+            print(printable(report.history_note.replace(" NAME ", f" {profile.name} ")))
         return EXIT_OK
     message = error_text(report.error, lambda: aws_profile_of(profile)) if report.error else printable(report.message)
     print(f"projectdesk-cli: error: {message}", file=sys.stderr)
@@ -296,6 +298,10 @@ def register(sub: Any) -> None:
     p.add_argument("--create-bucket", action="store_true", help="create the bucket if it is missing")
     p.add_argument("--json", action="store_true", help="machine-readable report")
     p.set_defaults(handler=profiles_test)
+
+    from projectdesk.cli.history import add_versioning_command
+
+    add_versioning_command(psub)
 
     p = psub.add_parser("default", help="make a profile the default")
     p.add_argument("name")

@@ -61,6 +61,10 @@ def info(ctx: Context) -> int:
 
 
 def ls(ctx: Context) -> int:
+    if getattr(ctx.args, "deleted", False):
+        from projectdesk.cli.history import ls_deleted
+
+        return ls_deleted(ctx)
     entries = ctx.service().list_files(ctx.args.slug)
     _note_offline(ctx, "the files")
     if ctx.args.json:
@@ -71,6 +75,10 @@ def ls(ctx: Context) -> int:
 
 
 def cat(ctx: Context) -> int:
+    if getattr(ctx.args, "version", None):
+        from projectdesk.cli.history import cat_version
+
+        return cat_version(ctx)
     data = ctx.service().read_file(ctx.args.slug, ctx.args.path)
     sys.stdout.buffer.write(data)
     sys.stdout.buffer.flush()
@@ -112,6 +120,10 @@ def push(ctx: Context) -> int:
 
 def pull(ctx: Context) -> int:
     """Bring a project's changes into DEST (a working folder: nothing changed there is overwritten)."""
+    if getattr(ctx.args, "as_of", None):
+        from projectdesk.cli.history import pull_as_of
+
+        return pull_as_of(ctx, _report_download)
     service = ctx.service()
     plan = service.plan_folder(Path(ctx.args.dest), Direction.PULL, slug=ctx.args.slug)
     if plan.is_new:
@@ -215,6 +227,10 @@ def rm(ctx: Context) -> int:
 
 
 def export_zip(ctx: Context) -> int:
+    if getattr(ctx.args, "as_of", None):
+        from projectdesk.cli.history import export_as_of
+
+        return export_as_of(ctx, _report_download)
     out = Path(ctx.args.out)
     report = ctx.service().export_zip(ctx.args.slug, out, progress=TerminalProgress("export"))
     return _report_download(ctx, report, out)
@@ -256,11 +272,14 @@ def register(sub: Any) -> None:
     p = command("pull", pull, "bring a project's changes into the working folder DEST", json_flag=True)
     p.add_argument("slug")
     p.add_argument("dest")
+    p.add_argument("--as-of", metavar="MOMENT", help="the project as it was then, into a new or empty folder")
     p = command("ls", ls, "list a project's files", json_flag=True)
     p.add_argument("slug")
+    p.add_argument("--deleted", action="store_true", help="list its deleted files instead (needs versioning)")
     p = command("cat", cat, "print a file")
     p.add_argument("slug")
     p.add_argument("path")
+    p.add_argument("--version", help="print this version of it (see 'history SLUG PATH')")
     p = command("put", put, "store a file from FILE or stdin")
     p.add_argument("slug")
     p.add_argument("path")
@@ -273,6 +292,7 @@ def register(sub: Any) -> None:
     p = command("export", export_zip, "download a project as a zip file", json_flag=True)
     p.add_argument("slug")
     p.add_argument("out")
+    p.add_argument("--as-of", metavar="MOMENT", help="the project as it was then")
     p = command("import", import_zip, "upload a zip file as a project")
     p.add_argument("zip")
     p.add_argument("--name")

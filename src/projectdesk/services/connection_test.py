@@ -48,6 +48,8 @@ class ConnectionReport:
         writable: True/False after a write test, None when writing was not tested.
         bucket_region: the bucket's region as the server states it ('' when it does not say).
         bucket_created: this test created the bucket.
+        versioning: what the bucket says of versioning ("Enabled", "Suspended", "" never enabled; None when it
+            could not be asked, "unsupported" for the local store): whether file history works.
     """
 
     ok: bool
@@ -58,6 +60,21 @@ class ConnectionReport:
     writable: bool | None = None
     bucket_region: str = ""
     bucket_created: bool = False
+    versioning: str | None = None
+
+    @property
+    def history_note(self) -> str:
+        """One sentence on file history (whether the bucket keeps old versions), "" when unknown."""
+        if self.versioning == "Enabled":
+            return "The bucket keeps old versions of files: file history and restore work."
+        if self.versioning == "Suspended":
+            return "Versioning is suspended on the bucket: history can be read, restores are refused."
+        if self.versioning == "":
+            return ("The bucket keeps no old versions of files (versioning is off): "
+                    "'projectdesk-cli profiles versioning NAME --enable' turns file history on.")  # fmt: skip
+        if self.versioning == "unsupported":
+            return "The local store keeps no old versions of files."
+        return ""
 
     @property
     def can_create_bucket(self) -> bool:
@@ -73,6 +90,7 @@ class ConnectionReport:
             "bucket_region": self.bucket_region or None,
             "bucket_created": self.bucket_created,
             "can_create_bucket": self.can_create_bucket,
+            "versioning": self.versioning,
         }
 
 
@@ -121,7 +139,11 @@ def _test_local(profile: Profile, paths: Paths) -> ConnectionReport:
         return ConnectionReport(ok=False, message=f"The local store at {root} cannot be read ({exc.strerror}).")
     writable = os.access(root, os.W_OK) if root.exists() else os.access(_existing_parent(root), os.W_OK)
     return ConnectionReport(
-        ok=True, message=f"The local store at {root} works: {count} project(s).", projects=count, writable=writable
+        ok=True,
+        message=f"The local store at {root} works: {count} project(s).",
+        projects=count,
+        writable=writable,
+        versioning="unsupported",
     )
 
 
@@ -204,7 +226,17 @@ class _S3Test:
             writable=writable,
             bucket_region=region,
             bucket_created=created,
+            versioning=self._versioning(),
         )
+
+    def _versioning(self) -> str | None:
+        """GetBucketVersioning's status ("" never enabled); None when the key may not ask (informational)."""
+        try:
+            answer = self.client.get_bucket_versioning(Bucket=self.bucket)
+        except Exception as exc:
+            log.debug("could not ask whether bucket %r keeps versions: %s", self.bucket, type(exc).__name__)
+            return None
+        return str(answer.get("Status", ""))
 
     def _create_bucket(self) -> None:
         region = self.profile.region

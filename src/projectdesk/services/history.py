@@ -114,7 +114,12 @@ def read_version(service: ProjectService, slug: str, path: str, version_id: str)
     safe_segment(slug, "project slug")
     safe_relative_path(path)
     require_history(service)
-    return service.remote(service.repo.read_version, slug, path, version_id)
+    try:
+        return service.remote(service.repo.read_version, slug, path, version_id)
+    except NotFound:  # servers answer 404 or 405 for a delete marker, 404 or 400 for an unknown id
+        raise NotFound(
+            f"{path} has no version '{version_id}' with content in '{slug}': it is unknown, or a deletion."
+        ) from None
 
 
 def version_pair(
