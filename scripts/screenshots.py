@@ -324,6 +324,43 @@ async def local_scenario(window: Any, out: Path, work: Path) -> list[Path]:
     quick.reject()
     await asyncio.sleep(0.2)
 
+    # Project ▸ Work in Folder: the project pulled into ~/code/portfolio-site and kept in sync while the window
+    # runs; files edited there (by any editor) reach the store, the tree and the open page.
+    code = Path.home() / "code" / "portfolio-site"
+
+    async def choose(_parent: Any, _title: str) -> Path:
+        return code
+
+    window.commands.project.choose_folder = choose
+    working = window.commands.project.work_in_folder()
+    await d.wait(working.done, timeout=120, what="Work in Folder")
+    folders = window.working_folders
+
+    def folder_in_sync() -> bool:
+        status = folders.status(slug)
+        return status is not None and status.words == "in sync"
+
+    await d.wait(folder_in_sync, what="the folder's first sync")
+    app_jsx = code / "frontend" / "src" / "App.jsx"
+    app_jsx.write_bytes(app_jsx.read_bytes().replace(b"My work", b"Selected work"))
+    (code / "CHANGELOG.md").write_bytes(b"# Changes\n\n- Contact form\n- Selected work on the front page\n")
+    await d.wait(lambda: window.tree_model.entry("CHANGELOG.md") is not None, what="the folder's edit in the tree")
+    await d.wait(folder_in_sync, what="the folder in sync again")
+    window.editor_area.show_page(window.editor_area.find_page(slug, "frontend/src/App.jsx"))
+    await d.wait(lambda: "Selected work" in window.editor_area.current().text(), what="the page reloaded")
+    window.banner.hide()
+    window.tree_view.setCurrentIndex(window.tree_model.index_for_path("CHANGELOG.md"))
+    await d.wait(lambda: "↑" in window.statusBar().currentMessage(), what="the status bar's sentence")
+    await asyncio.sleep(0.5)
+    d.shot("11-working-folder")
+    window.commands.update()
+    window.menuBar().setActiveAction(window.commands.project_menu.menuAction())  # the Project menu, open
+    await d.wait(window.commands.project_menu.isVisible, what="the Project menu")
+    await asyncio.sleep(0.4)
+    d.shot("12-project-menu")
+    window.commands.project_menu.hide()
+    await asyncio.sleep(0.2)
+
     # The folder dropped at the start is a working folder of its project now: dropping it again updates
     # that project under the three-way rule (the editor's save above is a change on the server).
     (portfolio / "frontend" / "src" / "App.jsx").write_bytes(
@@ -370,6 +407,7 @@ async def local_scenario(window: Any, out: Path, work: Path) -> list[Path]:
         QPalette.ColorRole.ButtonText: "#dfe1e5",
         QPalette.ColorRole.Highlight: "#2f65ca",
         QPalette.ColorRole.HighlightedText: "#ffffff",
+        QPalette.ColorRole.Link: "#6ea8fe",
         QPalette.ColorRole.PlaceholderText: "#868a91",
         QPalette.ColorRole.ToolTipBase: "#2b2d30",
         QPalette.ColorRole.ToolTipText: "#dfe1e5",
@@ -658,6 +696,8 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="projectdesk-shots-"))
     for var in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME"):
         os.environ[var] = str(work / var.lower())
+    os.environ["HOME"] = str(work / "home")  # working folders go under ~/code: a home of our own
+    (work / "home").mkdir()
     try:
         import qasync
 

@@ -17,6 +17,7 @@ from projectdesk.services.projects import ProjectService
 from projectdesk.services.watch import WatchState, WatchTiming
 from projectdesk.storage.local import LocalRepository
 from projectdesk.ui.dialogs.conflict import KEEP_MINE
+from projectdesk.ui.project_list import FOLDER_ICON_ROLE, FOLDER_ROLE
 from projectdesk.ui.working_folders import FolderStatus
 from tests.conftest import make_tree, tree_bytes
 from tests.ui.conftest import WindowHarness, answer_box
@@ -87,6 +88,8 @@ def test_work_in_folder_pulls_the_project_and_edits_on_disk_reach_the_store_tree
     assert "In folder" in header and "in sync" in header
     row = h.window.project_model.index(h.window.project_model.row_of(slug), 0)
     assert "in sync" in row.data(Qt.ItemDataRole.ToolTipRole)
+    assert row.data(FOLDER_ROLE) == f"in folder {folder.resolve()} · in sync"
+    assert row.data(FOLDER_ICON_ROLE) == "online"
 
     (folder / "README.md").write_bytes(b"# Site\nEdited on disk.\n")
     (folder / "notes").mkdir()
@@ -98,6 +101,7 @@ def test_work_in_folder_pulls_the_project_and_edits_on_disk_reach_the_store_tree
     qtbot.waitUntil(lambda: page.text() == "# Site\nEdited on disk.\n", timeout=WAIT_MS)
     qtbot.waitUntil(lambda: "↑" in h.window.statusBar().currentMessage(), timeout=WAIT_MS)  # "Site: ↑ 2 files"
     assert h.window.statusBar().currentMessage().startswith("Site: ↑")
+    qtbot.waitUntil(lambda: h.window.project_model.project(slug).files_count == 4, timeout=WAIT_MS)  # the row's count
     assert not page.is_modified
     qtbot.waitUntil(lambda: in_sync(h), timeout=WAIT_MS)
     assert "in sync" in h.window.project_header.text()
@@ -267,3 +271,38 @@ def test_a_folder_bound_by_a_push_is_not_kept_in_sync_unless_chosen(make_window:
     assert h.window.working_folders.threads() == [] and status(h) is None
     assert "In folder" not in h.window.project_header.text()
     assert not h.window.commands.project.stop_working_action.isEnabled()
+
+
+def test_switching_stores_stops_the_watches_and_coming_back_starts_them(
+    make_window: Any, tmp_path: Path, isolated_dirs: Any, qtbot: Any
+) -> None:
+    from projectdesk.config.profiles import Profile, ProfileStore
+
+    ProfileStore(isolated_dirs).add(
+        Profile(name="other", endpoint_url="http://127.0.0.1:9", region="us-east-1", bucket="other", path_style=True)
+    )
+    service = ProjectService(LocalRepository(tmp_path / "store"))
+    plan = service.plan_push(make_tree(tmp_path / "site", PROJECT), name="Site", remember=False)
+    service.push(plan)
+    stores = {"local": service, "other": ProjectService(LocalRepository(tmp_path / "other-store"))}
+    h: WindowHarness = make_window(service, factory=lambda profile: stores[profile.name])
+    h.window.working_folders.timing = FAST
+    h.open_project(plan.slug)
+    folder = tmp_path / "site-work"
+    work_in(h, folder)
+    [thread] = h.window.working_folders.threads()
+
+    h.window.session.track(h.window.browser.switch_profile("other"))
+    qtbot.waitUntil(lambda: not thread.is_alive(), timeout=WAIT_MS)
+    h.wait_ready()
+    assert h.window.working_folders.threads() == [] and h.window.working_folders.status(plan.slug) is None
+
+    h.window.session.track(h.window.browser.switch_profile("local"))
+    qtbot.waitUntil(lambda: len(h.window.working_folders.threads()) == 1, timeout=WAIT_MS)
+    h.wait_ready()
+    qtbot.waitUntil(
+        lambda: (s := h.window.working_folders.status(plan.slug)) is not None and s.state == WatchState.IN_SYNC,
+        timeout=WAIT_MS,
+    )
+    (folder / "README.md").write_bytes(b"# Back\n")
+    qtbot.waitUntil(lambda: service.read_file(plan.slug, "README.md") == b"# Back\n", timeout=WAIT_MS)

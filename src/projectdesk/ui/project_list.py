@@ -70,6 +70,8 @@ SORT_ROLE = Qt.ItemDataRole.UserRole + 2
 STACK_ROLE = Qt.ItemDataRole.UserRole + 3
 STATE_ROLE = Qt.ItemDataRole.UserRole + 4
 PROJECT_ROLE = Qt.ItemDataRole.UserRole + 5
+FOLDER_ROLE = Qt.ItemDataRole.UserRole + 6  # the working folder's state, "" when the project has none
+FOLDER_ICON_ROLE = Qt.ItemDataRole.UserRole + 7  # the name of that state's icon
 
 
 @dataclass
@@ -88,7 +90,7 @@ class ProjectListModel(QAbstractTableModel):
         super().__init__(parent)
         self._rows: list[ProjectRow] = []
         self._states: dict[str, str] = {}
-        self._folder_notes: dict[str, str] = {}  # slug -> its working folder's state, for the tooltip
+        self._folder_notes: dict[str, tuple[str, str]] = {}  # slug -> its working folder's (state icon, state)
 
     # ---- data in -------------------------------------------------------------------------------
 
@@ -107,8 +109,8 @@ class ProjectListModel(QAbstractTableModel):
                 item.state = new
                 self.dataChanged.emit(self.index(row, 0), self.index(row, self.columnCount() - 1))
 
-    def set_folder_notes(self, notes: dict[str, str]) -> None:
-        """Per-slug working-folder state ("in folder ~/code/site · in sync"), shown in the tooltip."""
+    def set_folder_notes(self, notes: dict[str, tuple[str, str]]) -> None:
+        """Per slug, its working folder's state icon and words ("in folder ~/code/site · in sync")."""
         changed = {
             slug for slug in set(notes) | set(self._folder_notes) if notes.get(slug) != self._folder_notes.get(slug)
         }
@@ -116,6 +118,13 @@ class ProjectListModel(QAbstractTableModel):
         for row, item in enumerate(self._rows):
             if item.info.slug in changed:
                 self.dataChanged.emit(self.index(row, 0), self.index(row, self.columnCount() - 1))
+
+    def update_project(self, info: ProjectInfo) -> None:
+        """One project's row as it is now (its counts after a change), in place."""
+        row = self.row_of(info.slug)
+        if row >= 0:
+            self._rows[row].info = info
+            self.dataChanged.emit(self.index(row, 0), self.index(row, self.columnCount() - 1))
 
     def projects(self) -> list[ProjectInfo]:
         return [row.info for row in self._rows]
@@ -168,12 +177,15 @@ class ProjectListModel(QAbstractTableModel):
             return item.state
         if role == PROJECT_ROLE:
             return info
+        if role in (FOLDER_ROLE, FOLDER_ICON_ROLE):
+            icon, note = self._folder_notes.get(info.slug, ("", ""))
+            return note if role == FOLDER_ROLE else icon
         if role == Qt.ItemDataRole.DecorationRole and column == self.NAME and item.state:
             return state_icon(item.state)
         if role == Qt.ItemDataRole.TextAlignmentRole and column != self.NAME:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.ToolTipRole:
-            note = self._folder_notes.get(info.slug)
+            note = self._folder_notes.get(info.slug, ("", ""))[1]
             return self._tooltip(item) + (f"<br>{_escape(note)}" if note else "")
         return None
 
@@ -245,6 +257,7 @@ class ProjectDelegate(QStyledItemDelegate):
 
     PADDING = 4
     MAX_CHIPS = 6
+    FOLDER_ICON = 12
 
     def _chip_font(self, base: QFont) -> QFont:
         font = QFont(base)
@@ -305,15 +318,42 @@ class ProjectDelegate(QStyledItemDelegate):
         align = opt.displayAlignment & Qt.AlignmentFlag.AlignHorizontal_Mask
         painter.drawText(line, int(align | Qt.AlignmentFlag.AlignVCenter), elided)
         if name_column:
-            self._paint_chips(painter, opt, index, line, line.bottom() + 1 + self.PADDING, selected)
+            top = line.bottom() + 1 + self.PADDING
+            note = str(index.data(FOLDER_ROLE) or "")
+            room = self.FOLDER_ICON + 4 if note else 0  # the folder's icon always fits after the chips
+            right = self._paint_chips(painter, opt, index, line.adjusted(0, 0, -room, 0), top, selected)
+            if note:
+                self._paint_folder(
+                    painter, opt, index, QRect(right, top, line.right() - right + 1, line.height()), note
+                )
         painter.restore()
+
+    def _paint_folder(
+        self, painter: QPainter, opt: QStyleOptionViewItem, index: AnyIndex, rect: QRect, note: str
+    ) -> None:
+        """The working folder's state after the chips: its icon, then its words where there is room, small."""
+        size = self.FOLDER_ICON
+        state_icon(str(index.data(FOLDER_ICON_ROLE) or "")).paint(
+            painter, QRect(rect.left(), rect.top() + 2, size, size)
+        )
+        text = rect.adjusted(size + 4, 0, 0, 0)
+        if text.width() < 40:
+            return
+        font = self._chip_font(opt.font)
+        painter.setFont(font)
+        selected = bool(opt.state & QStyle.StateFlag.State_Selected)
+        role = QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.PlaceholderText
+        painter.setPen(opt.palette.color(role))
+        elided = QFontMetrics(font).elidedText(note, Qt.TextElideMode.ElideMiddle, text.width())
+        painter.drawText(text.adjusted(0, 1, 0, 1), int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop), elided)
 
     def _paint_chips(
         self, painter: QPainter, opt: QStyleOptionViewItem, index: AnyIndex, rect: QRect, top: int, selected: bool
-    ) -> None:
+    ) -> int:
+        """The tech stack as chips; returns the x where they end."""
         stack = index.data(STACK_ROLE) or []
         if not stack:
-            return
+            return rect.left()
         font = self._chip_font(opt.font)
         painter.setFont(font)
         metrics = QFontMetrics(font)
@@ -332,12 +372,14 @@ class ProjectDelegate(QStyledItemDelegate):
                 if x + width > rect.right():
                     break
                 self._chip(painter, QRect(x, top, width, height), label, palette.color(QPalette.ColorRole.Mid), dark)
+                x += width + 4
                 break
             color = chip_color(label, dark)
             if selected:
                 color.setAlpha(200)
             self._chip(painter, QRect(x, top, width, height), label, color, dark)
             x += width + 4
+        return x + 4
 
     @staticmethod
     def _chip(painter: QPainter, rect: QRect, label: str, color: QColor, dark: bool) -> None:

@@ -34,6 +34,7 @@ from projectdesk.ui.content import TEXT, classify
 from projectdesk.ui.editing import EditorFlow
 from projectdesk.ui.editor import CHUNK_CHARS, EditorPage
 from projectdesk.ui.feedback import WARNING, Feedback
+from projectdesk.ui.resources import icon_path
 from projectdesk.ui.session import Session
 from projectdesk.ui.sync_state import Connection
 from projectdesk.ui.tasks import handler, post_to_gui
@@ -88,6 +89,15 @@ class FolderStatus:
             return f"{n} conflict{'s' if n != 1 else ''}"
         return "in sync"
 
+    @property
+    def icon(self) -> str:
+        """The state icon's name (resources/icons/states)."""
+        if self.missing or self.state in (WatchState.WAITING, WatchState.FAILED, WatchState.STOPPED):
+            return "offline"
+        if self.state in (None, WatchState.SYNCING):
+            return "connecting"
+        return "conflict" if self.conflicts else "online"
+
     def line(self) -> str:
         return f"in folder {home_relative(self.folder)} · {self.words}"
 
@@ -95,7 +105,9 @@ class FolderStatus:
         """The header's line: the folder as a link that opens it; conflicts as a link that shows them."""
         folder = html.escape(home_relative(self.folder))
         link = html.escape(FOLDER_LINK + str(self.folder), quote=True)
-        text = f'In folder <a href="{link}">{folder}</a> · {html.escape(self.words)}'
+        icon = icon_path(f"states/{self.icon}.svg")
+        image = f"<img src='{icon.as_posix()}' width='11' height='11'>&nbsp;" if icon is not None else ""
+        text = f'{image}In folder <a href="{link}">{folder}</a> · {html.escape(self.words)}'
         if self.conflicts and self.state in (WatchState.CONFLICTS, WatchState.IN_SYNC):
             text += f' · <a href="{CONFLICTS_LINK}">compare</a>'
         return text
@@ -356,7 +368,10 @@ class WorkingFolders(QObject):
             self._after_round(slug, changed, report)
 
     def _changed(self, slug: str) -> None:
-        self.browser.project_model.set_folder_notes({s: self.note(s) for _f, s in self._status})
+        notes: dict[str, tuple[str, str]] = {}
+        for status in self._status.values():
+            notes.setdefault(status.slug, (status.icon, self.note(status.slug)))
+        self.browser.project_model.set_folder_notes(notes)
         if slug == self.session.slug:
             self.browser.update_header()
         self.stateChanged.emit(slug)
@@ -370,7 +385,10 @@ class WorkingFolders(QObject):
     # ---- the window after a round -------------------------------------------------------------------
 
     def _after_round(self, slug: str, changed: set[str], report: FolderReport) -> None:
-        """The tree of the open project, and its open pages of the files the round changed."""
+        """The project's row (its counts), the tree of the open project, and its open pages of the files the
+        round changed."""
+        if report.manifest is not None:
+            self.session.track(self._update_row(slug))
         if slug == self.session.slug:
             self._refresh_tree()
         gone = {*report.deleted_remote, *report.deleted_local}
@@ -388,6 +406,17 @@ class WorkingFolders(QObject):
                 self.feedback.notify(f"{page.path} was deleted; its tab was closed.")
             else:
                 self.session.track(self.reload_page(page))
+
+    async def _update_row(self, slug: str) -> None:
+        service = self.session.service
+        if service is None:
+            return
+        infos = await self.session.tasks.call(service.cached_projects)  # the index, kept up to date by the round
+        info = next((i for i in infos if i.slug == slug), None)
+        if info is not None and self.session.is_current(service):
+            self.browser.project_model.update_project(info)
+            if slug == self.session.slug:
+                self.browser.update_header()
 
     def _refresh_tree(self) -> None:
         if self._refreshing is not None and not self._refreshing.done():

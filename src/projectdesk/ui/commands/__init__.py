@@ -59,7 +59,7 @@ class Commands(QObject):
         for action in (project.keep_offline_action, project.export_action, self._download,
                        project.copy_project_uri_action, project.delete_project_action):  # fmt: skip
             project_menu.addAction(action)
-        project_menu.addSeparator()
+        project_menu.addSection("Working folder")
         for action in (project.work_in_folder_action, project.open_in_editor_action, project.folder_conflicts_action,
                        project.stop_working_action, project.editor_command_action):  # fmt: skip
             project_menu.addAction(action)
