@@ -93,6 +93,9 @@ def restore(ctx: Context) -> int:
     from projectdesk.services import history as service_history
 
     entry = service_history.restore_file(ctx.service(), a.slug, a.path, a.version)
+    if a.json:
+        print_json(entry.to_json())
+        return 0
     what = f"version {a.version}" if a.version else "its last version"
     print(f"Restored {printable(a.path)} to {printable(what)} ({human_bytes(entry.size)}); the version it replaced "
           "is kept: see 'history'.")  # fmt: skip

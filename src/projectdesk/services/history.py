@@ -197,7 +197,7 @@ def deleted_files(service: ProjectService, slug: str) -> list[DeletedFile]:
     require_history(service)
     found: list[DeletedFile] = []
     for path, versions in _by_path(service.remote(service.repo.list_versions, slug)).items():
-        if path == MANIFEST_NAME or not versions[0].is_delete_marker:
+        if path == MANIFEST_NAME or not versions[0].is_delete_marker or not is_safe_relative_path(path):
             continue
         last = next((v for v in versions if not v.is_delete_marker), None)
         found.append(DeletedFile(path, versions[0].last_modified, last))
