@@ -20,7 +20,7 @@ from projectdesk.ui.dialogs.conflict import KEEP_MINE
 from projectdesk.ui.project_list import FOLDER_ICON_ROLE, FOLDER_ROLE
 from projectdesk.ui.working_folders import FolderStatus
 from tests.conftest import make_tree, tree_bytes
-from tests.ui.conftest import WindowHarness, answer_box
+from tests.ui.conftest import WindowHarness, answer_box, wait_for_child
 
 PROJECT = {
     "README.md": b"# Site\n",
@@ -306,3 +306,24 @@ def test_switching_stores_stops_the_watches_and_coming_back_starts_them(
     )
     (folder / "README.md").write_bytes(b"# Back\n")
     qtbot.waitUntil(lambda: service.read_file(plan.slug, "README.md") == b"# Back\n", timeout=WAIT_MS)
+
+
+def test_a_folder_holding_other_files_gets_the_project_in_a_new_folder_inside(
+    make_window: Any, tmp_path: Path, qtbot: Any
+) -> None:
+    h, service, slug = open_site(make_window, tmp_path)
+    code = make_tree(tmp_path / "code", {"other/notes.txt": b"not the project's\n"})
+    project = h.window.commands.project
+    project.choose_folder = chooser(code)
+    task = project.work_in_folder()
+    box = wait_for_child(qtbot, h.window, QMessageBox)
+    assert box.objectName() == "folderChoiceBox" and "1 item" in box.text()
+    [new_folder] = [b for b in box.buttons() if b.text().startswith("New Folder")]
+    new_folder.click()
+    qtbot.waitUntil(task.done, timeout=WAIT_MS)
+    assert task.exception() is None
+    assert tree_bytes(code / slug) == PROJECT
+    assert tree_bytes(code / "other") == {"notes.txt": b"not the project's\n"}
+    assert service.folders.binding(code, slug) is None and service.folders.binding(code / slug, slug) is not None
+    qtbot.waitUntil(lambda: in_sync(h), timeout=WAIT_MS)
+    assert h.window.working_folders.folder_of(slug) == (code / slug).resolve()
