@@ -327,3 +327,27 @@ def test_a_folder_holding_other_files_gets_the_project_in_a_new_folder_inside(
     assert service.folders.binding(code, slug) is None and service.folders.binding(code / slug, slug) is not None
     qtbot.waitUntil(lambda: in_sync(h), timeout=WAIT_MS)
     assert h.window.working_folders.folder_of(slug) == (code / slug).resolve()
+
+
+def test_a_pages_own_save_coming_into_the_folder_is_no_change_to_warn_about(
+    make_window: Any, tmp_path: Path, qtbot: Any
+) -> None:
+    h, service, slug = open_site(make_window, tmp_path, timing=LOCAL_ONLY)
+    folder = tmp_path / "site-work"
+    work_in(h, folder)
+    page = h.open_file("app/main.py")
+    page.editor.moveCursor(page.editor.textCursor().MoveOperation.End)
+    page.editor.insertPlainText("\nmain()\n")
+    saved = page.data_to_save()
+    task = h.window.editing.save_current()
+    qtbot.waitUntil(task.done, timeout=WAIT_MS)
+    assert task.exception() is None
+    page.editor.insertPlainText("# still typing\n")  # unsaved edits on top of the saved version
+    h.window.banner.hide()
+    (folder / "web" / "index.html").write_bytes(b"<!doctype html><title>edited</title>\n")  # starts a round
+    qtbot.waitUntil(lambda: (folder / "app" / "main.py").read_bytes() == saved, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: b"edited" in service.read_file(slug, "web/index.html"), timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: in_sync(h), timeout=WAIT_MS)
+    h.wait_idle()
+    assert not h.window.banner.isVisible(), h.window.banner.text()
+    assert page.is_modified and page.text().endswith("main()\n# still typing\n")

@@ -2,13 +2,12 @@
 
 Only those: a folder bound by a push (a drop) or by the command line is not watched unless the person chose
 it here (the window remembers the choice in its settings, per store). One `FolderWatch` (services/watch.py)
-per such folder runs in its own daemon thread (a watch blocks for its
-lifetime, so never in the task pools); its events come to the GUI thread through `post_to_gui`. What a round
-did shows in the status bar, each folder's state in the project's header and the project list's tooltip,
-and what it changed reaches the window: the open project's tree is reloaded, open pages of changed files
-without unsaved edits are reloaded, and a page with unsaved edits keeps them (the banner says the file
-changed). Watches stop when another store opens and when the window closes (the session joins their
-threads before it closes the stores).
+per such folder runs in its own daemon thread (a watch blocks for its lifetime: never in the task pools); its
+events come to the GUI thread through `post_to_gui`. What a round moved shows in the status bar, each
+folder's state in the project's header and its row in the project list, and what it changed reaches the
+window: the open project's tree is reloaded, open pages of changed files without unsaved edits are reloaded,
+and a page with unsaved edits keeps them (the banner says the file changed). Watches stop when another store
+opens and when the window closes (the session joins their threads before it closes the stores).
 """
 
 from __future__ import annotations
@@ -140,7 +139,7 @@ def resolve_folder_conflict(folder: Path, conflict: FolderConflict, choice: str)
 
 
 class WorkingFolders(QObject):
-    """Runs one FolderWatch per bound folder of the session's store and keeps what each said.
+    """Runs one FolderWatch per folder of the session's store chosen with Work in Folder; keeps what each said.
 
     Args:
         timing: the watches' timing (tests pass short ones); the attribute may be changed before watches start.
@@ -171,7 +170,6 @@ class WorkingFolders(QObject):
         self.editing = editing
         self.feedback = feedback
         self.timing = timing or WatchTiming()
-        self._service: CachedProjectService | None = None
         self._watches: dict[Key, FolderWatch] = {}
         self._threads: dict[Key, threading.Thread] = {}
         self._status: dict[Key, FolderStatus] = {}
@@ -235,7 +233,6 @@ class WorkingFolders(QObject):
         service = self.session.service
         if service is None:
             return
-        self._service = service
         records = await self.session.tasks.call(service.folders.records)
         if not self.session.is_current(service):
             return
@@ -260,7 +257,6 @@ class WorkingFolders(QObject):
         if key in self._watches:
             return
         self._remember(service, key, True)
-        self._service = service
         status = FolderStatus(key[0], slug)
         self._status[key] = status
         if not key[0].is_dir():
@@ -312,7 +308,6 @@ class WorkingFolders(QObject):
         self._watches.clear()
         self._threads.clear()
         self._status.clear()
-        self._service = None
         for slug in slugs:
             self._changed(slug)
 
@@ -391,17 +386,19 @@ class WorkingFolders(QObject):
             self.session.track(self._update_row(slug))
         if slug == self.session.slug:
             self._refresh_tree()
-        gone = {*report.deleted_remote, *report.deleted_local}
+        now = {entry.path: entry.etag for entry in report.entries}  # the server's versions after the round
         for page in self.browser.editor_area.pages():
             if page.slug != slug or page.path not in changed or page.closed:
                 continue
+            if page.entry is not None and page.entry.etag and now.get(page.path) == page.entry.etag:
+                continue  # the page shows that version already (its own save, come into the folder)
             if page.is_modified:
                 self.feedback.warn(
                     "File changed in the working folder",
                     f"{page.path} changed while you edited it here; your unsaved edits are kept. Saving keeps both "
                     "versions (yours as a conflicted copy); closing the tab without saving shows the new one.",
                 )
-            elif page.path in gone:
+            elif page.path not in now:
                 self.editing.close_pages(slug, {page.path})
                 self.feedback.notify(f"{page.path} was deleted; its tab was closed.")
             else:
