@@ -18,6 +18,7 @@ from projectdesk.services.watch import WatchState, WatchTiming
 from projectdesk.storage.local import LocalRepository
 from projectdesk.ui.dialogs.conflict import KEEP_MINE
 from projectdesk.ui.project_list import FOLDER_ICON_ROLE, FOLDER_ROLE
+from projectdesk.ui.transfers import DONE
 from projectdesk.ui.working_folders import FolderStatus
 from tests.conftest import make_tree, tree_bytes
 from tests.ui.conftest import WindowHarness, answer_box, wait_for_child
@@ -83,6 +84,8 @@ def test_work_in_folder_pulls_the_project_and_edits_on_disk_reach_the_store_tree
     work_in(h, folder)
     assert tree_bytes(folder) == PROJECT
     assert service.folders.binding(folder, slug) is not None
+    [pulled] = h.window.transfer_model.transfers()  # the pull was a row of the transfers panel
+    assert pulled.kind == "Work in Folder" and pulled.state == DONE and "3 fetched" in pulled.detail
     assert project.stop_working_action.isEnabled()
     header = h.window.project_header.text()
     assert "In folder" in header and "in sync" in header

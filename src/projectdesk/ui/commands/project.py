@@ -302,16 +302,37 @@ class ProjectCommands(CommandGroup):
             return inside
         return chosen if clicked is use_button else None
 
-    async def pull_and_watch(self, slug: str, folder: Path) -> Path:
-        """Pull the project into `folder` under the three-way rule (binding it), say what it did, then watch it."""
+    async def pull_and_watch(self, slug: str, folder: Path) -> Path | None:
+        """Pull the project into `folder` under the three-way rule (binding it; a row of the transfers panel),
+        say what it did, then watch it. None when the pull was cancelled."""
         service = self.session.require_service()
         name = self.browser.project_name(slug)
-        self.feedback.notify(f"Pulling {name} into {folder}…", timeout_ms=0)
+        self.feedback.notify(f"Comparing {name} with {folder}…", timeout_ms=0)
         plan = await self.session.tasks.call(service.plan_folder, folder, Direction.PULL, slug=slug)
         if plan.is_new:
             raise NotFound(f"There is no project '{slug}' any more.")
-        report = await self.session.tasks.transfer(service.run_folder, plan)
+        model = self.context.transfer_model
+        transfer = model.add(Transfer("Work in Folder", f"{name} → {home_relative(plan.folder)}", slug=slug))
+        self.context.transfers_dock.show()
+        relay = ProgressRelay(self)
+        relay.progressed.connect(lambda progress: model.update_progress(transfer, progress))
+        model.start(transfer)
+        try:
+            report = await self.session.tasks.transfer(service.run_folder, plan, progress=relay, cancel=transfer.cancel)
+        except ProjectDeskError as exc:
+            cancelled = transfer.cancel.is_set()
+            model.finish(transfer, CANCELLED if cancelled else FAILED, error=exc.message)
+            if cancelled:
+                return None
+            raise
+        finally:
+            relay.deleteLater()
         folder = plan.folder.resolve()
+        failures = [(path, error.message) for path, error in report.failed]
+        if failures:
+            model.finish(transfer, FAILED, error=f"{len(failures)} files could not be fetched.", failures=failures)
+        else:
+            model.finish(transfer, DONE, detail=report.summary())
         self.feedback.notify(f"{name} in {folder}: {report.summary()}", timeout_ms=12000)
         if report.failed or report.conflicts:
             self.feedback.announce(
