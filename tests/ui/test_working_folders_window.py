@@ -177,10 +177,11 @@ def test_a_change_on_both_sides_keeps_both_versions_and_the_diff_view_settles_it
     qtbot.waitUntil(lambda: "1 conflict" in h.window.project_header.text(), timeout=WAIT_MS)
     assert "Changed in two places" in h.window.banner.text()
 
+    assert 'href="folder-conflicts"' in h.window.project_header.text()  # "compare": the header's link
     project = h.window.commands.project
     h.window.commands.update()
     assert project.folder_conflicts_action.isEnabled()
-    project.folder_conflicts_action.trigger()
+    h.window.project_header.linkActivated.emit("folder-conflicts")  # as a click on "compare" does
     qtbot.waitUntil(lambda: project.folder_conflict_dialog is not None, timeout=WAIT_MS)
     dialog = project.folder_conflict_dialog
     assert "Changed in the folder." in dialog.view.left.toPlainText()
