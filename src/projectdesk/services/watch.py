@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from projectdesk.core.errors import Cancelled, Offline, ProjectDeskError
+from projectdesk.core.errors import Cancelled, NotFound, Offline, ProjectDeskError
 from projectdesk.core.models import FileEntry
 from projectdesk.core.threeway import Direction
 from projectdesk.services.folder_sync import FolderPlan, FolderReport, FolderSync, ignore_check
@@ -323,6 +323,8 @@ class FolderWatch:
             plan = self.service.plan_folder(self.folder, Direction.SYNC, slug=self.slug)
             if plan.limit_error is not None:
                 raise plan.limit_error
+            if plan.is_new and plan.bound:  # the whole project is gone: a sync would empty the folder
+                raise NotFound(f"The project '{plan.slug}' is no longer in the store: the folder is left as it is.")
             self.slug = plan.slug
             report = self.service.run_folder(plan, cancel=self.cancel)
         except Cancelled:
