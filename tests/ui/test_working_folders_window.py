@@ -355,3 +355,31 @@ def test_a_pages_own_save_coming_into_the_folder_is_no_change_to_warn_about(
     h.wait_idle()
     assert not h.window.banner.isVisible(), h.window.banner.text()
     assert page.is_modified and page.text().endswith("main()\n# still typing\n")
+
+
+def test_a_project_deleted_elsewhere_leaves_the_folder_as_it_is(make_window: Any, tmp_path: Path, qtbot: Any) -> None:
+    h, service, slug = open_site(make_window, tmp_path)
+    folder = tmp_path / "site-work"
+    work_in(h, folder)
+    service.delete_project(slug)  # by another client: the next poll finds the project gone
+    qtbot.waitUntil(lambda: "no longer in the store" in h.window.project_header.text(), timeout=WAIT_MS)
+    assert status(h).state == WatchState.FAILED
+    assert tree_bytes(folder) == PROJECT  # a sync would have emptied it
+
+
+def test_delete_project_stops_working_in_its_folder_first_and_keeps_the_files(
+    make_window: Any, tmp_path: Path, qtbot: Any
+) -> None:
+    h, service, slug = open_site(make_window, tmp_path)
+    folder = tmp_path / "site-work"
+    work_in(h, folder)
+    [thread] = h.window.working_folders.threads()
+    task = h.window.commands.project.delete_project()
+    box = wait_for_child(qtbot, h.window, QMessageBox)
+    assert "keeps its files" in box.informativeText()
+    [delete] = [b for b in box.buttons() if b.text() == "Delete Project"]
+    delete.click()
+    qtbot.waitUntil(task.done, timeout=WAIT_MS)
+    assert task.exception() is None
+    assert not thread.is_alive() and service.folders.binding(folder, slug) is None
+    assert service.list_projects() == [] and tree_bytes(folder) == PROJECT

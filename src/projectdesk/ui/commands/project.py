@@ -232,9 +232,17 @@ class ProjectCommands(CommandGroup):
         )
         if unsaved:
             informative += f" Unsaved changes in {len(unsaved)} open file(s) are lost."
+        folders = self.context.folders.statuses(slug)
+        if folders:
+            informative += (
+                f" Its working folder {home_relative(folders[0].folder)} keeps its files; it is no longer kept in sync."
+            )
         text = f"Delete the project “{name}” and its {count:,} file{'s' if count != 1 else ''}?"
         if not await self.confirm("Delete project", text, informative, "Delete Project"):
             return
+        for status in folders:  # before the files go: a watch's next round would delete them in the folder too
+            await self.context.folders.stop_watching(status.folder, slug)
+            await self.session.tasks.call(service.folders.unbind, status.folder, slug)
         self.feedback.notify(f"Deleting {name}…", timeout_ms=0)
         deleted = await self.session.tasks.call(service.delete_project, slug)
         self.context.editing.close_pages(slug)
