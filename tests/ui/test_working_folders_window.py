@@ -383,3 +383,20 @@ def test_delete_project_stops_working_in_its_folder_first_and_keeps_the_files(
     assert task.exception() is None
     assert not thread.is_alive() and service.folders.binding(folder, slug) is None
     assert service.list_projects() == [] and tree_bytes(folder) == PROJECT
+
+
+def test_offline_the_folders_changes_wait_and_are_sent_once_online(
+    make_window: Any, tmp_path: Path, qtbot: Any
+) -> None:
+    h, service, slug = open_site(make_window, tmp_path)
+    folder = tmp_path / "site-work"
+    work_in(h, folder)
+    window_service = h.window.service
+    assert window_service is not None
+    window_service.go_offline()  # Store ▸ Work Offline
+    (folder / "README.md").write_bytes(b"# Written offline\n")
+    qtbot.waitUntil(lambda: "offline, 1 local change waiting" in h.window.project_header.text(), timeout=WAIT_MS)
+    assert status(h).state == WatchState.WAITING and service.read_file(slug, "README.md") == PROJECT["README.md"]
+    window_service.go_online()
+    qtbot.waitUntil(lambda: service.read_file(slug, "README.md") == b"# Written offline\n", timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: in_sync(h), timeout=WAIT_MS)

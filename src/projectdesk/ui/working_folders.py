@@ -327,6 +327,7 @@ class WorkingFolders(QObject):
         if status is None or self._watches.get(key) is not watch or self.session.closing:
             return  # a watch that was stopped
         slug = key[1]
+        before = (status.state, status.waiting, status.error)
         status.state = event.state
         status.waiting = event.waiting
         status.error = event.error.message if event.error is not None else ""
@@ -340,8 +341,12 @@ class WorkingFolders(QObject):
         self._changed(slug)
         self.watchEvent.emit(slug, event)
         name = self.browser.project_name(slug)
-        if event.state in (WatchState.WAITING, WatchState.FAILED):
-            self.feedback.notify(f"{name}: {event.line()}", timeout_ms=10000)
+        if event.state in (WatchState.WAITING, WatchState.FAILED) and before != (
+            status.state,
+            status.waiting,
+            status.error,
+        ):
+            self.feedback.notify(f"{name}: {event.line()}", timeout_ms=10000)  # once, not at every retry
         if report is None:
             return
         changed = changed_paths(report)
