@@ -131,3 +131,17 @@ def test_restore_brings_a_deleted_file_back_only_while_it_is_deleted(versioned: 
     assert repo.read_file(SLUG, "gone.txt") == b"keep me"
     with pytest.raises(Conflict):  # back already: a second undelete would replace it
         repo.restore_version(SLUG, "gone.txt", kept.version_id, if_none_match=True)
+
+
+def test_copy_preconditions_are_probed_once_and_the_probe_leaves_nothing(versioned: Store) -> None:
+    from projectdesk.storage.s3 import S3Repository
+
+    repo = versioned.repo
+    assert isinstance(repo, S3Repository)
+    honoured = repo.copy_conditions_honoured()
+    assert honoured is (versioned.kind == "seaweedfs")  # moto ignores If-Match on CopyObject: a HEAD stands in
+    assert repo.copy_conditions_honoured() is honoured  # asked once
+    listed = versioned.client.list_object_versions(
+        Bucket=versioned.bucket, Prefix="projects/anonymous/.projectdesk-probe"
+    )
+    assert not listed.get("Versions") and not listed.get("DeleteMarkers")

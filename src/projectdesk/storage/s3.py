@@ -11,6 +11,7 @@ import os
 import random
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -48,6 +49,7 @@ IN_MEMORY_MAX = 256 * 1024
 WRITER_THREADS = 2
 _UNSET: Any = object()
 WRITTEN_BY = "projectdesk"
+PROBE_BODY = b"ProjectDesk probe of the server's preconditions: safe to delete.\n"
 VERSION_PAGE = 1000  # ListObjectVersions' own maximum per page
 T = TypeVar("T")
 _TEMP_NUMBERS = itertools.count()
@@ -99,6 +101,10 @@ class S3Repository(Repository):
         self._body_attempts = max(1, int(retries.get("max_attempts") or retries.get("total_max_attempts") or 5))
         self._crt_engine: Any = _UNSET
         self._crt_lock = threading.Lock()
+        # Whether the server honours If-Match / If-None-Match on CopyObject (SeaweedFS and AWS do, moto does
+        # not): probed once, on first need (`copy_conditions_honoured`); None until then.
+        self.copy_conditions: bool | None = None
+        self._probe_lock = threading.Lock()
 
     supports_share_links = True
 
@@ -742,11 +748,12 @@ class S3Repository(Repository):
         size: int | None = None,
     ) -> FileEntry:
         """A CopyObject of the version over its own key: Content-Type and metadata come with it (COPY).
-        The precondition is sent with the copy and also checked by a HEAD just before, as for deletes:
-        not every server honours it on CopyObject (moto ignores it; SeaweedFS and AWS honour it).
+        The precondition is sent with the copy; a server that ignores it there (moto; SeaweedFS honours it)
+        gets a HEAD just before instead, as for PUTs on such servers (`copy_conditions_honoured`).
         `size`: the version's size when the caller knows it (else one HEAD of the new version)."""
         key = keys.object_key(self.user_id, slug, path)
-        self._check_current(slug, path, if_match, if_none_match)
+        if (if_match is not None or if_none_match) and not self.copy_conditions_honoured():
+            self._check_current(slug, path, if_match, if_none_match)
         with self._errors(f"{slug}/{path}"):
             response = self._call(
                 "copy_object",
@@ -762,6 +769,53 @@ class S3Repository(Repository):
         if size is None or not etag:
             return self.stat_file(slug, path)
         return FileEntry(path, size, etag, modified)
+
+    def copy_conditions_honoured(self) -> bool:
+        """Whether the server refuses a CopyObject whose If-Match does not hold (asked once per store)."""
+        if self.copy_conditions is None:
+            with self._probe_lock:
+                if self.copy_conditions is None:
+                    self.copy_conditions = self._probe_copy_conditions()
+        return self.copy_conditions
+
+    def _probe_copy_conditions(self) -> bool:
+        """Write a small probe object beside the projects, copy it over itself with an If-Match no object has,
+        then remove every version of it: a refusal (412) means the server honours copy preconditions. Any
+        other failure answers False (a HEAD before each copy is safe everywhere)."""
+        key = f"{keys.user_prefix(self.user_id)}.projectdesk-probe-{uuid.uuid4().hex[:16]}"
+        honoured = False
+        try:
+            with self._errors("probing the server"):
+                put = self._call("put_object", Bucket=self.bucket, Key=key, Body=PROBE_BODY, ContentType="text/plain")
+                source = {"Bucket": self.bucket, "Key": key}
+                if put.get("VersionId"):
+                    source["VersionId"] = str(put["VersionId"])
+            try:
+                with self._errors("probing the server"):
+                    self._call("copy_object", Bucket=self.bucket, Key=key, CopySource=source,
+                               MetadataDirective="COPY", IfMatch='"00000000000000000000000000000000"')  # fmt: skip
+            except Conflict:
+                honoured = True
+        except ProjectDeskError as exc:
+            log.info("could not probe copy preconditions (%s); a HEAD will precede each restore", exc)
+            return False
+        finally:
+            self._remove_probe(key)
+        log.info("%s %s preconditions on CopyObject", self.endpoint, "honours" if honoured else "ignores")
+        return honoured
+
+    def _remove_probe(self, key: str) -> None:
+        try:
+            with self._errors("removing the probe"):
+                listed = self._call("list_object_versions", Bucket=self.bucket, Prefix=key)
+                found = [*listed.get("Versions", []), *listed.get("DeleteMarkers", [])]
+                for row in found:
+                    if row.get("Key") == key and row.get("VersionId") not in (None, "null"):
+                        self._call("delete_object", Bucket=self.bucket, Key=key, VersionId=row["VersionId"])
+                if not any(row.get("VersionId") not in (None, "null") for row in found):
+                    self._call("delete_object", Bucket=self.bucket, Key=key)
+        except ProjectDeskError as exc:
+            log.warning("the probe object %s could not be removed: %s", key, exc)
 
     # ---- bucket ----------------------------------------------------------------------------------
 
