@@ -386,6 +386,8 @@ class ProjectCommands(CommandGroup):
         self.open_folder(folder)
 
     def open_folder(self, folder: Path) -> None:
+        if not folder.is_dir():
+            raise InvalidInput(f"{folder} is not there any more: Stop Working in Folder, then Work in Folder again.")
         command = self.browser.settings.editor_command()
         if not command:
             if not QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder))):
