@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from projectdesk.services.history import RestorePlan
     from projectdesk.storage.repository import DownloadReport
 
+PREVIEW_LINES = 50  # paths shown per kind of change in a restore's preview
 COST_NOTE = (
     "old versions are kept, stored and billed until a lifecycle rule removes them "
     "(e.g. one that expires noncurrent versions after 90 days)"
@@ -104,12 +105,11 @@ def restore(ctx: Context) -> int:
 
 def _print_restore_plan(plan: RestorePlan, out: Any) -> None:
     print(f"Restore '{printable(plan.slug)}' as of {moment_text(plan.at)}: {plan.summary()}.", file=out)
-    for step in plan.changed:
-        print(f"  restore   {printable(step.path)}", file=out)
-    for step in plan.deleted:
-        print(f"  undelete  {printable(step.path)}", file=out)
-    for step in plan.added:
-        print(f"  delete    {printable(step.path)}", file=out)
+    for word, steps in (("restore", plan.changed), ("undelete", plan.deleted), ("delete", plan.added)):
+        for step in steps[:PREVIEW_LINES]:
+            print(f"  {word:9s} {printable(step.path)}", file=out)
+        if len(steps) > PREVIEW_LINES:
+            print(f"  … and {len(steps) - PREVIEW_LINES} more to {word} (--dry-run --json lists every one)", file=out)
     for path, why in plan.skipped:
         warn(f"skipped {printable(repr(path))}: {why}")
 
