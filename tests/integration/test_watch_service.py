@@ -221,3 +221,45 @@ def test_notifications_are_collected_by_path(tmp_path: Path) -> None:
     changes.dispatch(_Event("deleted", str(tmp_path / "old"), is_directory=True))
     assert changes.take() == ({"old"}, True)  # a folder's files were not each reported: a full round
     assert not changes.pending
+
+
+def test_back_online_the_waiting_changes_go_at_once(service: CachedProjectService, tmp_path: Path) -> None:
+    """retry_now (the window calls it when the store answers again) does not wait for the retry backoff."""
+    folder, slug = bound_folder(service, tmp_path, {"a.txt": b"one\n"})
+    slow_retry = WatchTiming(quiet=0.1, poll_first=0.2, poll_longest=0.5, retry_first=600, retry_longest=600)
+    with Watching(service, folder, slug, timing=slow_retry) as w:
+        service.go_offline()
+        (folder / "a.txt").write_bytes(b"written offline\n")
+        wait_for(lambda: WatchState.WAITING in w.states(), "the watch waiting")
+        service.go_online()
+        w.watch.retry_now()
+        wait_for(lambda: server_bytes(service, slug, "a.txt") == b"written offline\n", "the change sent", 60)
+
+
+def test_an_unexpected_error_in_a_round_is_retried_not_fatal(
+    service: CachedProjectService, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder, slug = bound_folder(service, tmp_path, {"a.txt": b"one\n"})
+    real_plan = service.plan_folder
+    failures = iter([OSError(5, "Input/output error")])
+
+    def flaky_plan(*args: object, **kwargs: object) -> object:
+        for error in failures:
+            raise error
+        return real_plan(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(service, "plan_folder", flaky_plan)
+    events: list[WatchEvent] = []
+    watch = FolderWatch(service, folder, slug, on_event=events.append, timing=FAST)
+    thread = threading.Thread(target=watch.run, daemon=True)
+    thread.start()
+    try:
+        wait_for(lambda: any(e.state == WatchState.IN_SYNC for e in list(events)), "a round after the failure")
+        failed = next(e for e in events if e.state == WatchState.FAILED)
+        assert "unexpected OSError" in failed.line() and "Input/output" not in failed.line()
+        (folder / "a.txt").write_bytes(b"after\n")
+        wait_for(lambda: server_bytes(service, slug, "a.txt") == b"after\n", "the watch still working")
+    finally:
+        watch.stop()
+        thread.join(DEADLINE)
+    assert not thread.is_alive()

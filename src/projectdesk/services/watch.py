@@ -247,7 +247,13 @@ class FolderWatch:
         self._waiting: set[str] = set()  # local changes seen since the last round that reached the server
         self._stopped = threading.Event()
         self._failure: WatchEvent | None = None  # why the last round failed, while it stays failed
+        self._retry_soon = False
         self.rounds = 0
+
+    def retry_now(self) -> None:
+        """Make a failing watch try again at once (the server is reachable again), not at its next retry."""
+        self._retry_soon = True
+        self.wake.set()
 
     def stop(self) -> None:
         self._stopped.set()
@@ -281,6 +287,11 @@ class FolderWatch:
                             continue
                         assert self._failure is not None
                         self.on_event(self._failure)  # the count of waiting changes grew; the retry stays due
+                if self._retry_soon:
+                    self._retry_soon = False
+                    if self._failing:
+                        self._retry.reset()
+                        due = self._clock()
                 if self._clock() < due:
                     continue
                 if self._failing:
@@ -291,6 +302,9 @@ class FolderWatch:
                 except Offline as exc:
                     due = self._failed(WatchState.WAITING, exc)
                     continue
+                except Exception:  # as in a round: logged, and the poll tried again later
+                    log.exception("checking the server for %s failed", self.folder)
+                    changed = False
                 due = self._round("server") if changed else self._clock() + self._poll.grow()
         finally:
             observer.stop()
@@ -333,6 +347,10 @@ class FolderWatch:
             return self._failed(WatchState.WAITING, exc)
         except ProjectDeskError as exc:
             return self._failed(WatchState.FAILED, exc)
+        except Exception as exc:  # a bug or an OS error we did not translate: said, logged, retried — never fatal
+            log.exception("a sync round of %s failed", self.folder)
+            unexpected = ProjectDeskError(f"an unexpected {type(exc).__name__} (the log has the details)")
+            return self._failed(WatchState.FAILED, unexpected)
         self._failure = None
         self._retry.reset()
         self._seen = {entry.path: entry.etag for entry in report.entries}

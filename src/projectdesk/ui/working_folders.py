@@ -247,6 +247,9 @@ class WorkingFolders(QObject):
     def _on_connection(self, state: Connection) -> None:
         if state is Connection.CONNECTING and self.session.service is None:  # another store is being opened
             self.stop_all()
+        elif state is Connection.ONLINE:  # back online: the folders' waiting changes go now, not at their retry
+            for watch in self._watches.values():
+                watch.retry_now()
 
     def watch(self, folder: Path, slug: str) -> None:
         """Keep `folder` in sync with `slug` (already bound: pulled once) until stopped, in later runs too."""
