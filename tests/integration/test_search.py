@@ -129,3 +129,17 @@ def test_search_sees_the_current_version_and_unsent_edits_not_ignored_folders(
 def test_lines_are_shown_safely() -> None:
     assert shown(b"a\tb\x1b[31mred\r\n") == "a\tb\\x1b[31mred"
     assert shown("naïve".encode()) == "naïve" and shown(b"caf\xe9") == "caf\\xe9"
+
+
+def test_a_file_changed_on_the_server_is_searched_again_in_the_same_run(
+    service: CachedProjectService, tmp_path: Path
+) -> None:
+    plan = service.plan_push(make_tree(tmp_path / "p", {"a.txt": b"old word\n", "b.txt": b"other\n"}), name="P")
+    service.run_folder(plan)
+    found: list[Match] = []
+    search_project(service, plan.slug, SearchOptions("word"), found.append)
+    assert [m.text for m in found] == ["old word"]
+    service.repo.write_file(plan.slug, "a.txt", b"new word\n")  # the cache's copy is old now
+    found.clear()
+    search_project(service, plan.slug, SearchOptions("word"), found.append)
+    assert [m.text for m in found] == ["new word"]  # pass 1's result retracted, the new version searched

@@ -401,8 +401,10 @@ class ProjectSearch:
         lister.start()
         try:
             known = SearchScope(slug, root, offline=True)  # nothing fetched in pass 1
+            copies = {row.path: row for row in service.cache.files(slug)}
             cached = _safe(service.cached_entries(slug))
-            seen = {e.path: e.etag for e in cached}
+            # The version of each copy searched (not the listed one: the listing may land in between).
+            seen = {e.path: _copy_version(e, copies.get(e.path)) for e in cached}
             _sort_by_copy(service, known, cached, fetch=False)
             report = search(known, self.options, on_match, cancel=cancel)
         finally:
@@ -417,8 +419,9 @@ class ProjectSearch:
         same = {e.path for e in listed[0] if seen.get(e.path) == e.etag and e.path in known.searchable}
         now.searchable |= same
         _sort_by_copy(service, now, [e for e in _safe(listed[0]) if e.path not in same], fetch=not self.cached_only)
+        retracted = known.searchable - now.searchable
         if on_listed is not None:
-            on_listed(known.searchable - now.searchable)
+            on_listed(retracted)
         if now.to_fetch:
             if on_fetch is not None:
                 on_fetch(len(now.to_fetch), now.fetch_bytes)
@@ -427,7 +430,7 @@ class ProjectSearch:
             except Offline:
                 _sort_by_copy(service, now, now.to_fetch, fetch=False)
                 now.to_fetch = []
-        more = now.searchable - known.searchable
+        more = now.searchable - (known.searchable - retracted)  # a retracted file fetched again is searched again
         if more and not (cancel is not None and cancel.is_set()):
             second = search(now, self.options, on_match, cancel=cancel, only=more)
             report.files_searched += second.files_searched
@@ -437,6 +440,14 @@ class ProjectSearch:
         report.files_searched = len(now.searchable) if not report.cancelled else report.files_searched
         report.not_searched = now.not_searched
         return report
+
+
+def _copy_version(entry: FileEntry, row: FileRow | None) -> str | None:
+    """The version the cache's copy of `entry` is: for our unsent edit, the entry's (its base, as any listing
+    gives it); else the copy's own ETag."""
+    if row is None or row.state == DIRTY:
+        return entry.etag
+    return row.blob_etag
 
 
 def _safe(entries: Sequence[FileEntry]) -> list[FileEntry]:
