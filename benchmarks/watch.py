@@ -2,6 +2,7 @@
 
     .venv/bin/python -m benchmarks.watch            # full run (≈4 minutes): 100 saves, 20 server changes, 60 s idle
     .venv/bin/python -m benchmarks.watch --quick    # 10 saves, 5 server changes, 10 s idle
+    .venv/bin/python -m benchmarks.watch --quick --small --saves 3 --server-changes 2 --idle 2   # the test's
 
 It starts its own SeaweedFS (`weed mini`, tests/servers/seaweedfs.py) on 127.0.0.1 and builds the transfer
 benchmark's project (benchmarks/transfer.py: 2,000 files of 0.5–20 KB in folders up to 6 deep and three 20 MB
@@ -52,6 +53,7 @@ from benchmarks.transfer import (
     BUCKET,
     FULL,
     MB,
+    SMOKE,
     Env,
     Sample,
     _exe,
@@ -426,6 +428,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--saves", type=int, help="saves measured (default 100; quick 10)")
     parser.add_argument("--server-changes", type=int, help="server changes measured (default 20; quick 5)")
     parser.add_argument("--idle", type=float, help="seconds of the idle window (default 60; quick 10)")
+    parser.add_argument("--small", action="store_true", help="the transfer benchmark's smoke project (203 files)")
     parser.add_argument("--interval", type=float, default=2.0, help="the watch's --interval (default 2, its own)")
     parser.add_argument("--seed", type=int, default=15)
     parser.add_argument("--no-install", action="store_true", help="do not pip-install missing tools")
@@ -459,7 +462,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             env = Env(server.endpoint_url, server.access_key, server.secret_key, work)
             add_profile(env)
             src = work / "project"
-            make_dataset(src, FULL)
+            make_dataset(src, SMOKE if args.small else FULL)
             results.files, results.nbytes = tree_stats(src)
             log(f"dataset: {results.files} files, {results.nbytes / MB:.1f} MB; SeaweedFS at {server.endpoint_url}; "
                 f"load {load_before}")  # fmt: skip

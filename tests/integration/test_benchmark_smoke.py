@@ -40,3 +40,19 @@ def test_benchmark_smoke_prints_the_table(tmp_path: Path) -> None:
     projectdesk_rows = [line for line in out.splitlines() if line.startswith("|") and "| ProjectService " in line]
     assert len(projectdesk_rows) == 6 and all("not run" not in line for line in projectdesk_rows)
     assert not list(tmp_path.iterdir()), "the benchmark left its working folder behind"
+
+
+def test_watch_benchmark_quick_prints_its_tables(tmp_path: Path) -> None:
+    """benchmarks/watch.py end to end, as small as it goes (no figure asserted: the machine may be busy)."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    args = ["--quick", "--small", "--saves", "3", "--server-changes", "2", "--idle", "2", "--no-install",
+            "--work", str(tmp_path)]  # fmt: skip
+    result = subprocess.run([sys.executable, "-m", "benchmarks.watch", *args], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=600)  # fmt: skip
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    out = result.stdout
+    rows = ("| local save → on the server (3 saves)", "| server change → in the folder (2,", "| CPU while idle",
+            "| resident memory (VmRSS at the end)", "| projectdesk-cli sync (one round)")  # fmt: skip
+    for row in rows:
+        assert row in out, row
+    assert not list(tmp_path.iterdir()), "the benchmark left its working folder behind"
