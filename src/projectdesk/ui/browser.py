@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import html
+import logging
 import time
 from collections.abc import Awaitable, Callable
 
@@ -15,6 +16,8 @@ from PySide6.QtWidgets import QComboBox, QLabel, QLineEdit
 from projectdesk.config.profiles import KIND_LOCAL
 from projectdesk.core.errors import Offline, ProjectDeskError
 from projectdesk.core.models import ProjectInfo
+from projectdesk.services.history import deleted_files
+from projectdesk.services.offline import CachedProjectService
 from projectdesk.ui.editor import EditorArea, EditorPage
 from projectdesk.ui.feedback import WARNING, Feedback
 from projectdesk.ui.file_tree import IS_DIR_ROLE, PATH_ROLE, FileTreeModel, FileTreeView, TreeIndex
@@ -24,10 +27,21 @@ from projectdesk.ui.session import Session
 from projectdesk.ui.settings import WindowSettings
 from projectdesk.ui.sync_state import Connection, SyncSnapshot, file_states, project_states, snapshot
 
+log = logging.getLogger(__name__)
+
 EMPTY_TEXT = "Drop a folder here to create a project"
 EMPTY_HINT = "or press Ctrl+N to choose one.\nDropping a .zip imports it."
 
 ConfirmDiscard = Callable[[list[EditorPage]], Awaitable[bool]]
+
+
+def deleted_paths(service: CachedProjectService, slug: str) -> dict[str, float] | None:
+    """The project's deleted files (path -> when), or None when the store cannot say (no history, offline)."""
+    try:
+        return {d.path: d.deleted_at for d in deleted_files(service, slug)}
+    except ProjectDeskError as exc:
+        log.info("deleted files of %s not shown: %s", slug, type(exc).__name__)
+        return None
 
 
 async def _keep_all(_pages: list[EditorPage]) -> bool:
@@ -39,6 +53,7 @@ class ProjectBrowser(QObject):
 
     Attributes:
         confirm_discard: asks about unsaved pages before they are closed (the editor flow's).
+        show_deleted: the tree shows deleted files too (a versioned store's; View ▸ Show Deleted Files).
 
     Signals:
         serviceReady(): a store is open and its project list shown.
@@ -82,6 +97,7 @@ class ProjectBrowser(QObject):
         self.editor_area = editor_area
         self.confirm_discard: ConfirmDiscard = _keep_all
         self.folder_note: Callable[[str], str] = lambda _slug: ""  # the header's working-folder line (HTML)
+        self.show_deleted = False
         profile_box.activated.connect(self._on_profile_activated)
         filter_field.textChanged.connect(self._on_filter_changed)
         project_view.selectionModel().selectionChanged.connect(self._on_project_selection)
@@ -291,9 +307,11 @@ class ProjectBrowser(QObject):
         selected = self.selected_path()[0]
         started = time.perf_counter()
         snap = session.snapshot
+        show_deleted = self.show_deleted
 
         def load() -> tuple[TreeIndex, dict[str, str]]:
-            index = TreeIndex.build(service.list_files(slug), links=service.links(slug))
+            deleted = deleted_paths(service, slug) if show_deleted else None
+            index = TreeIndex.build(service.list_files(slug), links=service.links(slug), deleted=deleted)
             return index, {path: state.value for path, state in file_states(service, slug, snap).items()}
 
         try:

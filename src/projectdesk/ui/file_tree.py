@@ -2,7 +2,8 @@
 
 `TreeIndex.build` (pure Python, run in a worker) groups a flat listing into folders; the model makes
 nodes for a folder only when the view expands it, so a project of tens of thousands of files opens
-without a stall. The manifest and names that are unsafe as paths are not shown.
+without a stall. The manifest and names that are unsafe as paths are not shown. Deleted files (a versioned
+store's delete markers, shown on request) sit among the others, greyed, with the date of their deletion.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from PySide6.QtWidgets import QAbstractItemView, QApplication, QHeaderView, QSty
 from projectdesk.core.display import printable
 from projectdesk.core.keys import MANIFEST_NAME, is_safe_relative_path
 from projectdesk.core.models import FileEntry
-from projectdesk.ui.formatting import human_bytes
+from projectdesk.ui.formatting import human_bytes, long_date, short_date
 from projectdesk.ui.project_list import DropTreeView
 from projectdesk.ui.resources import state_icon
 
@@ -37,6 +38,7 @@ AnyIndex = QModelIndex | QPersistentModelIndex
 PATH_ROLE = Qt.ItemDataRole.UserRole + 1
 IS_DIR_ROLE = Qt.ItemDataRole.UserRole + 2
 ENTRY_ROLE = Qt.ItemDataRole.UserRole + 3
+DELETED_ROLE = Qt.ItemDataRole.UserRole + 4  # a deleted file's deletion time (epoch seconds), else None
 
 FILE_STATE_TEXT = {
     "modified": "Changed here; the upload is pending",
@@ -60,12 +62,27 @@ class TreeIndex:
     counts: dict[str, int] = field(default_factory=dict)  # folder -> files below it
     hidden: int = 0  # entries not shown: the manifest is not counted, unsafe names are
     links: dict[str, str] = field(default_factory=dict)  # files that are symbolic links -> their target
+    deleted: dict[str, float] = field(default_factory=dict)  # deleted files shown -> when they were deleted
 
     @classmethod
-    def build(cls, entries: Iterable[FileEntry], links: Mapping[str, str] | None = None) -> TreeIndex:
+    def build(
+        cls,
+        entries: Iterable[FileEntry],
+        links: Mapping[str, str] | None = None,
+        deleted: Mapping[str, float] | None = None,
+    ) -> TreeIndex:
+        """`deleted`: deleted files to show too (path -> deletion time); not counted in sizes and counts."""
         index = cls(dirs={"": []}, files={"": []}, sizes={"": 0}, counts={"": 0}, links=dict(links or {}))
         child_dirs: dict[str, set[str]] = {"": set()}
-        for entry in entries:
+        entries = list(entries)
+        present = {entry.path for entry in entries}
+        gone = [
+            FileEntry(path, 0, "", when)
+            for path, when in (deleted or {}).items()
+            if path not in present and path != MANIFEST_NAME and is_safe_relative_path(path)
+        ]
+        index.deleted = {entry.path: entry.last_modified for entry in gone}
+        for entry in [*entries, *gone]:
             if entry.path == MANIFEST_NAME:
                 continue
             if not is_safe_relative_path(entry.path):
@@ -73,8 +90,9 @@ class TreeIndex:
                 continue
             parts = entry.path.split("/")
             folder = ""
+            live = entry.path not in index.deleted
             index.sizes[""] += entry.size
-            index.counts[""] += 1
+            index.counts[""] += live
             for part in parts[:-1]:
                 child = f"{folder}/{part}" if folder else part
                 if child not in child_dirs:
@@ -84,7 +102,7 @@ class TreeIndex:
                     index.sizes[child] = 0
                     index.counts[child] = 0
                 index.sizes[child] += entry.size
-                index.counts[child] += 1
+                index.counts[child] += live
                 folder = child
             index.files[folder].append(entry)
         for folder, names in child_dirs.items():
@@ -97,8 +115,9 @@ class TreeIndex:
         return bool(self.dirs.get(folder)) or bool(self.files.get(folder))
 
     def iter_files(self) -> Iterator[FileEntry]:
+        """The files there are (deleted ones shown left out)."""
         for listing in self.files.values():
-            yield from listing
+            yield from (entry for entry in listing if entry.path not in self.deleted)
 
     @property
     def file_count(self) -> int:
@@ -187,8 +206,14 @@ class FileTreeModel(QAbstractItemModel):
         return True
 
     def entry(self, path: str) -> FileEntry | None:
+        if path in self._index.deleted:
+            return None
         folder = path.rsplit("/", 1)[0] if "/" in path else ""
         return next((e for e in self._index.files.get(folder, []) if e.path == path), None)
+
+    def deleted_at(self, path: str) -> float | None:
+        """When a deleted file shown in the tree was deleted; None for any other path."""
+        return self._index.deleted.get(path)
 
     def all_paths(self) -> list[str]:
         return sorted((e.path for e in self._index.iter_files()), key=str.casefold)
@@ -305,6 +330,9 @@ class FileTreeModel(QAbstractItemModel):
         if not index.isValid():
             return None
         node, column = self._node(index), index.column()
+        deleted = None if node.is_dir else self._index.deleted.get(node.path)
+        if deleted is not None:
+            return self._deleted_data(node, column, role, deleted)
         if role == Qt.ItemDataRole.DisplayRole:
             if column == self.NAME:
                 return node.name
@@ -326,6 +354,30 @@ class FileTreeModel(QAbstractItemModel):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.ToolTipRole:
             return self._tooltip(node)
+        return None
+
+    def _deleted_data(self, node: _Node, column: int, role: int, deleted: float) -> object:
+        """A deleted file's row: greyed, its deletion date in the size column."""
+        if role == Qt.ItemDataRole.DisplayRole:
+            return node.name if column == self.NAME else f"deleted {short_date(deleted)}"
+        if role == Qt.ItemDataRole.ForegroundRole:
+            return QApplication.palette().color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text)
+        if role == Qt.ItemDataRole.FontRole and column == self.NAME:
+            font = QApplication.font()
+            font.setItalic(True)
+            return font
+        if role == PATH_ROLE:
+            return node.path
+        if role == IS_DIR_ROLE:
+            return False
+        if role == DELETED_ROLE:
+            return deleted
+        if role == Qt.ItemDataRole.DecorationRole and column == self.NAME:
+            return self._icon(False)
+        if role == Qt.ItemDataRole.TextAlignmentRole and column == self.SIZE:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return f"{node.path} — deleted {long_date(deleted)}\nRight-click ▸ Undelete brings its last version back"
         return None
 
     def _tooltip(self, node: _Node) -> str:

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from projectdesk.core.sizes import human_bytes
 
-__all__ = ["duration_text", "human_bytes", "rate_text", "relative_time"]
+__all__ = ["duration_text", "human_bytes", "long_date", "rate_text", "relative_time", "short_date"]
 
 
 def relative_time(epoch: float, now: float | None = None) -> str:
@@ -30,6 +30,18 @@ def relative_time(epoch: float, now: float | None = None) -> str:
     if days < 7:
         return f"{days} days ago"
     return datetime.fromtimestamp(epoch).strftime("%Y-%m-%d")
+
+
+def long_date(epoch: float) -> str:
+    """The local date and time to the second: '2026-12-06 14:02:13'."""
+    return datetime.fromtimestamp(epoch).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def short_date(epoch: float, now: float | None = None) -> str:
+    """The local time today ('14:02'), else the date ('2026-12-01')."""
+    moment = datetime.fromtimestamp(epoch)
+    today = datetime.fromtimestamp(time.time() if now is None else now).date()
+    return moment.strftime("%H:%M") if moment.date() == today else moment.strftime("%Y-%m-%d")
 
 
 def duration_text(seconds: float) -> str:

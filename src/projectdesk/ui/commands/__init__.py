@@ -1,4 +1,4 @@
-"""The window's commands, one module per menu (store, project, files, conflicts); this module puts their
+"""The window's commands, one module per menu (store, project, files, conflicts, history); this module puts their
 actions into the menu bar, the toolbar and the context menus, and enables them as the session changes."""
 
 from __future__ import annotations
@@ -10,10 +10,19 @@ from PySide6.QtWidgets import QMenu, QMenuBar, QToolBar
 from projectdesk.ui.commands.base import CommandContext, CommandGroup
 from projectdesk.ui.commands.conflicts import ConflictCommands
 from projectdesk.ui.commands.files import FileCommands
+from projectdesk.ui.commands.history import HistoryCommands
 from projectdesk.ui.commands.project import ProjectCommands
 from projectdesk.ui.commands.store import StoreCommands
 
 __all__ = ["CommandContext", "Commands"]
+
+
+def _menu_named(menu_bar: QMenuBar, title: str) -> QMenu | None:
+    for action in menu_bar.actions():
+        menu = action.menu()
+        if action.text() == title and isinstance(menu, QMenu):
+            return menu
+    return None
 
 
 class Commands(QObject):
@@ -31,7 +40,8 @@ class Commands(QObject):
         self.project = ProjectCommands(context)
         self.files = FileCommands(context)
         self.conflicts = ConflictCommands(context)
-        self.groups: tuple[CommandGroup, ...] = (self.store, self.project, self.files, self.conflicts)
+        self.history = HistoryCommands(context)
+        self.groups: tuple[CommandGroup, ...] = (self.store, self.project, self.files, self.conflicts, self.history)
         self._download = download
         self._refresh = refresh
         browser = context.browser
@@ -67,7 +77,9 @@ class Commands(QObject):
         for action in (files.new_file_action, files.rename_action, files.delete_file_action, files.copy_uri_action,
                        files.share_action):  # fmt: skip
             project_menu.addAction(action)
+        project_menu.addAction(self.history.file_history_action)
         project_menu.addSeparator()
+        project_menu.addAction(self.history.restore_to_action)
         project_menu.addAction(self.conflicts.resolve_action)
         store = self.store
         store_menu = QMenu("&Store", menu_bar)
@@ -75,6 +87,11 @@ class Commands(QObject):
             store_menu.addAction(action)
         store_menu.addSeparator()
         store_menu.addAction(store.cache_folder_action)
+        history = self.history
+        for title, action in (("&View", history.show_deleted_action), ("&Edit", history.page_history_action)):
+            own = _menu_named(menu_bar, title) or project_menu  # the window's own View and Edit menus
+            own.addSeparator()
+            own.addAction(action)
         for menu in (project_menu, store_menu):
             if before is not None:
                 menu_bar.insertMenu(before, menu)
@@ -92,8 +109,13 @@ class Commands(QObject):
         files = self.files
         menu = QMenu(self.context.parent)
         path, is_dir = self.context.browser.selected_path()
+        if path and self.context.browser.tree_model.deleted_at(path) is not None:  # a deleted file, shown greyed
+            menu.addAction(self.history.undelete_action)
+            menu.addAction(self.history.file_history_action)
+            return menu
         if path and not is_dir:
             menu.addAction(files.open_action)
+            menu.addAction(self.history.file_history_action)
             menu.addSeparator()
         for action in (files.new_file_action, files.rename_action, files.delete_file_action):
             menu.addAction(action)

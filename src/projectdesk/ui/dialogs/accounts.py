@@ -39,6 +39,7 @@ from projectdesk.core.keys import DEFAULT_USER_ID
 from projectdesk.storage.s3client import Credentials
 from projectdesk.ui.dialogs import ask, run_dialog
 from projectdesk.ui.dialogs.owned import OwnsTasks
+from projectdesk.ui.dialogs.versioning import VersioningRow, turn_on_versioning
 from projectdesk.ui.tasks import Tasks, handler
 
 if TYPE_CHECKING:
@@ -282,6 +283,8 @@ class ProfileEditor(OwnsTasks, QDialog):
         self.result_label.setMinimumHeight(self.fontMetrics().height() * 3)
         self.result_label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         layout.addWidget(self.result_label)
+        self.versioning_row = VersioningRow(self)
+        layout.addWidget(self.versioning_row)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel, self)
         save = buttons.button(QDialogButtonBox.StandardButton.Save)
         assert save is not None
@@ -295,6 +298,7 @@ class ProfileEditor(OwnsTasks, QDialog):
         self.source_box.currentIndexChanged.connect(lambda _i: self._update_rows())
         self.test_button.clicked.connect(lambda: self.test_connection())
         self.create_bucket_button.clicked.connect(lambda: self.test_connection(create_bucket=True))
+        self.versioning_row.enableRequested.connect(lambda: self.enable_versioning())
         self._fill(profile)
         self._update_rows()
 
@@ -419,7 +423,8 @@ class ProfileEditor(OwnsTasks, QDialog):
             self.show_result(f"Unexpected error ({type(error).__name__}).", ok=False)
 
     def _busy(self, busy: bool) -> None:
-        for button in (self.test_button, self.create_bucket_button, self.save_button):
+        enable = self.versioning_row.enable_button
+        for button in (self.test_button, self.create_bucket_button, self.save_button, enable):
             button.setEnabled(not busy)
 
     def done(self, result: int) -> None:
@@ -442,6 +447,7 @@ class ProfileEditor(OwnsTasks, QDialog):
         ):
             raise InvalidInput("Type the access key ID and the secret access key first.")
         self.create_bucket_button.hide()
+        self.versioning_row.show_status(None)
         self.show_result("Connecting…", ok=True)
         self._busy(True)
         try:
@@ -453,6 +459,18 @@ class ProfileEditor(OwnsTasks, QDialog):
         self.last_report = report
         self.show_result(report.message, ok=report.ok)
         self.create_bucket_button.setVisible(report.can_create_bucket)
+        self.versioning_row.show_status(report.versioning if report.ok else None)
+
+    @handler
+    async def enable_versioning(self) -> None:
+        """Turn versioning on for the bucket the form names (file history from then on)."""
+        profile, credentials = self.profile_from_fields(unnamed="new-store"), self.typed_credentials()
+        self._busy(True)
+        try:
+            status = await self._tasks.call(turn_on_versioning, profile, self._paths, credentials, self._secrets)
+        finally:
+            self._busy(False)
+        self.versioning_row.show_done(status)
 
     @handler
     async def save(self) -> None:
