@@ -42,6 +42,8 @@ from projectdesk.ui.dialogs import ask
 from projectdesk.ui.editing import EditorFlow
 from projectdesk.ui.editor import MODIFIED_MARK, EditorArea, EditorPage, is_dark
 from projectdesk.ui.file_tree import IS_DIR_ROLE, PATH_ROLE, FileTreeModel, FileTreeView
+from projectdesk.ui.find_in_project import FindInProject
+from projectdesk.ui.find_panel import make_find_dock
 from projectdesk.ui.jobs import TransferJobs
 from projectdesk.ui.offline_status import OfflineMonitor
 from projectdesk.ui.project_list import ProjectFilterProxy, ProjectListModel, ProjectListView
@@ -211,6 +213,12 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.transfers_dock)
         self.resizeDocks([self.transfers_dock], [170], Qt.Orientation.Vertical)
 
+        # bottom, beside transfers: find in project (hidden until Edit ▸ Find in Project)
+        self.find_dock, self.find_panel = make_find_dock(self)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.find_dock)
+        self.tabifyDockWidget(self.transfers_dock, self.find_dock)
+        self.find_dock.hide()
+
         # signals
         self.jobs = TransferJobs(self.tasks, self.transfer_model, self, self.session.track, self)
         self.jobs.started.connect(lambda _transfer: self.transfers_dock.show())
@@ -228,6 +236,8 @@ class MainWindow(QMainWindow):
         self.uploads = Uploads(self.session, self.browser, self.jobs, self, self)
         self.monitor = OfflineMonitor(self.session, self, self.browser.refresh, self)
         self.working_folders = WorkingFolders(self.session, self.browser, self.editing, self, parent=self)
+        self.find_in_project = FindInProject(self.session, self.browser, self.editing, self.find_panel,
+                                             self.find_dock, self, self)  # fmt: skip
         left = self.project_view.parentWidget()
         layout = left.layout() if left is not None else None
         if isinstance(layout, QVBoxLayout):
@@ -446,6 +456,8 @@ class MainWindow(QMainWindow):
         self.menus.save_action.setEnabled(page is not None and page.can_save and page.is_modified)
         self.menus.close_tab_action.setEnabled(page is not None)
         self.menus.goto_action.setEnabled(has_project)
+        self.menus.find_in_project_action.setEnabled(has_project)
+        self.menus.replace_in_project_action.setEnabled(has_project)
         self.menus.download_action.setEnabled(has_project)
         self.menus.find_action.setEnabled(page is not None and page.editor is not None)
         self.commands.update()

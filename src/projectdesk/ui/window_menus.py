@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QDockWidget, QMenu, QMenuBar, QStyle, QToolBar, QW
 from projectdesk.ui.editing import EditorFlow
 from projectdesk.ui.editor import EditorArea
 from projectdesk.ui.file_tree import FileTreeView
+from projectdesk.ui.find_in_project import FindInProject
 from projectdesk.ui.project_list import ProjectListView
 from projectdesk.ui.uploads import Uploads
 
@@ -24,6 +25,7 @@ class MenuHost(Protocol):
 
     uploads: Uploads
     editing: EditorFlow
+    find_in_project: FindInProject
     editor_area: EditorArea
     project_view: ProjectListView
     tree_view: FileTreeView
@@ -53,6 +55,10 @@ class WindowMenus:
     find_next_action: QAction
     find_previous_action: QAction
     goto_action: QAction
+    find_in_project_action: QAction
+    replace_in_project_action: QAction
+    next_result_action: QAction
+    previous_result_action: QAction
     refresh_action: QAction
     focus_projects_action: QAction
     focus_files_action: QAction
@@ -141,6 +147,32 @@ def build_menus(window: MenuHost, parent: QWidget) -> WindowMenus:
         sp.SP_FileDialogContentsView,
         "Open a file of the project by name",
     )
+    find_in_project_action = make_action(
+        parent,
+        "Find in Pro&ject…",
+        "Ctrl+Shift+F",
+        lambda: window.find_in_project.show_panel(),
+        sp.SP_FileDialogDetailedView,
+        "Find text in every file of the project",
+    )
+    find_in_project_action.setIconText("Find in Project")
+    replace_in_project_action = make_action(
+        parent,
+        "&Replace in Project…",
+        "Ctrl+Shift+H",
+        lambda: window.find_in_project.show_panel(replace=True),
+        tip="Replace text in every file of the project",
+    )
+    next_result_action = make_action(
+        parent, "Next &Result", "F4", lambda: window.find_in_project.step(True), tip="Go to the next search result"
+    )
+    previous_result_action = make_action(
+        parent,
+        "Previous Res&ult",
+        "Shift+F4",
+        lambda: window.find_in_project.step(False),
+        tip="Go to the previous search result",
+    )
     refresh_action = make_action(
         parent,
         "&Refresh",
@@ -172,6 +204,9 @@ def build_menus(window: MenuHost, parent: QWidget) -> WindowMenus:
     for action in (find_action, find_next_action, find_previous_action):
         edit_menu.addAction(action)
     edit_menu.addSeparator()
+    for action in (find_in_project_action, replace_in_project_action, next_result_action, previous_result_action):
+        edit_menu.addAction(action)
+    edit_menu.addSeparator()
     edit_menu.addAction(goto_action)
     view_menu = menu.addMenu("&View")
     view_menu.addAction(refresh_action)
@@ -195,7 +230,7 @@ def build_menus(window: MenuHost, parent: QWidget) -> WindowMenus:
     toolbar.addAction(new_action)
     toolbar.addAction(import_action)
     toolbar.addSeparator()
-    for action in (refresh_action, save_action, goto_action):
+    for action in (refresh_action, save_action, goto_action, find_in_project_action):
         toolbar.addAction(action)
     window.addToolBar(toolbar)
     return WindowMenus(
@@ -209,6 +244,10 @@ def build_menus(window: MenuHost, parent: QWidget) -> WindowMenus:
         find_next_action=find_next_action,
         find_previous_action=find_previous_action,
         goto_action=goto_action,
+        find_in_project_action=find_in_project_action,
+        replace_in_project_action=replace_in_project_action,
+        next_result_action=next_result_action,
+        previous_result_action=previous_result_action,
         refresh_action=refresh_action,
         focus_projects_action=focus_projects_action,
         focus_files_action=focus_files_action,
