@@ -324,6 +324,20 @@ async def local_scenario(window: Any, out: Path, work: Path) -> list[Path]:
     quick.reject()
     await asyncio.sleep(0.2)
 
+    # Edit ▸ Find in Project: every line that mentions "project", grouped by file, the first one opened (F4).
+    finder = window.find_in_project
+    window.menus.find_in_project_action.trigger()
+    window.find_panel.pattern_field.setText("project")
+    searching = finder.search()
+    await d.wait(lambda: searching.done() and not finder.running and finder.report is not None, what="the search")
+    opening = finder.step(True)
+    if opening is not None:
+        await d.wait(opening.done, what="the first result")
+    await asyncio.sleep(0.5)
+    d.shot("13-find-in-project")
+    window.find_dock.hide()
+    await asyncio.sleep(0.2)
+
     # Project ▸ Work in Folder: the project pulled into ~/code/portfolio-site and kept in sync while the window
     # runs; files edited there (by any editor) reach the store, the tree and the open page.
     code = Path.home() / "code" / "portfolio-site"
