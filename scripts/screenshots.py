@@ -2,6 +2,7 @@
 
     .venv/bin/python scripts/screenshots.py                 # local store -> docs/screenshots/
     .venv/bin/python scripts/screenshots.py --seaweedfs     # also a SeaweedFS profile (real S3 server)
+    .venv/bin/python scripts/screenshots.py --only-history  # file history and restore (SeaweedFS, versioning on)
 
 Starts `Xvfb :99` itself when DISPLAY is not set (Debian package xvfb). Every folder it writes is
 under a temporary directory (XDG_* point there), so no real configuration is touched. The window is
@@ -489,6 +490,112 @@ async def seaweed_scenario(window: Any, out: Path, work: Path) -> list[Path]:
     return d.shots
 
 
+def next_second() -> None:
+    """Sleep (< 1 s) into the next second: S3 servers stamp versions to the second."""
+    now = time.time()
+    time.sleep(max(0.0, int(now) + 1 - now) + 0.02)
+
+
+async def history_scenario(window: Any, out: Path, work: Path, server: Any) -> list[Path]:
+    """File history on a bucket with versioning on: a file's versions, deleted files in the tree, a restore's
+    preview. The project gets a few saves (a second apart, one by another tool straight through S3) and deleted
+    files first."""
+    from PySide6.QtCore import QPoint
+
+    d = Director(window, out)
+    await d.wait(lambda: window.service is not None, what="the SeaweedFS service")
+    await d.idle()
+    if window.session.profile is None or window.session.profile.name != "history":
+        await window.browser.switch_profile("history")
+        await d.idle()
+    service = window.service
+    portfolio = make_portfolio(work / "hist-src")
+    (portfolio / "docs").mkdir()
+    (portfolio / "docs" / "deploy-notes.md").write_bytes(b"# Deploying\n\nuvicorn main:app --port 8000\n")
+    (portfolio / "docs" / "todo.md").write_bytes(b"- dark mode\n- contact form\n")
+    (portfolio / "backend" / "legacy_api.py").write_bytes(b'"""The old Flask API, replaced by main.py."""\n')
+    loop = asyncio.get_running_loop()
+
+    def seed() -> str:
+        from projectdesk.services.projects import ProjectService
+
+        plan = service.plan_push(portfolio, name="Portfolio Site", remember=False)
+        service.push(plan)
+        slug = plan.slug
+        writer = ProjectService(service.repo)  # another writer on the store: the window learns it from listings
+        main = (portfolio / "backend" / "main.py").read_bytes()
+        edits = [
+            main.replace(b'title="Portfolio"', b'title="Portfolio API"'),
+            main.replace(b'title="Portfolio"', b'title="Portfolio API"')
+            + b'\n\n@app.get("/api/health")\ndef health() -> dict[str, str]:\n    return {"status": "ok"}\n',
+        ]
+        edits.append(edits[-1].replace(b"Every project, newest first.", b"Every project, the newest first."))
+        edits.append(edits[-1] + b'\n\n@app.get("/api/version")\ndef version() -> dict[str, str]:\n'
+                     b'    return {"version": "2"}\n')  # fmt: skip
+        for number, data in enumerate(edits):
+            next_second()
+            if number == 2:  # as the web app or the AWS console writes it: without ProjectDesk's mark
+                key = f"projects/anonymous/{slug}/backend/main.py"
+                server.client().put_object(Bucket="history", Key=key, Body=data, ContentType="text/x-python")
+            else:
+                writer.write_file(slug, "backend/main.py", data)
+        next_second()
+        writer.delete_file(slug, "docs/deploy-notes.md")
+        writer.delete_file(slug, "backend/legacy_api.py")
+        writer.write_file(slug, "docs/todo.md", b"- dark mode\n- contact form\n- RSS feed\n")
+        writer.write_file(slug, "backend/cache.py", b'"""A small cache for the projects file."""\n')
+        return slug
+
+    slug = await loop.run_in_executor(None, seed)
+    await window.browser.refresh()
+    await d.idle()
+    window.browser.select_project(slug)
+    await d.wait(lambda: window.slug == slug and window.tree_model.tree_index().file_count > 0, what="the tree")
+    await d.idle()
+    history = window.commands.history
+    window.tree_view.expand(window.tree_model.index_for_path("backend"))
+    window.browser.reveal("backend/main.py")
+    opening = window.editing.open_file("backend/main.py")
+    await d.wait(opening.done)
+    await d.idle()
+    history.file_history_action.trigger()
+    await d.wait(lambda: history.history_dialog is not None and len(history.history_dialog.versions) == 5)
+    dialog = history.history_dialog
+    dialog.writers_button.click()
+    await d.wait(lambda: dialog.table.topLevelItem(0).text(dialog.WRITER) != "", what="who wrote it")
+    dialog.select(3)
+    await asyncio.sleep(0.4)
+    d.shot("14-history")
+    dialog.accept()
+    await d.wait(lambda: history.history_dialog is None)
+
+    history.show_deleted_action.trigger()
+    await d.wait(lambda: window.tree_model.deleted_at("docs/deploy-notes.md") is not None, what="deleted files")
+    await d.idle()
+    window.tree_view.expand(window.tree_model.index_for_path("docs"))
+    window.tree_view.expand(window.tree_model.index_for_path("backend"))
+    window.browser.reveal("docs/deploy-notes.md")
+    window.commands.update()
+    rect = window.tree_view.visualRect(window.tree_model.index_for_path("docs/deploy-notes.md"))
+    menu = window.commands.tree_menu()
+    menu.popup(window.tree_view.viewport().mapToGlobal(QPoint(rect.left() + 60, rect.bottom())))
+    await asyncio.sleep(0.5)
+    d.shot("15-deleted-files")
+    menu.close()
+
+    history.restore_to_action.trigger()
+    await d.wait(lambda: history.restore_dialog is not None and history.restore_dialog.moments.count() > 3)
+    restore = history.restore_dialog
+    restore.moments.setCurrentRow(restore.moments.count() - 1)  # the first push
+    restore.preview_button.click()
+    await d.wait(lambda: restore.plan is not None, what="the preview")
+    await asyncio.sleep(0.4)
+    d.shot("16-restore-preview")
+    restore.reject()
+    await d.idle()
+    return d.shots
+
+
 THEIRS_LINE = b'\n\n@app.get("/api/version")\ndef version() -> dict[str, str]:\n    return {"version": "2"}\n'
 
 
@@ -637,7 +744,7 @@ async def run_all(args: argparse.Namespace, work: Path) -> list[Path]:
     from projectdesk.config.profiles import Profile, ProfileStore
 
     shots: list[Path] = []
-    if not (args.only_seaweedfs or args.only_stores):
+    if not (args.only_seaweedfs or args.only_stores or args.only_history):
         window = create_window(Paths.default())
         window.showMaximized()
         print("local store:")
@@ -656,6 +763,27 @@ async def run_all(args: argparse.Namespace, work: Path) -> list[Path]:
             window.force_close()
             await asyncio.sleep(0.5)
         ProfileStore(Paths.default()).remove("seaweed")
+    if args.seaweedfs or args.only_history:
+        from tests.servers.seaweedfs import SeaweedServer
+
+        with SeaweedServer(work / "history") as server:
+            server.create_bucket("history")
+            server.client().put_bucket_versioning(Bucket="history", VersioningConfiguration={"Status": "Enabled"})
+            os.environ["AWS_ACCESS_KEY_ID"] = server.access_key
+            os.environ["AWS_SECRET_ACCESS_KEY"] = server.secret_key
+            paths = Paths.default()
+            profile = Profile(
+                name="history", endpoint_url=server.endpoint_url, region="us-east-1", bucket="history", path_style=True
+            )
+            ProfileStore(paths).add(profile)
+            ProfileStore(paths).set_default("history")
+            window = create_window(paths)
+            window.showMaximized()
+            print("File history (SeaweedFS, versioning on):")
+            shots += await history_scenario(window, args.out, work, server)
+            window.force_close()
+            await asyncio.sleep(0.5)
+        ProfileStore(Paths.default()).remove("history")
     if args.seaweedfs or args.only_seaweedfs:
         from tests.servers.seaweedfs import SeaweedServer
 
@@ -702,6 +830,7 @@ def main() -> int:
     parser.add_argument("--seaweedfs", action="store_true", help="also run against a real SeaweedFS server")
     parser.add_argument("--only-seaweedfs", action="store_true")
     parser.add_argument("--only-stores", action="store_true", help="only the stores/offline/conflict/share scenario")
+    parser.add_argument("--only-history", action="store_true", help="only file history and restore (SeaweedFS)")
     args = parser.parse_args()
     if args.seaweedfs or args.only_seaweedfs or args.only_stores:
         under_private_keyring()

@@ -190,7 +190,8 @@ class HistoryCommands(CommandGroup):
             dialog.set_writers(writers)
             others = sum(1 for w in writers.values() if w != "projectdesk")
             dialog.show_message(
-                f"{others} version(s) were written by another tool (the web app, the AWS console, …)."
+                f"{others} version{' was' if others == 1 else 's were'} written by another tool (the web app, the "
+                "AWS console, …): they carry no ProjectDesk mark."
                 if others
                 else "Every version was written by ProjectDesk."
             )

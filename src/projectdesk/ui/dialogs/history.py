@@ -144,7 +144,7 @@ class FileHistoryDialog(QDialog):
         self.table.itemSelectionChanged.connect(self._update_buttons)
         self.table.itemDoubleClicked.connect(lambda *_: self._emit_one(self.openRequested.emit))
         self._update_buttons()
-        self.resize(860, 460)
+        self.resize(800, 400)
 
     # ---- data in ------------------------------------------------------------------------------------
 
@@ -372,7 +372,8 @@ class RestoreDialog(QDialog):
         self.when.dateTimeChanged.connect(lambda _value: self._clear_plan())
         self.preview.itemActivated.connect(self._step_clicked)
         self.preview.itemClicked.connect(self._step_clicked)
-        self.resize(980, 600)
+        self.resize(920, 540)
+        self.moments.setFocus()
 
     def moment(self) -> float:
         """The moment chosen, in epoch seconds: the push or save picked in the list (exact), else the end of the
