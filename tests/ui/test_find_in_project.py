@@ -95,8 +95,13 @@ def found(h: WindowHarness) -> set[tuple[str, int]]:
 def test_results_equal_what_grep_finds(make_window: Any, tmp_path: Path, qtbot: Any) -> None:
     h, source, _slug = open_shape(make_window, tmp_path)
     panel = parts(h)[1]
+    said: list[str] = []
+    say = panel.say
+    panel.say = lambda text, error=False: (said.append(text), say(text, error=error))  # type: ignore[method-assign]
 
     search(h, "needle")  # plain text, any case: the defaults
+    assert any(text.startswith("Fetching 8 files (") and text.endswith("to search… 0 matches in 0 files")
+               for text in said), said  # nothing was in the cache yet  # fmt: skip
     assert found(h) == grep_rn(source, "-F", "-i", "-e", "needle")
     assert ("docs/latin1.txt", 1) in found(h)  # not UTF-8: searched as bytes
     assert ("notes/crlf.txt", 2) in found(h)
@@ -326,3 +331,19 @@ def test_an_open_page_gets_the_replacement_as_one_undo_step(make_window: Any, tm
     assert page.text() == before
     page.editor.undo()
     assert page.text() != before  # the next step back is the typed edit
+
+
+def test_results_of_a_file_changed_on_the_server_are_taken_back(make_window: Any, tmp_path: Path) -> None:
+    h, _source, slug = open_shape(make_window, tmp_path)
+    panel = parts(h)[1]
+    search(h, "needle", case=True)  # every file is in the cache now
+    assert ("src/deep/a/b/c/d.txt", 2) in found(h)
+    h.service.write_file(slug, "src/deep/a/b/c/d.txt", b"the needle moved\nto line one\n")  # another writer
+    retracted: list[set[str]] = []
+    remove = panel.model.remove_paths
+    panel.model.remove_paths = lambda paths: (retracted.append(set(paths)), remove(paths))[1]  # type: ignore[method-assign]
+    search(h, "needle", case=True)  # pass 1 finds the old copy's line; the listing takes it back
+    assert retracted == [{"src/deep/a/b/c/d.txt"}]
+    assert ("src/deep/a/b/c/d.txt", 1) in found(h) and ("src/deep/a/b/c/d.txt", 2) not in found(h)
+    lines = next(f for f in panel.model.files() if f.path == "src/deep/a/b/c/d.txt").lines
+    assert [(line.line_number, line.text) for line in lines] == [(1, "the needle moved")]

@@ -10,6 +10,7 @@ copy through the outbox, never an overwrite. Binary files and text that is not U
 
 from __future__ import annotations
 
+import codecs
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -109,13 +110,14 @@ def plan_file(
     if b"\x00" in data:
         result.skipped = BINARY
         return result
+    bom = codecs.BOM_UTF8 if data.startswith(codecs.BOM_UTF8) else b""  # kept, and not part of line 1
     try:
-        text = data.decode("utf-8")
+        text = data[len(bom) :].decode("utf-8")
     except UnicodeDecodeError:
         result.skipped = NOT_UTF8
         return result
     new_text, result.count = replace_text(text, pattern, change)
-    result.new = new_text.encode("utf-8")
+    result.new = bom + new_text.encode("utf-8")
     return result
 
 
