@@ -113,8 +113,13 @@ def test_saves_go_up_and_server_changes_come_down(service: CachedProjectService,
         assert (folder / "from-colleague.txt").read_bytes() == b"hello\n"
         (folder / "a.txt").unlink()
         wait_for(lambda: server_bytes(service, slug, "a.txt") is None, "the deletion on the server")
-        lines = [batch_line(e.report) for e in w.events if e.report is not None]
-    assert "↑ 1 file" in lines and "↓ 1 file" in lines and "deleted on the server: 1 file" in lines, lines
+
+        def lines() -> list[str]:
+            return [batch_line(e.report) for e in list(w.events) if e.report is not None]
+
+        # The round's event follows its last write: wait for it too.
+        wait_for(lambda: "deleted on the server: 1 file" in lines(), "the round that deleted to say so")
+    assert "↑ 1 file" in lines() and "↓ 1 file" in lines(), lines()
     assert w.states()[-1] == WatchState.STOPPED
 
 
