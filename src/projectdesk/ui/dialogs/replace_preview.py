@@ -4,6 +4,7 @@ written), and the side-by-side diff of the selected one (ui/dialogs/conflict.py'
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QDialog,
     QHBoxLayout,
@@ -101,6 +102,8 @@ class ReplacePreviewDialog(QDialog):
         layout.addLayout(buttons)
         self.list.currentItemChanged.connect(self._selected)
         self.list.itemChanged.connect(lambda _item: self._update_summary())
+        QShortcut(QKeySequence("Alt+Down"), self, lambda: self.view.go_to_change(True))
+        QShortcut(QKeySequence("Alt+Up"), self, lambda: self.view.go_to_change(False))
         self.resize(1100, 640)
         self._update_summary()
         if self.list.count():
