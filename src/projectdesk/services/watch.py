@@ -20,6 +20,7 @@ Each round is an ordinary sync under the three-way rule (`folder_sync.py`); this
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import logging
 import os
@@ -309,6 +310,8 @@ class FolderWatch:
         finally:
             observer.stop()
             observer.join(timeout=5)
+            with contextlib.suppress(Exception):  # a round cancelled by the stop may have sent some of them
+                self._waiting = self._differing(self._waiting)
             self.on_event(WatchEvent(WatchState.STOPPED, waiting=len(self._waiting)))
 
     @property
@@ -392,14 +395,22 @@ class FolderWatch:
         return self._clock() + wait
 
     def _real(self, paths: set[str]) -> bool:
-        """Whether any of `paths` differs from what the folder last agreed with the server (a change to send)."""
+        """Whether any of `paths` differs from what the folder last agreed with the server (a change to send);
+        those that do are counted as waiting."""
+        changed = self._differing(paths)
+        self._waiting |= changed
+        if changed and self._failure is not None:
+            self._failure.waiting = len(self._waiting)
+        return bool(changed)
+
+    def _differing(self, paths: set[str]) -> set[str]:
         if not paths:
-            return False
+            return set()
         binding = self.service.folders.binding(self.folder, self.slug) if self.slug else None
         if binding is None:
-            return True
+            return set(paths)
         bases = self.service.folders.bases_of(binding)
-        real = False
+        found: set[str] = set()
         for path in paths:
             if self._ignored(path):
                 continue
@@ -419,11 +430,8 @@ class FolderWatch:
                 else:
                     changed = not _same_content(local, row.base.sha256)
             if changed:
-                self._waiting.add(path)
-                real = True
-        if real and self._failure is not None:
-            self._failure.waiting = len(self._waiting)
-        return real
+                found.add(path)
+        return found
 
     def _server_changed(self) -> bool:
         if self._seen is None or self.slug is None:
