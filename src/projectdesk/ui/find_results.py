@@ -102,8 +102,9 @@ class FindResultsModel(QAbstractItemModel):
                 parent = self.index(row, 0)
                 first = len(results.lines)
                 self.beginInsertRows(parent, first, first + len(found) - 1)
+                in_order = not results.lines or results.lines[-1].line_number <= found[0].line_number
                 results.lines.extend(found)
-                if any(a.line_number > b.line_number for a, b in zip(results.lines, results.lines[1:], strict=False)):
+                if not in_order:  # never from one search (a file's lines come in order): kept right anyway
                     results.lines.sort(key=lambda r: r.line_number)
                 results.count += sum(r.matches for r in found)
                 self.endInsertRows()
@@ -277,7 +278,6 @@ class ResultDelegate(QStyledItemDelegate):
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(opt.palette.color(QPalette.ColorRole.Mid))
         painter.drawRoundedRect(badge, badge.height() / 2, badge.height() / 2)
-        painter.setPen(opt.palette.color(QPalette.ColorRole.Light))
         painter.setPen(QColor("#ffffff"))
         painter.drawText(badge, int(Qt.AlignmentFlag.AlignCenter), count)
         room = rect.adjusted(0, 0, -badge_width - 8, 0)
