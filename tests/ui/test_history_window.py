@@ -8,12 +8,13 @@ stamps; the only wait on the clock is `next_second` (< 1 s) so two pushes are st
 from __future__ import annotations
 
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QPalette
+from PySide6.QtGui import QAction, QPalette
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from projectdesk.core.keys import MANIFEST_NAME
@@ -149,6 +150,7 @@ def test_compare_restore_and_undo_the_restore(versioned: Store, make_window: Any
     assert page.text() == "v3\n"
     dialog = open_history(h, "app.py", 3)
     assert [v.size for v in dialog.versions] == [3, 3, 3] and dialog.versions[0].is_latest
+    v3 = dialog.versions[0].version_id
 
     # compare the oldest with the current file
     dialog.select(2)
@@ -174,7 +176,7 @@ def test_compare_restore_and_undo_the_restore(versioned: Store, make_window: Any
     h.qtbot.waitUntil(lambda: page.text() == "v1\n", timeout=30000)
     assert not page.is_modified
     # the undo: restore the version it replaced (second in the list now)
-    assert dialog.versions[1].etag == dialog.versions[1].etag and dialog.versions[1].size == 3
+    assert dialog.versions[0].is_latest and dialog.versions[1].version_id == v3
     dialog.select(1)
     dialog.restore_button.click()
     confirm(h, "Restore")
@@ -224,6 +226,8 @@ def test_deleted_files_show_greyed_and_undelete_brings_one_back(
     h.window.commands.update()
     menu = h.window.commands.tree_menu()
     assert [a.text() for a in menu.actions()] == ["&Undelete", "File &History…"]
+    files = h.window.commands.files
+    assert not files.rename_action.isEnabled() and not files.delete_file_action.isEnabled()  # it is gone already
     undelete = commands(h).undelete_action
     assert undelete.isEnabled()
     undelete.trigger()
@@ -343,3 +347,52 @@ def test_the_accounts_row_offers_versioning_only_while_it_is_off(qtbot: Any) -> 
     assert row.isVisible() and not row.enable_button.isVisible() and "history and restore work" in row.note.text()
     row.show_status(None)
     assert not row.isVisible()
+
+
+@pytest.mark.parametrize("store", ["local"], indirect=True)
+def test_the_history_commands_are_in_the_menus_with_a_shortcut_of_their_own(store: Store, make_window: Any) -> None:
+    h = make_window(ProjectService(store.repo))
+    history_commands = commands(h)
+    menus = {a.text(): a.menu() for a in h.window.menuBar().actions()}
+    assert history_commands.show_deleted_action in menus["&View"].actions()  # type: ignore[union-attr]
+    assert history_commands.page_history_action in menus["&Edit"].actions()  # type: ignore[union-attr]
+    project = menus["&Project"].actions()  # type: ignore[union-attr]
+    assert history_commands.file_history_action in project and history_commands.restore_to_action in project
+    key = history_commands.file_history_action.shortcut()
+    assert key.toString() == "Ctrl+Alt+H"
+    others = [a for a in h.window.findChildren(QAction) if a is not history_commands.file_history_action]
+    assert not [a.text() for a in others if a.shortcut() == key]
+
+
+@pytest.mark.seaweedfs
+def test_test_connection_says_the_bucket_keeps_no_versions_and_turns_them_on(
+    make_window: Any, isolated_dirs: Any, seaweed: Any
+) -> None:
+    from tests.ui.test_accounts_dialog import (
+        fill_seaweed,
+        open_accounts,
+        open_editor,
+        run_test,
+        window_on_real_services,
+    )
+
+    bucket = f"ver-{uuid.uuid4().hex[:12]}"
+    seaweed.create_bucket(bucket)
+    h = window_on_real_services(make_window, isolated_dirs)
+    dialog = open_accounts(h)
+    editor = open_editor(h, dialog, dialog.add_button)
+    fill_seaweed(editor, seaweed, "weed", bucket, seaweed.secret_key)
+    run_test(h, editor)
+    assert editor.last_report is not None and editor.last_report.ok and editor.last_report.versioning == ""
+    row = editor.versioning_row
+    assert row.isVisible() and row.enable_button.isVisible() and "versioning is off" in row.note.text()
+    assert "billed, until a lifecycle rule removes them" in row.cost.text()
+    row.enable_button.click()
+    h.qtbot.waitUntil(lambda: "File history is on" in row.note.text(), timeout=30000)
+    assert not row.enable_button.isVisible()
+    status = seaweed.client().get_bucket_versioning(Bucket=bucket).get("Status")
+    assert status == "Enabled"
+    run_test(h, editor)  # tested again: it keeps versions, nothing offered
+    assert "history and restore work" in row.note.text() and not row.enable_button.isVisible()
+    editor.reject()
+    dialog.reject()

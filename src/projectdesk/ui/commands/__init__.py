@@ -115,10 +115,11 @@ class Commands(QObject):
             return menu
         if path and not is_dir:
             menu.addAction(files.open_action)
-            menu.addAction(self.history.file_history_action)
             menu.addSeparator()
         for action in (files.new_file_action, files.rename_action, files.delete_file_action):
             menu.addAction(action)
+        if path and not is_dir:
+            menu.addAction(self.history.file_history_action)
         menu.addSeparator()
         menu.addAction(files.copy_uri_action)
         menu.addAction(files.share_action)

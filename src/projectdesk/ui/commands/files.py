@@ -56,6 +56,8 @@ class FileCommands(CommandGroup):
     def update(self) -> None:
         has_project = bool(self.session.slug) and self.session.service is not None
         path, is_dir = self.browser.selected_path()
+        if path and self.browser.tree_model.deleted_at(path) is not None:
+            path = ""  # a deleted file shown greyed (View ▸ Show Deleted Files): only Undelete and its history
         is_file = bool(path) and not is_dir
         can_share = self.session.can_share
         self.new_file_action.setEnabled(has_project)

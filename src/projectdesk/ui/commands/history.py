@@ -53,7 +53,7 @@ class HistoryCommands(CommandGroup):
         self.file_history_action = self.action(
             "File &History…",
             lambda: self.show_history(),
-            "Ctrl+Shift+H",
+            "Ctrl+Alt+H",  # Ctrl+Shift+H is Replace in Project
             tip="The file's earlier versions: open, compare or restore one",
         )
         self.page_history_action = self.action(
