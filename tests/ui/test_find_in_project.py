@@ -369,3 +369,19 @@ def test_results_of_a_file_changed_on_the_server_are_taken_back(make_window: Any
     assert ("src/deep/a/b/c/d.txt", 1) in found(h) and ("src/deep/a/b/c/d.txt", 2) not in found(h)
     lines = next(f for f in panel.model.files() if f.path == "src/deep/a/b/c/d.txt").lines
     assert [(line.line_number, line.text) for line in lines] == [(1, "the needle moved")]
+
+
+def test_closing_the_window_mid_search_stops_it(
+    make_window: Any, tmp_path: Path, qtbot: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    big = b"".join(b"row %6d with a needle\n" % i for i in range(300_000))
+    h, _source, _slug = open_shape(make_window, tmp_path, {**PROJECT, "data/big.log": big})
+    flow, panel = parts(h)
+    monkeypatch.setattr(find_in_project, "MAX_MATCHES", 10**9)
+    h.window.menus.find_in_project_action.trigger()
+    panel.pattern_field.setText("row")
+    panel.search_button.click()
+    qtbot.waitUntil(lambda: panel.model.matches > 1000, timeout=WAIT_MS)
+    assert flow.running
+    h.window.force_close()  # the search's task is cancelled, its ripgrep stopped, the stores closed after it
+    qtbot.waitUntil(lambda: not h.window.wait_idle_tasks() and not h.window.tasks.busy(), timeout=WAIT_MS)
