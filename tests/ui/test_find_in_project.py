@@ -27,6 +27,7 @@ from tests.conftest import make_tree
 from tests.ui.conftest import StallProbe, WindowHarness, wait_for_child
 
 WAIT_MS = 30000
+CPU_BOUND = 0.120  # seconds of GUI-thread CPU in one go (tests/ui/test_stall.py: room for a loaded 2-core VM)
 PROJECT = {
     "README.md": b"# Needle\nA project with a needle in it.\n",
     "src/app/main.py": b"import os\n\ndef needle():\n\treturn 'needle'  # needle twice\n",
@@ -216,7 +217,9 @@ def test_cancel_stops_the_search_and_results_stream_without_stalling(
         panel.cancel_button.click()
         qtbot.waitUntil(lambda: bool(finished) and not flow.running, timeout=WAIT_MS)
     with capsys.disabled():
-        print(f"\n[find in project] {panel.model.matches:,} results streamed, then cancelled: {probe}", end="")
+        turn = flow.feed.longest_turn * 1000 if flow.feed is not None else 0
+        print(f"\n[find in project] {panel.model.matches:,} results streamed, then cancelled: {probe}; "
+              f"longest drain of results {turn:.0f} ms", end="")  # fmt: skip
     gc.callbacks.remove(timer)
     gc.unfreeze()
     [report] = finished
@@ -226,8 +229,11 @@ def test_cancel_stops_the_search_and_results_stream_without_stalling(
     assert 0 < shown < 300_000
     qtbot.wait(200)  # nothing more arrives once cancelled (a condition over time: the count stays)
     assert panel.model.matches == shown
+    # Our own work per turn (the feed's drains, time-boxed by the clock) stays well under 50 ms; the probe's
+    # CPU figure also holds Qt's layout and painting and, on a loaded VM, stolen time: bounded as test_stall does.
+    assert flow.feed is not None and flow.feed.longest_turn < 0.05, flow.feed.longest_turn if flow.feed else None
     longest_gc = max(pauses, default=0.0)
-    assert probe.longest_cpu < 0.05, f"{probe}; longest garbage collection {longest_gc * 1000:.0f} ms"
+    assert probe.longest_cpu < CPU_BOUND, f"{probe}; longest garbage collection {longest_gc * 1000:.0f} ms"
 
     monkeypatch.setattr(find_in_project, "MAX_MATCHES", 5000)  # a search with too many results stops itself
     search(h, "row")

@@ -76,6 +76,7 @@ class ResultFeed(QObject):
         self._pending: list[Event] = []
         self._idle = True
         self.closed = False
+        self.longest_turn = 0.0  # seconds: the longest the GUI thread spent on one drain
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(DRAIN_MS)
@@ -123,7 +124,8 @@ class ResultFeed(QObject):
     def _drain(self) -> None:
         if self.closed:
             return
-        deadline = time.perf_counter() + SLICE_SECONDS
+        began = time.perf_counter()
+        deadline = began + SLICE_SECONDS
         with self._lock:
             events, self._pending = self._pending, []
         taken = 0
@@ -131,6 +133,7 @@ class ResultFeed(QObject):
             chunk = events[taken : taken + SLICE]
             taken += len(chunk)
             self._deliver(chunk)
+        self.longest_turn = max(self.longest_turn, time.perf_counter() - began)
         with self._lock:
             if self.is_closed():  # closed by what a slice did (a new search)
                 return
@@ -280,6 +283,11 @@ class FindInProject(QObject):
 
     def adopt_task(self, task: asyncio.Task[None]) -> None:
         self.session.adopt_task(task)
+
+    @property
+    def feed(self) -> ResultFeed | None:
+        """The current search's feed (until the next search)."""
+        return self._feed
 
     # ---- the panel ----------------------------------------------------------------------------------
 
