@@ -152,6 +152,14 @@ def test_compare_restore_and_undo_the_restore(versioned: Store, make_window: Any
     assert [v.size for v in dialog.versions] == [3, 3, 3] and dialog.versions[0].is_latest
     v3 = dialog.versions[0].version_id
 
+    # open the oldest read-only
+    dialog.select(2)
+    dialog.open_button.click()
+    h.qtbot.waitUntil(lambda: commands(h).version_dialog is not None, timeout=30000)
+    viewer = commands(h).version_dialog
+    assert viewer is not None and viewer.view.toPlainText() == "v1\n" and viewer.view.isReadOnly()
+    viewer.reject()
+    h.qtbot.waitUntil(lambda: commands(h).version_dialog is None, timeout=10000)
     # compare the oldest with the current file
     dialog.select(2)
     dialog.compare_button.click()
