@@ -454,7 +454,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(message, file=sys.stderr, flush=True)
 
     work = Path(tempfile.mkdtemp(prefix="pd-watch-bench-", dir=args.work))
-    results = Results(interval=args.interval, longest_poll=max(args.interval, min(args.interval * 8, 60.0)))
+    results = Results(interval=args.interval, longest_poll=max(args.interval, min(args.interval * 15, 60.0)))
     load_before = load()
     started = time.perf_counter()
     try:

@@ -10,8 +10,8 @@ kill campaign's World: its own XDG folders, a profile `weed` through a counting 
   the restart (the module's own server: the session's must stay up).
 - SIGTERM and SIGINT while a round sends files: exit 0, a last "stopped" event, and only whole files on the
   server (each object's bytes are one version the test wrote); the next sync sends the rest.
-- A watch's open files stay bounded round after round (xfail: the cache index keeps a SQLite connection per
-  finished thread, one more each round).
+- A watch's open files stay bounded round after round (each round plans on a new thread; the connection a
+  finished thread opened to the cache index and the folders' state is closed when the next one opens).
 
 Every wait is on a condition with a deadline (the bucket or the folder polled), never a fixed sleep.
 """
@@ -446,13 +446,6 @@ def _open_files(pid: int, name: str) -> int:
     return found
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: every round's plan runs on a new thread (services/folder_sync.py, the 'plan' pool) and "
-    "CacheIndex.connection() (cache/index.py) opens a SQLite connection per thread, kept in _connections until "
-    "close(): a watch leaks one connection (2 descriptors, ~0.5 MiB) per round and runs out of descriptors after "
-    "~500 rounds at ulimit -n 1024",
-)
 def test_a_long_watch_keeps_its_open_files_bounded(world: World, tmp_path: Path) -> None:
     folder = tmp_path / "folder"
     write(folder / "a.txt", b"0\n")

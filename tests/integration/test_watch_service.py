@@ -155,6 +155,8 @@ def test_only_real_changes_start_a_round(service: CachedProjectService, tmp_path
     (folder / "b.txt").write_bytes(b"edited\n")
     assert watch._real({"b.txt"})
     assert not watch._real({"gone-before-we-looked.txt"})  # made and removed between event and check
+    assert not watch._folder_changed({".git/objects/ab", "node_modules/left-pad", "node_modules"})
+    assert watch._folder_changed({"src/new"}) and watch._folder_changed({""})
     (folder / "a.txt").unlink()
     assert watch._real({"a.txt"})
     (folder / "new.txt").write_bytes(b"")
@@ -222,9 +224,11 @@ def test_notifications_are_collected_by_path(tmp_path: Path) -> None:
     assert not changes.pending and not wake.is_set()
     changes.dispatch(_Event("moved", str(tmp_path / "a.txt.tmp"), str(tmp_path / "a.txt")))
     assert wake.is_set() and changes.pending
-    assert changes.take() == ({"a.txt.tmp", "a.txt"}, False)
+    assert changes.take() == ({"a.txt.tmp", "a.txt"}, set())
     changes.dispatch(_Event("deleted", str(tmp_path / "old"), is_directory=True))
-    assert changes.take() == ({"old"}, True)  # a folder's files were not each reported: a full round
+    assert changes.take() == (set(), {"old"})  # a folder's files were not each reported: a full round
+    changes.dispatch(_Event("lost", str(tmp_path)))
+    assert changes.take() == (set(), {""})  # the kernel's queue overflowed: anything may have changed
     assert not changes.pending
 
 

@@ -271,7 +271,9 @@ class CacheIndex:
         self.path = Path(path)
         self._migrations = list(MIGRATIONS if migrations is None else migrations)
         self._local = threading.local()
-        self._connections: list[sqlite3.Connection] = []
+        # Each thread's connection, with its thread: a thread that ended leaves its connection here, closed
+        # when the next one is opened (a watch plans every round on a new thread: one leaked per round).
+        self._connections: list[tuple[threading.Thread, sqlite3.Connection]] = []
         self._guard = threading.Lock()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._errors():
@@ -300,7 +302,12 @@ class CacheIndex:
             self._local.conn = conn
             self._local.depth = 0
             with self._guard:
-                self._connections.append(conn)
+                ended = [c for t, c in self._connections if not t.is_alive()]
+                self._connections = [(t, c) for t, c in self._connections if t.is_alive()]
+                self._connections.append((threading.current_thread(), conn))
+            for old in ended:
+                with contextlib.suppress(sqlite3.Error):
+                    old.close()
         return conn
 
     @contextlib.contextmanager
@@ -368,7 +375,7 @@ class CacheIndex:
 
     def close(self) -> None:
         with self._guard:
-            connections, self._connections = self._connections, []
+            connections, self._connections = [c for _, c in self._connections], []
         for conn in connections:
             with contextlib.suppress(sqlite3.Error):
                 conn.close()

@@ -27,7 +27,7 @@ def watch(ctx: Context) -> int:
     interval = float(ctx.args.interval)
     if not 0.2 <= interval <= 3600:
         raise CliError("--interval is in seconds, between 0.2 and 3600.")
-    timing = WatchTiming(poll_first=interval, poll_longest=max(interval, min(interval * 8, 60.0)))
+    timing = WatchTiming(poll_first=interval, poll_longest=max(interval, min(interval * 15, 60.0)))
     as_json = bool(ctx.args.json)
 
     def say(event: WatchEvent) -> None:

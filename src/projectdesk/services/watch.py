@@ -49,7 +49,7 @@ class WatchTiming:
     quiet: float = 0.3  # a batch of local changes ends after this long without a new event...
     longest_batch: float = 3.0  # ...or this long after its first one (a file written for minutes)
     poll_first: float = 2.0  # the server is listed this often after a change...
-    poll_longest: float = 15.0  # ...backing off to this while nothing changes
+    poll_longest: float = 30.0  # ...backing off to this while nothing changes (a listing costs CPU: <1 % idle)
     retry_first: float = 1.0  # a round that failed is tried again after this...
     retry_longest: float = 30.0  # ...doubling up to this
 
@@ -134,7 +134,9 @@ class LocalChanges:
         self._wake = wake
         self._lock = threading.Lock()
         self._paths: set[str] = set()
-        self._structural = False  # a folder was made, moved or removed: its files were not each reported
+        # Folders made, moved or removed (their files were not each reported); "" when anything may have changed
+        # (the kernel's queue overflowed, or a round asks for another).
+        self._folders: set[str] = set()
         self.first_at = 0.0
         self.last_at = 0.0
 
@@ -148,9 +150,12 @@ class LocalChanges:
             return
         now = time.monotonic()
         with self._lock:
-            self._paths.update(relative)
-            if event.is_directory or kind == "lost":  # watchdog's EventsLostEvent: the kernel queue overflowed
-                self._structural = True
+            if kind == "lost":  # watchdog's EventsLostEvent: the kernel queue overflowed
+                self._folders.add("")
+            elif event.is_directory:
+                self._folders.update(relative)
+            else:
+                self._paths.update(relative)
             if not self.first_at:
                 self.first_at = now
             self.last_at = now
@@ -171,14 +176,15 @@ class LocalChanges:
     @property
     def pending(self) -> bool:
         with self._lock:
-            return bool(self._paths) or self._structural
+            return bool(self._paths) or bool(self._folders)
 
-    def take(self) -> tuple[set[str], bool]:
+    def take(self) -> tuple[set[str], set[str]]:
+        """(files, folders) changed since the last take."""
         with self._lock:
-            paths, structural = self._paths, self._structural
-            self._paths, self._structural = set(), False
+            paths, folders = self._paths, self._folders
+            self._paths, self._folders = set(), set()
             self.first_at = self.last_at = 0.0
-        return paths, structural
+        return paths, folders
 
 
 def start_observer(folder: Path, changes: LocalChanges) -> Any:
@@ -281,8 +287,8 @@ class FolderWatch:
                     self._settle()
                     if self._stopped.is_set():
                         break
-                    paths, structural = self.changes.take()
-                    if self._real(paths) or structural:
+                    paths, folders = self.changes.take()
+                    if self._real(paths) or self._folder_changed(folders):
                         if not self._failing:
                             due = self._round("local")
                             continue
@@ -402,6 +408,11 @@ class FolderWatch:
         if changed and self._failure is not None:
             self._failure.waiting = len(self._waiting)
         return bool(changed)
+
+    def _folder_changed(self, folders: set[str]) -> bool:
+        """Whether a folder made, moved or removed may hold changes: any outside the ignored folders (`.git`,
+        `node_modules`, … : a `git commit` or an `npm install` starts no round)."""
+        return any(folder == "" or not self._ignored(f"{folder}/-") for folder in folders)
 
     def _differing(self, paths: set[str]) -> set[str]:
         if not paths:

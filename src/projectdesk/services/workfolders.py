@@ -129,7 +129,7 @@ class FolderStates:
     def __init__(self, data_dir: Path) -> None:
         self.file = Path(data_dir) / DB_NAME
         self._local = threading.local()
-        self._connections: list[sqlite3.Connection] = []
+        self._connections: list[tuple[threading.Thread, sqlite3.Connection]] = []  # as CacheIndex's
         self._lock = threading.Lock()
 
     def _db(self) -> sqlite3.Connection:
@@ -144,7 +144,12 @@ class FolderStates:
             _migrate(db)
             self._local.db = db
             with self._lock:
-                self._connections.append(db)
+                ended = [c for t, c in self._connections if not t.is_alive()]
+                self._connections = [(t, c) for t, c in self._connections if t.is_alive()]
+                self._connections.append((threading.current_thread(), db))
+            for old in ended:  # a thread that ended (a plan's, each round of a watch) leaves its connection
+                with contextlib.suppress(sqlite3.Error):
+                    old.close()
         return db
 
     @contextlib.contextmanager
@@ -160,7 +165,7 @@ class FolderStates:
 
     def close(self) -> None:
         with self._lock:
-            for db in self._connections:
+            for _, db in self._connections:
                 with contextlib.suppress(sqlite3.Error):
                     db.close()
             self._connections.clear()
