@@ -117,6 +117,7 @@ def test_search_sees_the_current_version_and_unsent_edits_not_ignored_folders(
         return sorted(found, key=lambda m: (m.path, m.line_number))
 
     assert [(m.path, m.text, m.spans) for m in find("word")] == [("a.txt", "old word", ((4, 8),))]
+    assert not (service.cache_folder(slug) / "node_modules").exists()  # ignored: never fetched to be searched
     service.repo.write_file(slug, "a.txt", b"new text\n")  # changed on the server since it was cached
     assert find("word") == [] and [m.path for m in find("new")] == ["a.txt"]
     service.write_file(slug, "b.txt", b"my unsent word\n")  # an edit of ours, queued or sent: searched

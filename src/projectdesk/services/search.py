@@ -29,7 +29,7 @@ from projectdesk.cache.index import DIRTY, FileRow
 from projectdesk.cache.store import CacheStore
 from projectdesk.core.display import printable
 from projectdesk.core.errors import InvalidInput, Offline, ProjectDeskError
-from projectdesk.core.ignore import DEFAULT_PATTERNS
+from projectdesk.core.ignore import DEFAULT_PATTERNS, IgnoreRules
 from projectdesk.core.keys import is_safe_relative_path
 from projectdesk.core.models import FileEntry
 from projectdesk.storage.repository import DownloadReport
@@ -114,15 +114,6 @@ class SearchService(Protocol):
         progress: ProgressCallback | None = None,
         cancel: threading.Event | None = None,
     ) -> DownloadReport: ...
-
-
-def scope(service: SearchService, slug: str, *, cached_only: bool = False) -> SearchScope:
-    """List the project (the cache's listing when offline) and sort its files into searchable here and to
-    fetch (`cached_only`: those are named as not searched instead)."""
-    entries = [e for e in service.list_files(slug) if is_safe_relative_path(e.path)]
-    result = SearchScope(slug, service.cache_folder(slug), offline=service.is_offline)
-    _sort_by_copy(service, result, entries, fetch=not cached_only and not result.offline)
-    return result
 
 
 def fetch(
@@ -375,6 +366,11 @@ class ProjectSearch:
         self.options = options
         self.cached_only = cached_only
 
+    def _wanted(self, entries: Sequence[FileEntry]) -> list[FileEntry]:
+        """The files the search covers: safe names, not left out by the ignore rules (never fetched)."""
+        ignored = _ignored_by(self.options)
+        return [e for e in _safe(entries) if not ignored(e.path)]
+
     def run(
         self,
         on_match: Callable[[Match], None],
@@ -402,7 +398,7 @@ class ProjectSearch:
         try:
             known = SearchScope(slug, root, offline=True)  # nothing fetched in pass 1
             copies = {row.path: row for row in service.cache.files(slug)}
-            cached = _safe(service.cached_entries(slug))
+            cached = self._wanted(service.cached_entries(slug))
             # The version of each copy searched (not the listed one: the listing may land in between).
             seen = {e.path: _copy_version(e, copies.get(e.path)) for e in cached}
             _sort_by_copy(service, known, cached, fetch=False)
@@ -418,7 +414,9 @@ class ProjectSearch:
         # A file listed with the version pass 1 knew keeps its verdict; only the others are looked at again.
         same = {e.path for e in listed[0] if seen.get(e.path) == e.etag and e.path in known.searchable}
         now.searchable |= same
-        _sort_by_copy(service, now, [e for e in _safe(listed[0]) if e.path not in same], fetch=not self.cached_only)
+        _sort_by_copy(
+            service, now, [e for e in self._wanted(listed[0]) if e.path not in same], fetch=not self.cached_only
+        )
         retracted = known.searchable - now.searchable
         if on_listed is not None:
             on_listed(retracted)
@@ -452,6 +450,14 @@ def _copy_version(entry: FileEntry, row: FileRow | None) -> str | None:
 
 def _safe(entries: Sequence[FileEntry]) -> list[FileEntry]:
     return [e for e in entries if is_safe_relative_path(e.path)]
+
+
+def _ignored_by(options: SearchOptions) -> Callable[[str], bool]:
+    """The ignore rules a search applies (the profile's; none when `ignore_patterns` is ())."""
+    patterns = DEFAULT_PATTERNS if options.ignore_patterns is None else options.ignore_patterns
+    if not patterns:
+        return lambda path: False
+    return IgnoreRules(patterns=tuple(patterns), use_gitignore=False).is_ignored
 
 
 def search_project(
