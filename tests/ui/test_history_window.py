@@ -230,6 +230,14 @@ def test_deleted_files_show_greyed_and_undelete_brings_one_back(
     assert str(index.siblingAtColumn(FileTreeModel.SIZE).data()).startswith("deleted ")
     assert model.all_paths() == ["a.txt"] and model.entry("sub/b.txt") is None  # not a file there is
     assert model.tree_index().file_count == 1
+    h.window.tree_view.activated.emit(index)  # double-clicked: a deleted file opens its history, not the editor
+    h.qtbot.waitUntil(lambda: commands(h).history_dialog is not None, timeout=20000)
+    dialog = commands(h).history_dialog
+    assert dialog is not None
+    h.qtbot.waitUntil(lambda: len(dialog.versions) == 2, timeout=30000)  # the version and the deletion
+    dialog.close()
+    h.qtbot.waitUntil(lambda: commands(h).history_dialog is None, timeout=10000)
+    assert h.window.editor_area.current() is None
     h.window.browser.reveal("sub/b.txt")
     h.window.commands.update()
     menu = h.window.commands.tree_menu()

@@ -41,7 +41,7 @@ from projectdesk.ui.commands import CommandContext, Commands
 from projectdesk.ui.dialogs import ask
 from projectdesk.ui.editing import EditorFlow
 from projectdesk.ui.editor import MODIFIED_MARK, EditorArea, EditorPage, is_dark
-from projectdesk.ui.file_tree import IS_DIR_ROLE, PATH_ROLE, FileTreeModel, FileTreeView
+from projectdesk.ui.file_tree import DELETED_ROLE, IS_DIR_ROLE, PATH_ROLE, FileTreeModel, FileTreeView
 from projectdesk.ui.find_in_project import FindInProject
 from projectdesk.ui.find_panel import make_find_dock
 from projectdesk.ui.jobs import TransferJobs
@@ -431,7 +431,11 @@ class MainWindow(QMainWindow):
         self._update_actions()
 
     def _on_tree_activated(self, index: QModelIndex) -> None:
-        if index.isValid() and not index.data(IS_DIR_ROLE):
+        if not index.isValid() or index.data(IS_DIR_ROLE):
+            return
+        if index.data(DELETED_ROLE) is not None:  # a deleted file shown: its history (old versions, Undelete)
+            self.commands.history.show_history(str(index.data(PATH_ROLE)))
+        else:
             self.editing.open_file(str(index.data(PATH_ROLE)))
 
     def _on_page_changed(self) -> None:
