@@ -10,7 +10,7 @@ RUN_DEBIAN_PACKAGES=(
 # dialogs of scripts/screenshots.py their title bars), a real Secret Service (gnome-keyring-daemon
 # on a private D-Bus session) for the keyring tier, tests/secret_service, and the freedesktop validators
 # (desktop-file-validate, appstreamcli) for tests/packaging.
-TEST_DEBIAN_PACKAGES=("${RUN_DEBIAN_PACKAGES[@]}" xvfb openbox gnome-keyring dbus dbus-x11 desktop-file-utils appstream)
+TEST_DEBIAN_PACKAGES=("${RUN_DEBIAN_PACKAGES[@]}" xvfb openbox gnome-keyring dbus dbus-x11 desktop-file-utils appstream git)
 
 ensure_debian_packages() {
   command -v dpkg-query >/dev/null || { echo "not a Debian/Ubuntu system: install Qt 6's libraries yourself"; return 0; }
