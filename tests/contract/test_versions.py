@@ -11,22 +11,22 @@ from projectdesk.storage.s3 import VERSION_PAGE
 from tests.conftest import Store
 
 SLUG = "history-12345"
+# The S3 stores keep history once versioning is on; the local store keeps none (and says so).
+S3_STORES = pytest.mark.parametrize("store", ["moto", "seaweedfs"], indirect=True)
+LOCAL_STORE = pytest.mark.parametrize("store", ["local"], indirect=True)
 
 
 @pytest.fixture
 def versioned(store: Store) -> Store:
-    """The store with versioning on (S3 stores); the local store is skipped (see the test below)."""
-    if store.kind == "local":
-        pytest.skip("the local store keeps no history")
+    """The S3 store with versioning on."""
     assert store.repo.versioning() == ""
     store.repo.enable_versioning()
     assert store.repo.versioning() == "Enabled"
     return store
 
 
+@LOCAL_STORE
 def test_the_local_store_keeps_no_history(store: Store) -> None:
-    if store.kind != "local":
-        pytest.skip("S3 stores keep history once versioning is on")
     assert store.repo.versioning() == "unsupported"
     store.repo.write_file(SLUG, "a.txt", b"one")
     for call in (
@@ -40,15 +40,15 @@ def test_the_local_store_keeps_no_history(store: Store) -> None:
             call()
 
 
+@S3_STORES
 def test_a_bucket_without_versioning_says_how_to_turn_it_on(store: Store) -> None:
-    if store.kind == "local":
-        pytest.skip("S3 only")
     assert store.repo.versioning() == ""
     error = store.repo.history_unavailable("", "work")
     assert "does not keep old versions" in error.message
     assert "projectdesk-cli profiles versioning work --enable" in error.message
 
 
+@S3_STORES
 def test_versions_of_one_file_newest_first_with_delete_markers(versioned: Store) -> None:
     repo = versioned.repo
     written = [repo.write_file(SLUG, "notes.txt", f"edit {i}".encode()) for i in range(5)]
@@ -69,6 +69,7 @@ def test_versions_of_one_file_newest_first_with_delete_markers(versioned: Store)
         repo.read_version(SLUG, "notes.txt", versions[0].version_id)  # a delete marker has no content
 
 
+@S3_STORES
 def test_versions_of_a_project_cover_every_file_and_the_manifest(versioned: Store) -> None:
     repo = versioned.repo
     repo.write_file(SLUG, "a.txt", b"1")
@@ -82,6 +83,7 @@ def test_versions_of_a_project_cover_every_file_and_the_manifest(versioned: Stor
     ]  # fmt: skip
 
 
+@S3_STORES
 def test_version_listing_pages_with_key_and_version_markers(versioned: Store) -> None:
     repo = versioned.repo
     count = VERSION_PAGE + 5
@@ -95,6 +97,7 @@ def test_version_listing_pages_with_key_and_version_markers(versioned: Store) ->
     assert repo.read_version(SLUG, "busy.txt", versions[-1].version_id) == b"0"
 
 
+@S3_STORES
 def test_restore_copies_a_version_over_the_current_one_only_if_unchanged(versioned: Store) -> None:
     repo = versioned.repo
     first = repo.write_file(SLUG, "app.py", b"v1", project_name="History App")
@@ -121,6 +124,7 @@ def test_restore_copies_a_version_over_the_current_one_only_if_unchanged(version
     assert undone.etag == second.etag and repo.read_file(SLUG, "app.py") == b"v2"
 
 
+@S3_STORES
 def test_restore_brings_a_deleted_file_back_only_while_it_is_deleted(versioned: Store) -> None:
     repo = versioned.repo
     repo.write_file(SLUG, "gone.txt", b"keep me")
@@ -133,6 +137,7 @@ def test_restore_brings_a_deleted_file_back_only_while_it_is_deleted(versioned: 
         repo.restore_version(SLUG, "gone.txt", kept.version_id, if_none_match=True)
 
 
+@S3_STORES
 def test_copy_preconditions_are_probed_once_and_the_probe_leaves_nothing(versioned: Store) -> None:
     from projectdesk.storage.s3 import S3Repository
 

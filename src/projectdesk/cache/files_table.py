@@ -14,23 +14,27 @@ from projectdesk.cache.index import BLOB_STATES, CLEAN, CONFLICT, DELETED, DIRTY
 from projectdesk.core.models import FileEntry
 
 _KEY = "user_id = ? AND slug = ? AND path = ?"
+# The columns in FileRow's order: a row becomes a FileRow positionally (by name it took ~20 µs a row).
+_FIELDS = ", ".join(FileRow.__slots__)
 
 
 def get(conn: sqlite3.Connection, user_id: str, slug: str, path: str) -> FileRow | None:
-    row = conn.execute(f"SELECT * FROM files WHERE {_KEY}", (user_id, slug, path)).fetchone()
-    return FileRow.from_row(row) if row else None
+    row = conn.execute(f"SELECT {_FIELDS} FROM files WHERE {_KEY}", (user_id, slug, path)).fetchone()
+    return FileRow(*row) if row else None
 
 
 def of_project(conn: sqlite3.Connection, user_id: str, slug: str) -> dict[str, FileRow]:
     """The project's rows by path."""
-    cursor = conn.execute("SELECT * FROM files WHERE user_id = ? AND slug = ?", (user_id, slug))
-    return {row.path: row for row in map(FileRow.from_row, cursor)}
+    cursor = conn.execute(f"SELECT {_FIELDS} FROM files WHERE user_id = ? AND slug = ?", (user_id, slug))
+    return {row.path: row for row in (FileRow(*r) for r in cursor)}
 
 
 def of_project_by_path(conn: sqlite3.Connection, user_id: str, slug: str) -> list[FileRow]:
     """The project's rows, sorted by path."""
-    rows = conn.execute("SELECT * FROM files WHERE user_id = ? AND slug = ? ORDER BY path", (user_id, slug)).fetchall()
-    return [FileRow.from_row(r) for r in rows]
+    rows = conn.execute(
+        f"SELECT {_FIELDS} FROM files WHERE user_id = ? AND slug = ? ORDER BY path", (user_id, slug)
+    ).fetchall()
+    return [FileRow(*r) for r in rows]
 
 
 def record_remote(conn: sqlite3.Connection, user_id: str, slug: str, entry: FileEntry) -> None:
