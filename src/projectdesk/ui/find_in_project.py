@@ -76,7 +76,9 @@ class ResultFeed(QObject):
         self._pending: list[Event] = []
         self._idle = True
         self.closed = False
-        self.longest_turn = 0.0  # seconds: the longest the GUI thread spent on one drain
+        # CPU seconds the GUI thread spent on its longest drain (its own work: the wall clock also counts the
+        # time a loaded machine or the search's threads keep it waiting, which the probe in the tests bounds).
+        self.longest_turn = 0.0
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(DRAIN_MS)
@@ -125,6 +127,7 @@ class ResultFeed(QObject):
         if self.closed:
             return
         began = time.perf_counter()
+        began_cpu = time.thread_time()
         deadline = began + SLICE_SECONDS
         with self._lock:
             events, self._pending = self._pending, []
@@ -133,7 +136,7 @@ class ResultFeed(QObject):
             chunk = events[taken : taken + SLICE]
             taken += len(chunk)
             self._deliver(chunk)
-        self.longest_turn = max(self.longest_turn, time.perf_counter() - began)
+        self.longest_turn = max(self.longest_turn, time.thread_time() - began_cpu)
         with self._lock:
             if self.is_closed():  # closed by what a slice did (a new search)
                 return
@@ -270,6 +273,7 @@ class FindInProject(QObject):
         self._slug = ""
         self._options: SearchOptions | None = None
         self._limited = False
+        self._halted = False
         self._generation = 0
         panel.searchRequested.connect(self.search)
         panel.cancelRequested.connect(self.cancel)
@@ -347,6 +351,7 @@ class FindInProject(QObject):
         )
 
     def cancel(self) -> None:
+        self._halted = True  # results still queued from before are not shown
         if self._cancel is not None:
             self._cancel.set()
 
@@ -372,7 +377,7 @@ class FindInProject(QObject):
         relay = ProgressRelay(self)
         relay.progressed.connect(self._progressed)
         self._cancel, self._feed, self._relay = cancel, feed, relay
-        self._slug, self._options, self._limited = slug, options, False
+        self._slug, self._options, self._limited, self._halted = slug, options, False, False
         self.running = True
         self.panel.set_running(True)
         self.panel.say("Searching…")
@@ -409,9 +414,11 @@ class FindInProject(QObject):
     def _deliver(self, events: list[Event]) -> None:
         model = self.panel.model
         batch: list[ResultLine] = []
+        stopped = self._halted  # cancelled, or stopped at MAX_MATCHES
         for kind, value in events:
             if kind == "match":
-                batch.append(value)
+                if not stopped:  # what the search had found before it was stopped is not shown after
+                    batch.append(value)
                 continue
             if batch:
                 model.add(batch)

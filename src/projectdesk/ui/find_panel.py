@@ -24,6 +24,11 @@ from PySide6.QtWidgets import (
 from projectdesk.ui.find_results import FindResultsModel, ResultDelegate
 
 ERROR_STYLE = "color: #c62828;"
+# A tree view lays out every shown row again when rows are added under an expanded file (hundreds of ms at
+# 100,000 rows): a file with more results than this is shown collapsed (its row says how many), and once this
+# many result lines are shown, new files arrive collapsed too.
+EXPAND_FILE_LINES = 500
+EXPAND_TOTAL_LINES = 5_000
 
 
 def split_globs(text: str) -> list[str]:
@@ -111,7 +116,10 @@ class FindPanel(QWidget):
         self.view.setExpandsOnDoubleClick(False)
         self.view.clicked.connect(lambda index: self._chosen(index, False))
         self.view.activated.connect(lambda index: self._chosen(index, True))
+        self._shown_lines = 0  # result lines under expanded files
         self.model.rowsInserted.connect(self._expand_new)
+        self.model.modelReset.connect(self._count_shown)
+        self.model.rowsRemoved.connect(lambda *_: self._count_shown())
 
         grid = QGridLayout()
         grid.setContentsMargins(0, 0, 0, 0)
@@ -193,9 +201,29 @@ class FindPanel(QWidget):
             self.resultChosen.emit(index, activated)
 
     def _expand_new(self, parent: QModelIndex, first: int, last: int) -> None:
+        """New files open expanded while few lines are shown; a file that grows past EXPAND_FILE_LINES closes
+        (adding rows under a collapsed file costs the view nothing)."""
         if not parent.isValid():
             for row in range(first, last + 1):
-                self.view.expand(self.model.index(row, 0))
+                index = self.model.index(row, 0)
+                lines = self.model.rowCount(index)
+                if self._shown_lines + lines <= EXPAND_TOTAL_LINES and lines <= EXPAND_FILE_LINES:
+                    self.view.expand(index)
+                    self._shown_lines += lines
+        elif self.view.isExpanded(parent):
+            lines = self.model.rowCount(parent)
+            if lines > EXPAND_FILE_LINES:
+                self.view.collapse(parent)
+                self._shown_lines -= lines - (last - first + 1)
+            else:
+                self._shown_lines += last - first + 1
+
+    def _count_shown(self) -> None:
+        self._shown_lines = sum(
+            self.model.rowCount(index)
+            for index in (self.model.index(row, 0) for row in range(self.model.rowCount()))
+            if self.view.isExpanded(index)
+        )
 
 
 def make_find_dock(parent: QWidget) -> tuple[QDockWidget, FindPanel]:
