@@ -135,7 +135,16 @@ def fetch(
     return len(report.downloaded)
 
 
-def _sort_by_copy(service: SearchService, found: SearchScope, entries: Sequence[FileEntry], *, fetch: bool) -> None:
+def _sort_by_copy(
+    service: SearchService,
+    found: SearchScope,
+    entries: Sequence[FileEntry],
+    *,
+    fetch: bool,
+    ignored: Callable[[str], bool] = lambda path: False,
+) -> None:
+    """Sort `entries` into searchable here, to fetch, or not searched. The ignore rules are asked only of the
+    files without a usable copy (they are never fetched); ripgrep leaves out the others itself."""
     cache = service.cache
     rows = {row.path: row for row in cache.files(found.slug)}
     root = os.fspath(found.root)
@@ -145,6 +154,8 @@ def _sort_by_copy(service: SearchService, found: SearchScope, entries: Sequence[
         usable = row is not None and row.has_blob and (row.state == DIRTY or row.fresh or found.offline)
         if row is not None and usable and _copy_intact(cache, row, root):
             found.searchable.add(entry.path)
+        elif ignored(entry.path):
+            continue
         elif fetch:
             found.to_fetch.append(entry)
         else:
@@ -366,11 +377,6 @@ class ProjectSearch:
         self.options = options
         self.cached_only = cached_only
 
-    def _wanted(self, entries: Sequence[FileEntry]) -> list[FileEntry]:
-        """The files the search covers: safe names, not left out by the ignore rules (never fetched)."""
-        ignored = _ignored_by(self.options)
-        return [e for e in _safe(entries) if not ignored(e.path)]
-
     def run(
         self,
         on_match: Callable[[Match], None],
@@ -395,13 +401,14 @@ class ProjectSearch:
 
         lister = threading.Thread(target=list_project, name="search-listing", daemon=True)
         lister.start()
+        ignored = _ignored_by(self.options)
         try:
             known = SearchScope(slug, root, offline=True)  # nothing fetched in pass 1
             copies = {row.path: row for row in service.cache.files(slug)}
-            cached = self._wanted(service.cached_entries(slug))
+            cached = _safe(service.cached_entries(slug))
             # The version of each copy searched (not the listed one: the listing may land in between).
             seen = {e.path: _copy_version(e, copies.get(e.path)) for e in cached}
-            _sort_by_copy(service, known, cached, fetch=False)
+            _sort_by_copy(service, known, cached, fetch=False, ignored=ignored)
             report = search(known, self.options, on_match, cancel=cancel)
         finally:
             lister.join()  # never left running: the caller may close the service (and its cache) next
@@ -415,7 +422,11 @@ class ProjectSearch:
         same = {e.path for e in listed[0] if seen.get(e.path) == e.etag and e.path in known.searchable}
         now.searchable |= same
         _sort_by_copy(
-            service, now, [e for e in self._wanted(listed[0]) if e.path not in same], fetch=not self.cached_only
+            service,
+            now,
+            _safe([e for e in listed[0] if e.path not in same]),
+            fetch=not self.cached_only,
+            ignored=ignored,
         )
         retracted = known.searchable - now.searchable
         if on_listed is not None:
