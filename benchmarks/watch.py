@@ -99,30 +99,31 @@ class Failed(RuntimeError):
 
 
 class Watcher:
-    """`projectdesk-cli sync FOLDER --watch --json` as a process; its events (one JSON object per line)."""
+    """`projectdesk-cli sync FOLDER --watch --json` as a process (`proc`); its events (one JSON object per line,
+    as the command prints them), collected on a thread. tests/integration/test_watch.py uses it too."""
 
-    def __init__(self, cmd: list[str], env: dict[str, str]) -> None:
-        self.proc = subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, start_new_session=True)  # fmt: skip
+    deadline = DEADLINE  # seconds `wait` waits for one event
+
+    def __init__(self, proc: subprocess.Popen[bytes]) -> None:
+        self.proc = proc
         self.events: list[dict[str, Any]] = []
         self.stderr = b""
         self._changed = threading.Condition()
-        threading.Thread(target=self._read, daemon=True).start()
-        threading.Thread(target=self._read_stderr, daemon=True).start()
+        self._reader = threading.Thread(target=self._read, name="watch-events", daemon=True)
+        self._reader.start()
+        self._errors = threading.Thread(target=self._read_stderr, name="watch-stderr", daemon=True)
+        self._errors.start()
+
+    @classmethod
+    def start(cls, cmd: list[str], env: dict[str, str]) -> Watcher:
+        return cls(subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE, start_new_session=True))  # fmt: skip
 
     def _read(self) -> None:
         assert self.proc.stdout is not None
-        decoder = json.JSONDecoder()
-        buffer = ""
         for raw in self.proc.stdout:
-            buffer += raw.decode("utf-8", "replace")
-            while buffer.strip():
-                buffer = buffer.lstrip()
-                try:
-                    event, end = decoder.raw_decode(buffer)
-                except json.JSONDecodeError:
-                    break
-                buffer = buffer[end:]
+            if raw.strip():
+                event = json.loads(raw)
                 with self._changed:
                     self.events.append(event)
                     self._changed.notify_all()
@@ -139,20 +140,23 @@ class Watcher:
             return len(self.events)
 
     def wait(self, match: Callable[[dict[str, Any]], bool], what: str, since: int = 0) -> dict[str, Any]:
-        deadline = time.monotonic() + DEADLINE
+        """The first event from index `since` on that `match`es; Failed when none came within the deadline or
+        the process ended without it."""
+        deadline = time.monotonic() + self.deadline
         with self._changed:
             while True:
                 for event in self.events[since:]:
                     if match(event):
                         return event
-                if time.monotonic() > deadline or self.proc.poll() is not None:
+                left = deadline - time.monotonic()
+                if left <= 0 or (self.proc.poll() is not None and not self._reader.is_alive()):
                     raise Failed(f"the watch never reported {what}:\n{self.tail()}")
-                self._changed.wait(0.2)
+                self._changed.wait(min(left, 0.5))
 
-    def tail(self) -> str:
+    def tail(self, events: int = 10) -> str:
         with self._changed:
-            lines = [f"{e.get('time')} {e.get('state')}: {e.get('line')}" for e in self.events[-10:]]
-        return "\n".join(lines) + "\n" + self.stderr.decode(errors="replace")[-2000:]
+            lines = [f"{e.get('time')} {e.get('state')}: {e.get('line')}" for e in self.events[-events:]]
+        return "\n".join(lines) + "\n" + self.stderr.decode(errors="replace")[-3000:]
 
     def cpu_seconds(self) -> float:
         """utime + stime of the process (all its threads) so far."""
@@ -328,7 +332,9 @@ def watch_benchmark(env: Env, src: Path, plan: Plan, results: Results, seed: int
     pushed = run([*cli, "push", str(src), "--slug", SLUG, "--name", "Watched"], env.base)
     log(f"  {pushed.seconds:.2f} s")
     bench = Bench(env, src, results, seed, log)
-    watch = Watcher([*cli, "sync", str(src), "--watch", "--json", "--interval", f"{results.interval:g}"], env.base)
+    watch = Watcher.start(
+        [*cli, "sync", str(src), "--watch", "--json", "--interval", f"{results.interval:g}"], env.base
+    )
     try:
         first = watch.wait(lambda e: e.get("state") in ("in sync", "conflicts"), "its first round")
         if first.get("state") != "in sync" or (first.get("report") or {}).get("uploaded"):

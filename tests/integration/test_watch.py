@@ -19,12 +19,10 @@ Every wait is on a condition with a deadline (the bucket or the folder polled), 
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import random
 import signal
 import subprocess
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -33,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 from benchmarks.kill_campaign import Content, World, kill_group
+from benchmarks.watch import Failed, Watcher
 
 from tests.integration.workfolder_helpers import family, is_copy
 
@@ -54,45 +53,13 @@ def _slug() -> str:
 # ---- the watching process and its events ---------------------------------------------------------------
 
 
-class Watch:
-    """`sync FOLDER --watch --json` as a process; its events (one JSON object each) collected on a thread."""
+class Watch(Watcher):
+    """`sync FOLDER --watch --json` as a process; its events collected on a thread (benchmarks/watch.py)."""
+
+    deadline = DEADLINE
 
     def __init__(self, world: World, folder: Path, env: dict[str, str] | None = None) -> None:
-        self.proc = world.spawn(["sync", str(folder), "--watch", "--json", "--interval", INTERVAL], env)
-        self.events: list[dict[str, Any]] = []
-        self.stderr = b""
-        self._changed = threading.Condition()
-        self._reader = threading.Thread(target=self._read, name="watch-events", daemon=True)
-        self._reader.start()
-        self._errors = threading.Thread(target=self._read_stderr, name="watch-stderr", daemon=True)
-        self._errors.start()
-
-    def _read(self) -> None:
-        """Events as they come (a JSON object per line, or spread over lines: decoded incrementally)."""
-        assert self.proc.stdout is not None
-        decoder = json.JSONDecoder()
-        buffer = ""
-        for raw in self.proc.stdout:
-            buffer += raw.decode("utf-8", "replace")
-            while True:
-                buffer = buffer.lstrip()
-                if not buffer:
-                    break
-                try:
-                    event, end = decoder.raw_decode(buffer)
-                except json.JSONDecodeError:
-                    break  # the rest of this object is on the next lines
-                buffer = buffer[end:]
-                with self._changed:
-                    self.events.append(event)
-                    self._changed.notify_all()
-        with self._changed:
-            self._changed.notify_all()
-
-    def _read_stderr(self) -> None:
-        assert self.proc.stderr is not None
-        for raw in self.proc.stderr:
-            self.stderr += raw
+        super().__init__(world.spawn(["sync", str(folder), "--watch", "--json", "--interval", INTERVAL], env))
 
     def states(self) -> list[str]:
         with self._changed:
@@ -100,25 +67,13 @@ class Watch:
 
     def wait_event(self, match: Callable[[dict[str, Any]], bool], what: str, since: int = 0) -> dict[str, Any]:
         """The first event from index `since` on that `match`es, waiting for it up to the deadline."""
-        deadline = time.monotonic() + DEADLINE
-        with self._changed:
-            while True:
-                found = [e for e in self.events[since:] if match(e)]
-                if found:
-                    return found[0]
-                left = deadline - time.monotonic()
-                if left <= 0 or (self.proc.poll() is not None and not self._reader.is_alive()):
-                    pytest.fail(f"no event: {what}\n{self.log()}")
-                self._changed.wait(min(left, 0.5))
-
-    def count(self) -> int:
-        with self._changed:
-            return len(self.events)
+        try:
+            return self.wait(match, what, since)
+        except Failed as exc:
+            pytest.fail(str(exc))
 
     def log(self) -> str:
-        with self._changed:
-            lines = [f"{e.get('time')} {e.get('state')}: {e.get('line')}" for e in self.events[-30:]]
-        return "events:\n  " + "\n  ".join(lines) + f"\nstderr:\n{self.stderr.decode(errors='replace')[-3000:]}"
+        return self.tail(30)
 
     def stop(self, sig: signal.Signals = signal.SIGINT) -> int:
         """Signal the process; its exit code (it must exit on its own within the deadline)."""

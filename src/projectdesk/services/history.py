@@ -491,6 +491,11 @@ def _manifest_version(service: ProjectService, slug: str, version: FileVersion |
 
 def files_at(service: ProjectService, slug: str, at: float) -> list[FileVersion]:
     """The project's files as of `at` (versions with content, manifest left out), by path."""
+    return _project_at(service, slug, at)[0]
+
+
+def _project_at(service: ProjectService, slug: str, at: float) -> tuple[list[FileVersion], FileVersion | None]:
+    """`files_at`, and the manifest's version of that moment (from the same listing of versions)."""
     safe_segment(slug, "project slug")
     require_history(service)
     versions = service.remote(service.repo.list_versions, slug)
@@ -498,13 +503,14 @@ def files_at(service: ProjectService, slug: str, at: float) -> list[FileVersion]
     found = [v for p, v in state.items() if p != MANIFEST_NAME and not v.is_delete_marker]
     if not found and not versions:
         raise NotFound(f"There is no project '{slug}'.")
-    return sorted(found, key=lambda v: v.path)
+    return sorted(found, key=lambda v: v.path), state.get(MANIFEST_NAME)
 
 
-def links_at(service: ProjectService, slug: str, at: float, files: Sequence[FileVersion]) -> dict[str, str]:
-    """The symbolic links among `files`, as the manifest of that moment records them for those versions."""
-    versions = service.remote(service.repo.list_versions, slug, MANIFEST_NAME)
-    manifest = _manifest_version(service, slug, state_at(versions, at).get(MANIFEST_NAME))
+def links_at(
+    service: ProjectService, slug: str, manifest_version: FileVersion | None, files: Sequence[FileVersion]
+) -> dict[str, str]:
+    """The symbolic links among `files`, as the manifest version of their moment records them for them."""
+    manifest = _manifest_version(service, slug, manifest_version)
     if manifest is None:
         return {}
     return {
@@ -598,20 +604,21 @@ class _AsOf:
         self.service = service
         self.at = at
         self.limits = service.limits
-        self._files: list[FileVersion] | None = None
+        self._state: tuple[list[FileVersion], FileVersion | None] | None = None
 
-    def _state(self, slug: str) -> list[FileVersion]:
-        if self._files is None:
-            self._files = files_at(self.service, slug, self.at)
-        return self._files
+    def _project(self, slug: str) -> tuple[list[FileVersion], FileVersion | None]:
+        if self._state is None:  # one listing of versions serves the files and their links
+            self._state = _project_at(self.service, slug, self.at)
+        return self._state
 
     def download_project(
         self, slug: str, dest: Path, *, progress: ProgressCallback | None = None, cancel: threading.Event | None = None
     ) -> DownloadReport:
-        return _write_versions(self.service, slug, self._state(slug), Path(dest), progress, cancel)
+        return _write_versions(self.service, slug, self._project(slug)[0], Path(dest), progress, cancel)
 
     def links(self, slug: str) -> dict[str, str]:
-        return links_at(self.service, slug, self.at, self._state(slug))
+        files, manifest = self._project(slug)
+        return links_at(self.service, slug, manifest, files)
 
 
 def export_as_of(

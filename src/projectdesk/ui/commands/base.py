@@ -5,19 +5,24 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QMessageBox, QStyle, QWidget
 
+from projectdesk.core.errors import ProjectDeskError
 from projectdesk.ui.browser import ProjectBrowser
 from projectdesk.ui.dialogs import run_dialog
 from projectdesk.ui.editing import EditorFlow
 from projectdesk.ui.feedback import Feedback
 from projectdesk.ui.offline_status import OfflineMonitor
 from projectdesk.ui.session import Session
-from projectdesk.ui.transfers import TransferModel
+from projectdesk.ui.tasks import ProgressRelay
+from projectdesk.ui.transfers import CANCELLED, FAILED, Transfer, TransferModel
 from projectdesk.ui.working_folders import WorkingFolders
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -96,16 +101,29 @@ class CommandGroup(QObject):
             action.setChecked(checked)
 
     async def confirm(self, title: str, text: str, informative: str, action_text: str) -> bool:
-        """A warning with a destructive button named after what it does; Cancel is the default."""
-        box = QMessageBox(QMessageBox.Icon.Warning, title, text, QMessageBox.StandardButton.Cancel, self.context.parent)
-        box.setObjectName("confirmBox")
-        box.setInformativeText(informative)
-        confirm = box.addButton(action_text, QMessageBox.ButtonRole.DestructiveRole)
-        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
-        await run_dialog(box)
-        accepted = box.clickedButton() is confirm
-        box.deleteLater()
-        return accepted
+        """`confirm` over the window."""
+        return await confirm(self.context.parent, title, text, informative, action_text)
+
+    async def run_transfer(self, transfer: Transfer, call: Callable[..., T], *args: Any, **kwargs: Any) -> T | None:
+        """`call(*args, progress=, cancel=)` as a new row of the transfers panel, in the transfer pool. Returns
+        its result for the caller to finish the row with; None when the person cancelled it (the row says so);
+        a failure is written on the row and raised."""
+        model = self.context.transfer_model
+        model.add(transfer)
+        self.context.transfers_dock.show()
+        relay = ProgressRelay(self)
+        relay.progressed.connect(lambda progress: model.update_progress(transfer, progress))
+        model.start(transfer)
+        try:
+            return await self.session.tasks.transfer(call, *args, progress=relay, cancel=transfer.cancel, **kwargs)
+        except ProjectDeskError as exc:
+            cancelled = transfer.cancel.is_set()
+            model.finish(transfer, CANCELLED if cancelled else FAILED, error=exc.message)
+            if cancelled:
+                return None
+            raise
+        finally:
+            relay.deleteLater()
 
     async def copy_s3_uri(self, path: str) -> None:
         """Copy the s3:// address of a file (or, with "", of the project) to the clipboard."""
@@ -119,3 +137,16 @@ class CommandGroup(QObject):
         if slug == self.session.slug:
             await self.browser.load_tree(slug, keep_expanded=True)
         self.session.track(self.browser.refresh_status())
+
+
+async def confirm(parent: QWidget, title: str, text: str, informative: str, action_text: str) -> bool:
+    """A warning over `parent` with a destructive button named after what it does; Cancel is the default."""
+    box = QMessageBox(QMessageBox.Icon.Warning, title, text, QMessageBox.StandardButton.Cancel, parent)
+    box.setObjectName("confirmBox")
+    box.setInformativeText(informative)
+    chosen = box.addButton(action_text, QMessageBox.ButtonRole.DestructiveRole)
+    box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+    await run_dialog(box)
+    accepted = box.clickedButton() is chosen
+    box.deleteLater()
+    return accepted

@@ -14,7 +14,7 @@ from projectdesk.core.models import FileVersion
 from projectdesk.services import history
 from projectdesk.services.history import RestorePlan, RestoreReport, RestoreStep
 from projectdesk.services.offline import CachedProjectService
-from projectdesk.ui.commands.base import CommandContext, CommandGroup
+from projectdesk.ui.commands.base import CommandContext, CommandGroup, confirm
 from projectdesk.ui.dialogs import run_dialog
 from projectdesk.ui.dialogs.history import (
     COST_SENTENCE,
@@ -27,8 +27,8 @@ from projectdesk.ui.dialogs.history import (
 from projectdesk.ui.diff import decode_text, side_by_side
 from projectdesk.ui.feedback import INFO, WARNING
 from projectdesk.ui.formatting import long_date
-from projectdesk.ui.tasks import ProgressRelay, handler
-from projectdesk.ui.transfers import CANCELLED, DONE, FAILED, Transfer
+from projectdesk.ui.tasks import handler
+from projectdesk.ui.transfers import DONE, FAILED, Transfer
 
 ENABLE_TEXT = "Keep File History"
 
@@ -405,24 +405,15 @@ class HistoryCommands(CommandGroup):
         slug = plan.slug
         name = self.browser.project_name(slug)
         model = self.context.transfer_model
-        transfer = model.add(Transfer("Restore", f"{name} as of {long_date(plan.at)}", slug=slug))
-        self.context.transfers_dock.show()
-        relay = ProgressRelay(self)
-        relay.progressed.connect(lambda progress: model.update_progress(transfer, progress))
-        model.start(transfer)
+        transfer = Transfer("Restore", f"{name} as of {long_date(plan.at)}", slug=slug)
         try:
-            report = await self.session.tasks.transfer(
-                history.run_restore, service, plan, progress=relay, cancel=transfer.cancel
-            )
-        except ProjectDeskError as exc:
-            state = CANCELLED if transfer.cancel.is_set() else FAILED
-            model.finish(transfer, state, error=exc.message)
+            report = await self.run_transfer(transfer, history.run_restore, service, plan)
+        except ProjectDeskError:
+            await self.after_server_change(slug, (step.path for step in plan.steps))  # some may have landed
+            raise
+        if report is None:
             await self.after_server_change(slug, (step.path for step in plan.steps))
-            if state == FAILED:
-                raise
             return transfer
-        finally:
-            relay.deleteLater()
         self.last_report = report
         undo = f"Restore to {long_date(report.undo_at)} undoes this."
         problems = [(p, e.message) for p, e in report.failed] + list(report.conflicts)
@@ -471,16 +462,3 @@ class HistoryCommands(CommandGroup):
             else:
                 await self.context.folders.reload_page(page)
         self.serverChanged.emit(slug)
-
-
-async def confirm(parent: QWidget, title: str, text: str, informative: str, action_text: str) -> bool:
-    """A warning over `parent` with a button named after what it does; Cancel is the default."""
-    box = QMessageBox(QMessageBox.Icon.Warning, title, text, QMessageBox.StandardButton.Cancel, parent)
-    box.setObjectName("confirmBox")
-    box.setInformativeText(informative)
-    chosen = box.addButton(action_text, QMessageBox.ButtonRole.DestructiveRole)
-    box.setDefaultButton(QMessageBox.StandardButton.Cancel)
-    await run_dialog(box)
-    accepted = box.clickedButton() is chosen
-    box.deleteLater()
-    return accepted

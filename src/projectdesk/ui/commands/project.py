@@ -11,7 +11,7 @@ from PySide6.QtCore import QProcess, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QLineEdit, QMessageBox, QStyle, QWidget
 
-from projectdesk.core.errors import InvalidInput, NotFound, ProjectDeskError
+from projectdesk.core.errors import InvalidInput, NotFound
 from projectdesk.core.threeway import Direction
 from projectdesk.services.folder_sync import FolderConflict
 from projectdesk.services.offline import KEEP_BOTH, KEEP_MINE, KEEP_THEIRS
@@ -21,8 +21,8 @@ from projectdesk.ui.dialogs import ask, run_dialog
 from projectdesk.ui.dialogs.conflict import ConflictDialog
 from projectdesk.ui.diff import side_by_side
 from projectdesk.ui.feedback import INFO, WARNING
-from projectdesk.ui.tasks import ProgressRelay, handler
-from projectdesk.ui.transfers import CANCELLED, DONE, FAILED, Transfer
+from projectdesk.ui.tasks import handler
+from projectdesk.ui.transfers import DONE, FAILED, Transfer
 from projectdesk.ui.working_folders import home_relative, open_conflicts, resolve_folder_conflict
 
 ChooseFolder = Callable[[QWidget, str], Awaitable[Path | None]]  # (parent, title) -> a folder, or None
@@ -193,23 +193,10 @@ class ProjectCommands(CommandGroup):
         """Export as a transfer row (progress, cancel, the reason for any failure)."""
         service = self.session.require_service()
         model = self.context.transfer_model
-        transfer = model.add(Transfer("Export", f"{self.browser.project_name(slug)} → {out.name}", slug=slug))
-        self.context.transfers_dock.show()
-        relay = ProgressRelay(self)
-        relay.progressed.connect(lambda progress: model.update_progress(transfer, progress))
-        model.start(transfer)
-        try:
-            report = await self.session.tasks.transfer(
-                service.export_zip, slug, out, progress=relay, cancel=transfer.cancel
-            )
-        except ProjectDeskError as exc:
-            state = CANCELLED if transfer.cancel.is_set() else FAILED
-            model.finish(transfer, state, error=exc.message)
-            if state == FAILED:
-                raise
+        transfer = Transfer("Export", f"{self.browser.project_name(slug)} → {out.name}", slug=slug)
+        report = await self.run_transfer(transfer, service.export_zip, slug, out)
+        if report is None:
             return transfer
-        finally:
-            relay.deleteLater()
         if report.failed:
             failures = [(path, error.message) for path, error in report.failed]
             model.finish(transfer, FAILED, error=f"{len(failures)} files could not be read; no zip was written.",
@@ -320,21 +307,10 @@ class ProjectCommands(CommandGroup):
         if plan.is_new:
             raise NotFound(f"There is no project '{slug}' any more.")
         model = self.context.transfer_model
-        transfer = model.add(Transfer("Work in Folder", f"{name} → {home_relative(plan.folder)}", slug=slug))
-        self.context.transfers_dock.show()
-        relay = ProgressRelay(self)
-        relay.progressed.connect(lambda progress: model.update_progress(transfer, progress))
-        model.start(transfer)
-        try:
-            report = await self.session.tasks.transfer(service.run_folder, plan, progress=relay, cancel=transfer.cancel)
-        except ProjectDeskError as exc:
-            cancelled = transfer.cancel.is_set()
-            model.finish(transfer, CANCELLED if cancelled else FAILED, error=exc.message)
-            if cancelled:
-                return None
-            raise
-        finally:
-            relay.deleteLater()
+        transfer = Transfer("Work in Folder", f"{name} → {home_relative(plan.folder)}", slug=slug)
+        report = await self.run_transfer(transfer, service.run_folder, plan)
+        if report is None:
+            return None
         folder = plan.folder.resolve()
         failures = [(path, error.message) for path, error in report.failed]
         if failures:
