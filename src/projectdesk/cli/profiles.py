@@ -303,6 +303,10 @@ def register(sub: Any) -> None:
 
     add_versioning_command(psub)
 
+    from projectdesk.cli.sso import add_login_command
+
+    add_login_command(psub)
+
     p = psub.add_parser("default", help="make a profile the default")
     p.add_argument("name")
     p.set_defaults(handler=profiles_default)

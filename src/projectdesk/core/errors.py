@@ -82,3 +82,15 @@ class NoHistory(ProjectDeskError):
     """The store keeps no old versions of files (a bucket without versioning, the local folder store)."""
 
     title = "No file history"
+
+
+class SignInRequired(AuthError):
+    """An AWS SSO (IAM Identity Center) sign-in is missing or expired: signing in again fixes it (the window
+    offers Sign in with AWS SSO…, the CLI `profiles login NAME`). `aws_profile` names the ~/.aws profile
+    when known ("" otherwise)."""
+
+    title = "Sign-in needed"
+
+    def __init__(self, message: str, aws_profile: str = "") -> None:
+        super().__init__(message)
+        self.aws_profile = aws_profile

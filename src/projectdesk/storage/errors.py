@@ -43,6 +43,7 @@ from projectdesk.core.errors import (
     NotFound,
     Offline,
     ProjectDeskError,
+    SignInRequired,
     StorageError,
 )
 
@@ -72,7 +73,7 @@ class DiskFull(StorageError):
     title = "Disk full"
 
 
-class SsoSignInMissing(AuthError):
+class SsoSignInMissing(SignInRequired):
     """The AWS SSO (IAM Identity Center) sign-in of an AWS profile is missing or expired.
 
     botocore's SSO exceptions do not say which profile they are about: `aws_profile` is "" when the
@@ -80,7 +81,6 @@ class SsoSignInMissing(AuthError):
     """
 
     def __init__(self, aws_profile: str = "") -> None:
-        self.aws_profile = aws_profile
         if aws_profile:
             message = (
                 f"The AWS SSO sign-in for profile '{aws_profile}' is missing or expired: "
@@ -88,7 +88,7 @@ class SsoSignInMissing(AuthError):
             )
         else:
             message = "The AWS SSO sign-in for this profile is missing or expired: run 'aws sso login'."
-        super().__init__(message)
+        super().__init__(message, aws_profile)
 
     def for_profile(self, aws_profile: str) -> SsoSignInMissing:
         """This error naming `aws_profile` (itself when it names one already or `aws_profile` is empty)."""
@@ -239,6 +239,41 @@ def translate(exc: Exception, *, bucket: str, endpoint: str, what: str = "", aws
     if isinstance(exc, BotoCoreError):
         return StorageError(f"S3 request failed{subject}: {type(exc).__name__}.")
     return StorageError(f"Unexpected storage failure{subject}: {type(exc).__name__}.")
+
+
+# How a poll of the AWS SSO device sign-in (sso-oidc CreateToken) that raised goes on.
+SSO_PENDING = "pending"  # not approved in the browser yet: poll again after the interval
+SSO_SLOW_DOWN = "slow-down"  # polled too often: poll again after a longer interval
+
+
+def sso_poll_answer(exc: BaseException) -> str:
+    """SSO_PENDING or SSO_SLOW_DOWN when a failed CreateToken poll means "keep polling", else "" (the sign-in
+    failed: `translate_sso_sign_in` says why)."""
+    if isinstance(exc, ClientError):
+        code = str(exc.response.get("Error", {}).get("Code", ""))
+        if code in ("AuthorizationPendingException", "authorization_pending"):
+            return SSO_PENDING
+        if code in ("SlowDownException", "slow_down"):
+            return SSO_SLOW_DOWN
+    return ""
+
+
+def translate_sso_sign_in(exc: Exception, *, start_url: str, endpoint: str) -> ProjectDeskError:
+    """The one sentence for a failed step of the AWS SSO device sign-in (sso-oidc RegisterClient,
+    StartDeviceAuthorization, CreateToken): denied or expired in the browser, a refused start URL or
+    registration, else as `translate` says (unreachable, timed out, …)."""
+    if isinstance(exc, ProjectDeskError):
+        return exc
+    code = str(exc.response.get("Error", {}).get("Code", "")) if isinstance(exc, ClientError) else ""
+    if code in ("AccessDeniedException", "access_denied"):
+        return AccessDenied("The sign-in was denied in the browser: sign in again and choose Allow.")
+    if code in ("ExpiredTokenException", "expired_token"):
+        return AuthError("The sign-in code expired before it was approved in the browser: sign in again.")
+    if code in ("InvalidClientException", "UnauthorizedClientException", "InvalidGrantException"):
+        return AuthError(f"{start_url} refused ProjectDesk's sign-in request ({code}): sign in again.")
+    if code in ("InvalidRequestException", "InvalidScopeException"):
+        return InvalidInput(f"{start_url} refused the sign-in ({code}): check sso_start_url and sso_region.")
+    return translate(exc, bucket="", endpoint=endpoint, what="AWS SSO sign-in")
 
 
 def disk_full_error(path: Path, needed_bytes: int | None) -> StorageError:

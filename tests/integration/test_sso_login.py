@@ -1,0 +1,295 @@
+"""Signing in to AWS SSO (IAM Identity Center) without the AWS CLI, against the fake sso-oidc / portal server
+(tests/servers/fake_sso.py) and a real SeaweedFS server whose fixed key the fake hands out as the role's.
+
+HOME, AWS_CONFIG_FILE and AWS_SHARED_CREDENTIALS_FILE point into the test's folder; botocore fixed its SSO
+cache folder (~/.aws/sso/cache) when it was imported, so `sso_home` points botocore's two readers at the
+test's home too (a subprocess, started with the test's HOME, needs nothing of the kind).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from projectdesk.config.paths import Paths
+from projectdesk.config.profiles import Profile, ProfileStore
+from projectdesk.core.errors import AccessDenied, AuthError, Cancelled, SignInRequired
+from projectdesk.services.connect import open_repository
+from projectdesk.services.sso_login import DeviceSignIn, SignedIn, read_sso_config
+from tests.servers.fake_sso import FakeSso, RoleKeys
+from tests.servers.seaweedfs import SeaweedServer
+
+pytestmark = pytest.mark.seaweedfs
+
+START_URL = "https://corp.awsapps.com/start"
+AWS_CONFIG = f"""
+[profile dev]
+sso_session = corp
+sso_account_id = 111122223333
+sso_role_name = Developer
+region = us-east-1
+
+[sso-session corp]
+sso_start_url = {START_URL}
+sso_region = eu-west-1
+sso_registration_scopes = sso:account:access
+
+[profile legacy]
+sso_start_url = {START_URL}
+sso_region = eu-west-1
+sso_account_id = 111122223333
+sso_role_name = ReadOnly
+region = us-east-1
+"""
+
+
+@dataclass
+class SsoWorld:
+    fake: FakeSso
+    cache: Path  # ~/.aws/sso/cache of the test's HOME
+    paths: Paths
+    bucket: str
+    server: SeaweedServer
+
+    def profile(self, aws_profile: str) -> Profile:
+        """A ProjectDesk profile on the SeaweedFS bucket whose key comes from `aws_profile` (saved, named after it)."""
+        profile = Profile(name=f"{aws_profile}-store", endpoint_url=self.server.endpoint_url, region="us-east-1",
+                          bucket=self.bucket, path_style=True, credential_source="aws-profile",
+                          aws_profile=aws_profile)  # fmt: skip
+        ProfileStore(self.paths).add(profile, replace=True)
+        return profile
+
+    def sign_in(self, aws_profile: str) -> SignedIn:
+        """The device flow as a person does it: start, the page polled while pending, Allow, the token."""
+        flow = DeviceSignIn(read_sso_config(aws_profile))
+        code = flow.start()
+        result: list[SignedIn | BaseException] = []
+
+        def finish() -> None:
+            try:
+                result.append(flow.finish())
+            except BaseException as exc:
+                result.append(exc)
+
+        worker = threading.Thread(target=finish)
+        worker.start()
+        self.fake.wait_for_poll(code.user_code)  # authorization_pending answered at least once
+        self.fake.approve(code.user_code)
+        worker.join(timeout=30)
+        assert not worker.is_alive()
+        outcome = result[0]
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return outcome
+
+    def token_file(self, key: str) -> Path:
+        return self.cache / f"{hashlib.sha1(key.encode()).hexdigest()}.json"
+
+    def age_token(self, path: Path, *, drop_refresh: bool = False) -> None:
+        """Make the cached access token one that expired a minute ago."""
+        data = json.loads(path.read_text())
+        data["expiresAt"] = datetime.fromtimestamp(time.time() - 60, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        if drop_refresh:
+            data.pop("refreshToken", None)
+        path.write_text(json.dumps(data))
+
+
+@pytest.fixture
+def sso_world(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, isolated_dirs: Paths, seaweed: SeaweedServer
+) -> Iterator[SsoWorld]:
+    from botocore.credentials import SSOProvider
+    from botocore.tokens import SSOTokenProvider
+
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    cache = home / ".aws" / "sso" / "cache"
+    monkeypatch.setattr(SSOTokenProvider, "_SSO_TOKEN_CACHE_DIR", str(cache))
+    monkeypatch.setattr(SSOProvider, "_SSO_TOKEN_CACHE_DIR", str(cache))
+    config = Path(os.environ["AWS_CONFIG_FILE"])
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text(AWS_CONFIG)
+    bucket = f"pd-sso-{uuid.uuid4().hex[:12]}"
+    seaweed.create_bucket(bucket)
+    seaweed.client().put_object(Bucket=bucket, Key="projects/anonymous/demo/readme.md", Body=b"# demo\n")
+    # SeaweedFS refuses any session token: the fake hands out its fixed key with none
+    with FakeSso(RoleKeys(seaweed.access_key, seaweed.secret_key, "")) as fake:
+        for name, value in fake.env().items():
+            monkeypatch.setenv(name, value)
+        yield SsoWorld(fake, cache, isolated_dirs, bucket, seaweed)
+
+
+def test_the_device_flow_writes_the_token_botocore_reads_and_the_store_lists_with_the_role(
+    sso_world: SsoWorld, caplog: pytest.LogCaptureFixture
+) -> None:
+    from botocore.utils import JSONFileCache, SSOTokenLoader
+
+    caplog.set_level(logging.DEBUG)
+    profile = sso_world.profile("dev")
+    with pytest.raises(SignInRequired):  # no sign-in yet: the distinct error the window offers a sign-in for
+        open_repository(profile, sso_world.paths).list_slugs()
+
+    signed = sso_world.sign_in("dev")
+
+    # the file botocore's SSOTokenProvider reads for an sso-session: sha1 of the session's name
+    assert signed.cache_file == sso_world.token_file("corp")
+    token = SSOTokenLoader(cache=JSONFileCache(str(sso_world.cache)))(START_URL, session_name="corp")
+    assert set(token) == {"startUrl", "region", "accessToken", "expiresAt", "clientId", "clientSecret",
+                          "registrationExpiresAt", "refreshToken"}  # fmt: skip
+    assert token["startUrl"] == START_URL and token["region"] == "eu-west-1" and signed.refreshable
+    assert abs(datetime.fromisoformat(token["expiresAt"].replace("Z", "+00:00")).timestamp() - time.time() - 3600) < 60
+    # the client registration, under the AWS CLI's name for it
+    args = {"tool": "botocore", "startUrl": START_URL, "region": "eu-west-1", "scopes": ["sso:account:access"],
+            "session_name": "corp"}  # fmt: skip
+    key = hashlib.sha1(json.dumps(args, sort_keys=True).encode()).hexdigest()
+    registration = json.loads((sso_world.cache / f"{key}.json").read_text())
+    assert registration["clientId"] == token["clientId"] and registration["scopes"] == ["sso:account:access"]
+    assert "as role Developer in account 111122223333 (AWS profile 'dev') until " in signed.sentence()
+
+    # botocore signs in with the role's credentials from the portal: SeaweedFS accepts only its own key
+    assert open_repository(profile, sso_world.paths).list_slugs() == ["demo"]
+    assert sso_world.fake.calls().count("GetRoleCredentials") == 1
+
+    # a second sign-in reuses the cached registration
+    sso_world.sign_in("dev")
+    assert sso_world.fake.calls().count("RegisterClient") == 1
+    logged = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith("projectdesk"))
+    for secret in (token["accessToken"], token["refreshToken"], token["clientSecret"]):
+        assert secret not in logged
+
+
+def test_an_expired_sign_in_is_the_sign_in_error_and_profiles_login_fixes_it(sso_world: SsoWorld) -> None:
+    """A legacy profile (sso_start_url in the profile, no refresh token): the CLI end to end, as a person runs it."""
+    profile = sso_world.profile("legacy")
+    cli = [str(Path(sys.executable).parent / "projectdesk-cli")]
+    sso_world.sign_in("legacy")
+    token_file = sso_world.token_file(START_URL)  # a legacy profile's token: sha1 of the start URL
+    assert "refreshToken" not in json.loads(token_file.read_text())
+    sso_world.age_token(token_file)
+    with pytest.raises(SignInRequired) as caught:
+        open_repository(profile, sso_world.paths).list_slugs()
+    assert "sign-in" in caught.value.message and caught.value.message.endswith(".")
+
+    listing = subprocess.run([*cli, "--profile", profile.name, "list"], capture_output=True, text=True, timeout=120)
+    assert listing.returncode == 1
+    assert listing.stderr.startswith("projectdesk-cli: error: The AWS SSO sign-in for profile 'legacy' is missing")
+
+    login = subprocess.Popen([*cli, "profiles", "login", profile.name, "--no-browser", "--json"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        assert login.stdout is not None
+        event = json.loads(login.stdout.readline())
+        assert event["event"] == "code" and event["aws_profile"] == "legacy"
+        assert event["verification_uri_complete"].endswith(event["user_code"])
+        sso_world.fake.wait_for_poll(event["user_code"])
+        sso_world.fake.approve(event["user_code"])
+        out, err = login.communicate(timeout=60)
+    finally:
+        login.kill()
+        login.wait()
+    assert login.returncode == 0, err
+    done = json.loads(out.splitlines()[-1])
+    assert done["event"] == "signed-in" and done["cache_file"] == str(token_file) and not done["refreshable"]
+
+    listing = subprocess.run([*cli, "--profile", profile.name, "list", "--json"], capture_output=True, text=True,
+                             timeout=120)  # fmt: skip
+    assert listing.returncode == 0, listing.stderr
+    assert [p["slug"] for p in json.loads(listing.stdout)] == ["demo"]
+
+
+def test_botocore_renews_an_expired_access_token_with_the_refresh_token_written(sso_world: SsoWorld) -> None:
+    profile = sso_world.profile("dev")
+    sso_world.sign_in("dev")
+    token_file = sso_world.token_file("corp")
+    before = json.loads(token_file.read_text())
+    sso_world.age_token(token_file)
+    sso_world.fake.revoke_access_tokens()  # only a renewed token gets the role's credentials now
+
+    assert open_repository(profile, sso_world.paths).list_slugs() == ["demo"]
+
+    assert "CreateToken refresh_token" in sso_world.fake.calls()
+    after = json.loads(token_file.read_text())
+    assert after["accessToken"] != before["accessToken"] and after["refreshToken"] != before["refreshToken"]
+    assert datetime.fromisoformat(after["expiresAt"].replace("Z", "+00:00")).timestamp() > time.time() + 3000
+    assert after["clientId"] == before["clientId"]
+
+
+@pytest.mark.parametrize(
+    ("person", "error", "sentence"),
+    [
+        ("deny", AccessDenied, "The sign-in was denied in the browser: sign in again and choose Allow."),
+        ("expire", AuthError, "The sign-in code expired before it was approved in the browser: sign in again."),
+    ],
+)
+def test_a_denied_or_expired_code_is_one_sentence_and_writes_no_token(
+    sso_world: SsoWorld, person: str, error: type[Exception], sentence: str
+) -> None:
+    flow = DeviceSignIn(read_sso_config("dev"))
+    code = flow.start()
+    caught: list[BaseException] = []
+    worker = threading.Thread(target=lambda: _run_catching(flow, caught))
+    worker.start()
+    sso_world.fake.wait_for_poll(code.user_code)
+    getattr(sso_world.fake, person)(code.user_code)
+    worker.join(timeout=30)
+    assert len(caught) == 1 and type(caught[0]) is error
+    assert str(caught[0]) == sentence
+    assert not sso_world.token_file("corp").exists()
+
+
+def _run_catching(flow: DeviceSignIn, caught: list[BaseException]) -> None:
+    try:
+        flow.finish()
+    except BaseException as exc:
+        caught.append(exc)
+
+
+def test_slow_down_lengthens_the_interval_and_a_cancel_ends_the_wait(sso_world: SsoWorld) -> None:
+    flow = DeviceSignIn(read_sso_config("dev"))
+    code = flow.start()
+    assert code.interval == 1.0
+    sso_world.fake.slow_down(2, code.user_code)
+    waits: list[float] = []
+
+    def pause(seconds: float) -> bool:  # time passes: on the third wait the person has approved
+        waits.append(seconds)
+        if len(waits) == 3:
+            sso_world.fake.approve(code.user_code)
+        return False
+
+    signed = flow.finish(pause=pause)
+    assert waits == [6.0, 11.0, 11.0]  # +5 s per slow_down, then that interval kept
+    assert signed.cache_file.exists()
+
+    flow = DeviceSignIn(read_sso_config("dev"))
+    code = flow.start()
+    cancel = threading.Event()
+    caught: list[BaseException] = []
+    worker = threading.Thread(target=lambda: _finish_cancellable(flow, cancel, caught))
+    worker.start()
+    sso_world.fake.wait_for_poll(code.user_code)
+    cancel.set()
+    worker.join(timeout=5)
+    assert not worker.is_alive() and len(caught) == 1 and isinstance(caught[0], Cancelled)
+
+
+def _finish_cancellable(flow: DeviceSignIn, cancel: threading.Event, caught: list[BaseException]) -> None:
+    try:
+        flow.finish(cancel)
+    except BaseException as exc:
+        caught.append(exc)
