@@ -16,7 +16,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from projectdesk.cli import cache, folders, history, profiles, projects, search
+from projectdesk.cli import cache, folders, history, profiles, projects, search, share
 from projectdesk.cli.common import (
     EXIT_CANCELLED,
     EXIT_FAILED,
@@ -30,7 +30,7 @@ from projectdesk.config.paths import Paths
 from projectdesk.core.display import third_party_log_levels
 from projectdesk.core.errors import Cancelled, ProjectDeskError
 
-COMMAND_GROUPS = [profiles, projects, cache, folders, search, history]
+COMMAND_GROUPS = [profiles, projects, cache, folders, search, history, share]
 
 
 class _VersionAction(argparse.Action):

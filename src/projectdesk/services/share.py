@@ -1,0 +1,354 @@
+"""Sharing a whole project by link: a zip snapshot of the project as it is on the server, made by streaming, and
+a presigned link to it; the snapshots listed, linked again, revoked, and removed once expired.
+
+The snapshot is built without holding the project in memory or on disk: the files are read from the store one
+after another (small ones a few ahead, in threads), written into a `zipfile.ZipFile` whose file is a
+`MultipartWriter` (storage/multipart.py) that sends every `part_size` bytes as one part of a multipart upload.
+A failure or a cancel aborts the upload, so nothing half-made stays. Where the snapshots live and what their
+metadata says: core/shares.py. Every store call goes through `service.remote` (the cached service tracks
+whether the server answers).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import zipfile
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import IO
+
+from projectdesk.core import shares
+from projectdesk.core.errors import AccessDenied, Cancelled, InvalidInput, NotFound, StorageError
+from projectdesk.core.keys import is_safe_relative_path, safe_segment
+from projectdesk.core.models import FileEntry, Progress, ProjectInfo
+from projectdesk.core.shares import ProjectShare
+from projectdesk.core.sizes import human_bytes
+from projectdesk.services.projects import ProjectService
+from projectdesk.storage.multipart import MIN_PART_SIZE, MultipartWriter
+from projectdesk.storage.repository import Repository
+from projectdesk.storage.share_store import S3ShareStore, share_store
+from projectdesk.storage.transfer import ProgressCallback
+
+log = logging.getLogger(__name__)
+
+PART_SIZE = 8 * 1024 * 1024
+PREFETCH_MAX = 256 * 1024  # files up to this size are read ahead, whole, in threads
+PREFETCH_AHEAD = 16  # how many files ahead (at most 4 MiB in memory)
+PREFETCH_THREADS = 8
+PROGRESS_INTERVAL = 0.05
+STALE_UPLOAD_SECONDS = 24 * 3600  # an unfinished snapshot upload older than this is a killed share's
+# Compressed already: stored as they are (deflating them again costs time and gains nothing).
+STORED_SUFFIXES = frozenset((".png", ".jpg", ".jpeg", ".gif", ".webp", ".avif", ".ico", ".zip", ".gz", ".tgz", ".bz2",
+    ".xz", ".zst", ".7z", ".rar", ".jar", ".whl", ".mp3", ".mp4", ".m4a", ".mov", ".webm", ".ogg", ".woff", ".woff2",
+    ".pdf", ".docx", ".xlsx", ".pptx"))  # fmt: skip
+LIFECYCLE_REFUSED = (
+    "The server did not let ProjectDesk add a lifecycle rule to bucket '{bucket}' ({why}): expired snapshots are "
+    "still removed each time ProjectDesk lists shares or opens this store."
+)
+
+
+@dataclass(frozen=True)
+class SharesListing:
+    """The live snapshots, newest first, and how many expired ones were removed on the way."""
+
+    shares: list[ProjectShare]
+    removed: int = 0
+
+
+# ---- making a snapshot -----------------------------------------------------------------------------------
+
+
+def share_project(
+    service: ProjectService,
+    slug: str,
+    expires_seconds: int,
+    *,
+    progress: ProgressCallback | None = None,
+    cancel: threading.Event | None = None,
+    part_size: int = PART_SIZE,
+) -> ProjectShare:
+    """Snapshot the project into `shares/{user}/{slug}/{id}.zip` and sign a link valid `expires_seconds`."""
+    safe_segment(slug, "project slug")
+    if not shares.MIN_SHARE_SECONDS <= expires_seconds <= shares.MAX_SHARE_SECONDS:
+        raise InvalidInput("A share link can last from one minute to 7 days (S3's limit for a presigned link).")
+    if part_size < MIN_PART_SIZE:
+        raise InvalidInput(f"Parts of a multipart upload are at least {MIN_PART_SIZE:,} bytes.")
+    store = share_store(service.repo)
+    return service.remote(_build, service.repo, store, slug, expires_seconds, progress, cancel, part_size)
+
+
+def _build(
+    repo: Repository,
+    store: S3ShareStore,
+    slug: str,
+    expires_seconds: int,
+    progress: ProgressCallback | None,
+    cancel: threading.Event | None,
+    part_size: int,
+) -> ProjectShare:
+    listed = repo.list_files(slug)
+    manifest = repo.get_manifest(slug)
+    if not listed and manifest is None:
+        raise NotFound(f"There is no project '{slug}'.")
+    name = manifest.name if manifest is not None else slug
+    links = dict(manifest.links) if manifest is not None else {}
+    entries = sorted((e for e in listed if is_safe_relative_path(e.path)), key=lambda e: e.path)
+    skipped = tuple(sorted(e.path for e in listed if not is_safe_relative_path(e.path)))
+    for path in skipped:
+        log.warning("leaving the unsafe name %r of %s out of its snapshot", path, slug)
+    created = time.time()
+    expires = created + expires_seconds
+    total = sum(e.size for e in entries)
+    share_id = shares.new_share_id()
+    metadata = shares.share_metadata(slug, created, expires, len(entries), total)
+    writer = store.open_share_writer(slug, share_id, metadata, project_name=name, part_size=part_size)
+    meter = _Meter(progress, len(entries), total)
+    try:
+        _write_zip(store, slug, entries, links, writer, meter, cancel)
+        etag = writer.finish()
+    except BaseException:
+        writer.abort()
+        if cancel is not None and cancel.is_set():
+            raise Cancelled(f"Sharing {slug} was cancelled; nothing was left on the server.") from None
+        raise
+    meter.report(force=True)
+    share = ProjectShare(
+        share_id=share_id,
+        slug=slug,
+        name=name,
+        created_at=created,
+        expires_at=expires,
+        files_count=len(entries),
+        total_bytes=total,
+        size=writer.size,
+        etag=etag,
+        skipped=skipped,
+    )
+    url = store.presign_share(slug, share_id, share.remaining_seconds())
+    return replace(share, url=url)
+
+
+class _Meter:
+    """Progress about 20 times a second, on the building thread."""
+
+    def __init__(self, progress: ProgressCallback | None, files: int, total: int) -> None:
+        self.progress = progress
+        self.files_total = files
+        self.bytes_total = total
+        self.files_done = 0
+        self.bytes_done = 0
+        self.current = ""
+        self._last = 0.0
+
+    def report(self, force: bool = False) -> None:
+        now = time.monotonic()
+        if self.progress is not None and (force or now - self._last >= PROGRESS_INTERVAL):
+            self._last = now
+            self.progress(Progress(self.files_done, self.files_total, self.bytes_done, self.bytes_total, self.current))
+
+
+def _write_zip(
+    repo: S3ShareStore,
+    slug: str,
+    entries: list[FileEntry],
+    links: dict[str, str],
+    writer: MultipartWriter,
+    meter: _Meter,
+    cancel: threading.Event | None,
+) -> None:
+    def stop_if_cancelled() -> None:
+        if cancel is not None and cancel.is_set():
+            raise Cancelled(f"Sharing {slug} was cancelled.")
+
+    with zipfile.ZipFile(writer, "w", compression=zipfile.ZIP_DEFLATED, allowZip64=True) as archive:  # type: ignore[call-overload]
+        for entry, ready in _prefetched(repo, slug, entries):
+            stop_if_cancelled()
+            meter.current = entry.path
+            target = links.get(entry.path)
+            if target is not None and entry.size == len(target.encode("utf-8")):
+                data = ready.result() if ready is not None else _read_whole(repo, slug, entry)
+                if data == target.encode("utf-8"):
+                    archive.writestr(_link_member(entry), data)  # a link, as `zip --symlinks` stores one
+                    _done(meter, entry)
+                    continue
+                ready = _completed(data)
+            info = _member(entry)
+            with archive.open(info, "w") as member:
+                if ready is not None:
+                    member.write(ready.result())
+                    meter.bytes_done += entry.size
+                else:
+                    repo.stream_file(slug, entry, _Piecewise(member, meter, stop_if_cancelled))
+            _done(meter, entry, counted=True)
+        stop_if_cancelled()
+
+
+class _Piecewise:
+    """Hands a streamed file's pieces to its zip member, counting them and stopping on cancel."""
+
+    def __init__(self, member: IO[bytes], meter: _Meter, check: Callable[[], None]) -> None:
+        self.member = member
+        self.meter = meter
+        self.check = check
+
+    def __call__(self, chunk: bytes) -> None:
+        self.check()
+        self.member.write(chunk)
+        self.meter.bytes_done += len(chunk)
+        self.meter.report()
+
+
+def _done(meter: _Meter, entry: FileEntry, counted: bool = False) -> None:
+    meter.files_done += 1
+    if not counted:
+        meter.bytes_done += entry.size
+    meter.report()
+
+
+def _member(entry: FileEntry) -> zipfile.ZipInfo:
+    info = zipfile.ZipInfo(entry.path, date_time=_zip_time(entry.last_modified))
+    suffix = "." + entry.path.rsplit(".", 1)[-1].lower() if "." in entry.path.rsplit("/", 1)[-1] else ""
+    info.compress_type = zipfile.ZIP_STORED if suffix in STORED_SUFFIXES or not entry.size else zipfile.ZIP_DEFLATED
+    info.create_system = 3
+    info.external_attr = 0o644 << 16
+    info.file_size = entry.size  # so zipfile writes ZIP64 fields for a member that needs them
+    return info
+
+
+def _link_member(entry: FileEntry) -> zipfile.ZipInfo:
+    info = zipfile.ZipInfo(entry.path, date_time=_zip_time(entry.last_modified))
+    info.create_system = 3  # Unix: the mode in the high bits of external_attr is read as such
+    info.external_attr = (0o120000 | 0o777) << 16  # S_IFLNK
+    return info
+
+
+def _zip_time(epoch: float) -> tuple[int, int, int, int, int, int]:
+    when = datetime.fromtimestamp(epoch) if epoch > 315_532_800 else datetime(1980, 1, 1)  # zip's epoch is 1980
+    return (when.year, when.month, when.day, when.hour, when.minute, when.second)
+
+
+def _read_whole(repo: S3ShareStore, slug: str, entry: FileEntry) -> bytes:
+    pieces = bytearray()
+    repo.stream_file(slug, entry, pieces.extend)
+    return bytes(pieces)
+
+
+def _completed(data: bytes) -> Future[bytes]:
+    done: Future[bytes] = Future()
+    done.set_result(data)
+    return done
+
+
+def _prefetched(
+    repo: S3ShareStore, slug: str, entries: list[FileEntry]
+) -> Iterator[tuple[FileEntry, Future[bytes] | None]]:
+    """Each entry in order, with its bytes being read ahead when it is small (None: stream it then)."""
+    with ThreadPoolExecutor(max_workers=PREFETCH_THREADS, thread_name_prefix="share-read") as pool:
+        window: deque[tuple[FileEntry, Future[bytes] | None]] = deque()
+        try:
+            for entry in entries:
+                small = entry.size <= PREFETCH_MAX
+                window.append((entry, pool.submit(_read_whole, repo, slug, entry) if small else None))
+                while len(window) > PREFETCH_AHEAD:
+                    yield window.popleft()
+            while window:
+                yield window.popleft()
+        finally:
+            for _entry, future in window:
+                if future is not None:
+                    future.cancel()
+
+
+# ---- the snapshots ---------------------------------------------------------------------------------------
+
+
+def list_shares(service: ProjectService, *, remove_expired: bool = True, now: float | None = None) -> SharesListing:
+    """This user's snapshots newest first; expired ones are deleted on the way (unless `remove_expired`)."""
+    repo = share_store(service.repo)
+    stored = service.remote(repo.list_share_objects)
+    moment = time.time() if now is None else now
+    live: list[ProjectShare] = []
+    removed = 0
+    for found in stored:
+        share = ProjectShare.from_stored(found)
+        if share is None:
+            log.info("leaving %s/%s alone: it records no expiry", found.slug, found.share_id)
+            continue
+        if share.expired(moment) and remove_expired:
+            try:
+                if service.remote(repo.delete_share_object, share.slug, share.share_id, if_match=share.etag):
+                    removed += 1
+            except StorageError as exc:  # listed anyway, as expired; the next run tries again
+                log.warning("could not remove the expired snapshot %s: %s", share.share_id, exc)
+                live.append(share)
+            continue
+        live.append(share)
+    if remove_expired:
+        try:
+            service.remote(repo.abort_stale_share_uploads, moment - STALE_UPLOAD_SECONDS)
+        except StorageError as exc:
+            log.warning("could not look for unfinished snapshot uploads: %s", exc)
+    live.sort(key=lambda s: (-s.created_at, s.share_id))
+    return SharesListing(live, removed)
+
+
+def remove_expired(service: ProjectService) -> int:
+    """Delete the expired snapshots (and killed shares' unfinished uploads); returns how many snapshots.
+    A store without share links has none."""
+    if not service.repo.supports_share_links:
+        return 0  # a store without share links has none
+    return list_shares(service).removed
+
+
+def find_share(service: ProjectService, share_id: str) -> ProjectShare:
+    share_id = share_id.strip().lower()
+    if not shares.is_share_id(share_id):
+        raise InvalidInput(f"'{share_id}' is not a share ID (12 hexadecimal digits; see 'projectdesk-cli shares').")
+    for share in list_shares(service, remove_expired=False).shares:
+        if share.share_id == share_id:
+            return share
+    raise NotFound(f"There is no shared link {share_id}: it was revoked, or it expired and was removed.")
+
+
+def fresh_link(service: ProjectService, share: ProjectShare) -> ProjectShare:
+    """The share with a new presigned URL, valid for the rest of its lifetime."""
+    seconds = share.remaining_seconds()
+    if seconds < 1:
+        raise InvalidInput(f"The link to {share.slug}'s snapshot has expired; share the project again.")
+    url = service.remote(share_store(service.repo).presign_share, share.slug, share.share_id, seconds)
+    return replace(share, url=url)
+
+
+def revoke(service: ProjectService, share: ProjectShare) -> None:
+    """Delete the snapshot (only the version listed): its link answers 404 from now on."""
+    gone = service.remote(
+        share_store(service.repo).delete_share_object, share.slug, share.share_id, if_match=share.etag
+    )
+    if not gone:
+        log.info("the snapshot %s was already gone", share.share_id)
+
+
+def add_lifecycle_rule(service: ProjectService) -> bool:
+    """Ask the bucket to expire snapshots itself (`shares/` after 7 days, unfinished uploads after 1), keeping
+    its other rules. False when our rule is there already. A refusal says so in one sentence."""
+    repo = share_store(service.repo)
+    try:
+        added = service.remote(
+            repo.add_expiry_rule, shares.SHARES_ROOT, shares.LIFECYCLE_RULE_ID, shares.LIFECYCLE_DAYS
+        )
+    except AccessDenied:
+        raise AccessDenied(LIFECYCLE_REFUSED.format(bucket=repo.bucket, why="access denied")) from None
+    except StorageError as exc:
+        why = exc.message.rsplit(": ", 1)[-1].rstrip(".") if ": " in exc.message else "refused"
+        raise StorageError(LIFECYCLE_REFUSED.format(bucket=repo.bucket, why=why)) from None
+    return added
+
+
+def project_summary(info: ProjectInfo) -> str:
+    """'13 files, 58.9 KB' of a project, for the share dialog."""
+    return f"{shares.files_text(info.files_count)}, {human_bytes(info.total_bytes)}"
