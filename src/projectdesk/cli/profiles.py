@@ -21,6 +21,15 @@ from projectdesk.cli.common import (
     table,
     warn,
 )
+from projectdesk.cli.proxy import (
+    add_edit_command,
+    add_proxy_options,
+    apply_proxy_args,
+    describe_proxy,
+    forget_proxy_password,
+    read_proxy_password,
+    store_proxy_password,
+)
 from projectdesk.config.profiles import KIND_S3, Profile
 from projectdesk.config.secrets import SecretStore
 from projectdesk.core.display import printable
@@ -124,11 +133,16 @@ def profiles_add(ctx: Context) -> int:
         profile.max_file_bytes = int(a.max_file_mb * 1_000_000)
     if a.max_project_mb:
         profile.max_project_bytes = int(a.max_project_mb * 1_000_000)
+    apply_proxy_args(profile, a)
     previous = ctx.profiles.check_add(profile, replace=a.replace)  # before any keyring write
     secrets = SecretStore()
     if source == "keyring":
         secrets.check()  # say so before anyone types a secret
         secrets.save(profile.name, _read_credentials(a))
+    proxy_password = read_proxy_password(profile, a, stdin_taken=a.secret_stdin)
+    if proxy_password is not None:
+        secrets.check()
+    store_proxy_password(secrets, profile, proxy_password)
     try:
         ctx.profiles.add(profile, replace=a.replace)
     except BaseException:
@@ -145,6 +159,8 @@ def profiles_add(ctx: Context) -> int:
         "env": "keys from the environment or boto3's default chain",
     }[source]
     print(f"Profile '{profile.name}' saved ({profile.endpoint_label}, bucket {profile.bucket}); {where}.")
+    if profile.proxy_url:
+        print(f"Profile '{profile.name}': {describe_proxy(profile)}.")
     if a.test or a.write or a.create_bucket:
         from projectdesk.services.connection_test import test_connection
 
@@ -186,6 +202,8 @@ def profiles_remove(ctx: Context) -> int:
                 raise KeyringUnavailable(
                     f"{exc} The profile was kept so its key can still be deleted; add --force to remove it anyway."
                 ) from None
+    if profile.kind == KIND_S3:
+        forget_proxy_password(secrets, profile.name)
     ctx.profiles.remove(profile.name)
     suffix = " and its key deleted from the keyring" if deleted else ""
     print(f"Profile '{profile.name}' removed{suffix}.")
@@ -280,6 +298,7 @@ def register(sub: Any) -> None:
     p.add_argument("--test", action="store_true", help="test the connection once saved")
     p.add_argument("--write", action="store_true", help="test writing too (implies --test)")
     p.add_argument("--create-bucket", action="store_true", help="create the bucket if missing (implies --test)")
+    add_proxy_options(p)
     p.set_defaults(handler=profiles_add)
 
     p = psub.add_parser("set-secret", help="store a profile's key in the keyring (prompt or --secret-stdin)")
@@ -306,6 +325,8 @@ def register(sub: Any) -> None:
     from projectdesk.cli.sso import add_login_command
 
     add_login_command(psub)
+
+    add_edit_command(psub)
 
     p = psub.add_parser("default", help="make a profile the default")
     p.add_argument("name")

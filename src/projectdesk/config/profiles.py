@@ -14,6 +14,7 @@ from projectdesk.core.errors import InvalidInput, NotFound
 from projectdesk.core.keys import DEFAULT_USER_ID, safe_segment
 from projectdesk.core.limits import DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_PROJECT_BYTES, Limits
 from projectdesk.storage.atomic import write_atomic
+from projectdesk.storage.proxy import check_proxy_url
 
 LOCAL = "local"
 KIND_LOCAL = "local"
@@ -41,6 +42,8 @@ class Profile:
     ignore_patterns: list[str] = field(default_factory=list)  # empty: the built-in defaults
     cache_max_bytes: int = DEFAULT_CACHE_MAX_BYTES  # the offline cache's cap: clean copies are evicted beyond it
     conditional_writes: bool = True  # the server honours If-Match on PUT; False: a HEAD just before each PUT
+    proxy_url: str = ""  # every request through this HTTP(S) proxy; empty: HTTPS_PROXY / HTTP_PROXY / NO_PROXY
+    proxy_user: str = ""  # the proxy's user name; its password is in the OS keyring (config/secrets.py)
 
     @property
     def limits(self) -> Limits:
@@ -70,6 +73,10 @@ class Profile:
                 raise InvalidInput(f"The endpoint '{self.endpoint_url}' is not an http(s) URL.")
             if url.username or url.password:
                 raise InvalidInput("Put credentials in the keyring, not in the endpoint URL.")
+        if self.proxy_url:
+            self.proxy_url = check_proxy_url(self.proxy_url)
+        if self.proxy_user and (not self.proxy_url or not self.proxy_user.isprintable() or ":" in self.proxy_user):
+            raise InvalidInput("A proxy user needs a proxy URL, and may not contain ':' or control characters.")
         if self.credential_source not in CREDENTIAL_SOURCES:
             raise InvalidInput(f"Unknown credential source '{self.credential_source}'.")
         if self.credential_source == "aws-profile" and not self.aws_profile:

@@ -1,5 +1,8 @@
 """S3 keys in the OS keyring (service `projectdesk`, user = profile name), or in memory for this run only.
 
+A profile's proxy password is a second entry of the same service, user `<profile>/proxy` (a profile name
+never holds '/', so it never meets a profile's own entry): the password alone, as typed.
+
 One keyring entry per profile holds a small JSON document with the access key id, the secret access key
 and the optional session token: the three are written, replaced and deleted together (no half-updated
 key pair), and macOS asks once per entry, not three times. Nothing here ever writes a secret to a file:
@@ -22,6 +25,7 @@ from projectdesk.storage.s3client import Credentials
 log = logging.getLogger(__name__)
 
 SERVICE = "projectdesk"
+PROXY_ENTRY_SUFFIX = "/proxy"  # the keyring user of a profile's proxy password: "<profile>/proxy"
 _FORMAT_VERSION = 1
 
 NO_KEYRING_HELP = (
@@ -153,6 +157,39 @@ class SecretStore:
                 self._session.clear()
             else:
                 self._session.pop(profile, None)
+
+    # ---- the proxy's password --------------------------------------------------------------------
+
+    def load_proxy_password(self, profile: str) -> str | None:
+        """The password of the profile's proxy user, or None when none is stored."""
+        entry = profile + PROXY_ENTRY_SUFFIX
+        with self._lock:
+            raw = self._call("read", lambda backend: backend.get_password(self.service, entry))
+        return None if raw is None else str(raw)
+
+    def save_proxy_password(self, profile: str, password: str) -> None:
+        """Store the proxy password in the keyring (replacing any), and check it reads back the same."""
+        if not password or not password.isprintable():
+            raise AuthError("The proxy password is empty or contains control characters.")
+        entry = profile + PROXY_ENTRY_SUFFIX
+        with self._lock:
+            self._call("write", lambda backend: backend.set_password(self.service, entry, password))
+            if self._call("read", lambda backend: backend.get_password(self.service, entry)) != password:
+                raise KeyringUnavailable(
+                    f"The keyring ({self.backend_name}) did not keep the proxy password for profile '{profile}': "
+                    f"{NO_KEYRING_HELP}."
+                )
+        log.debug("stored the proxy password of profile %r in %s", profile, self.backend_name)
+
+    def delete_proxy_password(self, profile: str) -> bool:
+        """Forget the profile's proxy password; True if the keyring held one."""
+        entry = profile + PROXY_ENTRY_SUFFIX
+        with self._lock:
+            if self._call("read", lambda backend: backend.get_password(self.service, entry)) is None:
+                return False
+            self._call("delete", lambda backend: backend.delete_password(self.service, entry))
+        log.debug("deleted the proxy password of profile %r from %s", profile, self.backend_name)
+        return True
 
     # ---- errors ----------------------------------------------------------------------------------
 

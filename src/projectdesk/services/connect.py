@@ -17,6 +17,7 @@ from projectdesk.config.secrets import SecretStore
 from projectdesk.core.errors import AuthError
 from projectdesk.services.projects import ProjectService
 from projectdesk.storage.local import LocalRepository
+from projectdesk.storage.proxy import ProxySettings
 from projectdesk.storage.repository import Repository
 from projectdesk.storage.s3client import Credentials
 
@@ -71,6 +72,28 @@ def resolve_credentials(profile: Profile, secrets: SecretStore | None = None) ->
     return credentials
 
 
+def resolve_proxy(
+    profile: Profile, secrets: SecretStore | None = None, *, password: str | None = None
+) -> ProxySettings | None:
+    """The profile's own proxy (None: the environment's HTTPS_PROXY / HTTP_PROXY / NO_PROXY apply).
+
+    A proxy user's password comes from the keyring, unless `password` (typed, not yet saved) is given;
+    a user without a stored password raises AuthError.
+    """
+    if profile.kind == KIND_LOCAL or not profile.proxy_url:
+        return None
+    if not profile.proxy_user:
+        return ProxySettings(profile.proxy_url)
+    if password is None:
+        password = (secrets or SecretStore()).load_proxy_password(profile.name)
+    if not password:
+        raise AuthError(
+            f"No password is stored for the proxy user '{profile.proxy_user}' of profile '{profile.name}': "
+            "enter it again."
+        )
+    return ProxySettings(profile.proxy_url, profile.proxy_user, password)
+
+
 def check_aws_profile(profile: Profile) -> None:
     """A clear error when an `aws-profile` profile names a profile ~/.aws does not have."""
     if profile.credential_source != "aws-profile":
@@ -86,15 +109,18 @@ def make_profile_client(
     *,
     credentials: Credentials | None = None,
     secrets: SecretStore | None = None,
+    proxy_password: str | None = None,
     **client_options: Any,
 ) -> S3Client:
-    """The boto3 client an S3 profile describes; `credentials`, when given, win over its source."""
+    """The boto3 client an S3 profile describes; `credentials`, when given, win over its source, and
+    `proxy_password` over the keyring's password for the profile's proxy user."""
     from projectdesk.storage.errors import translate
     from projectdesk.storage.s3client import make_client
 
     if credentials is None:
         credentials = resolve_credentials(profile, secrets)
         check_aws_profile(profile)
+    proxy = resolve_proxy(profile, secrets, password=proxy_password)
     try:
         return make_client(
             endpoint_url=profile.endpoint_url or None,
@@ -102,6 +128,7 @@ def make_profile_client(
             credentials=credentials,
             aws_profile=profile.aws_profile if profile.credential_source == "aws-profile" and not credentials else None,
             path_style=profile.path_style,
+            proxy=proxy,
             **client_options,
         )
     except Exception as exc:  # ProfileNotFound, broken config files, an invalid region

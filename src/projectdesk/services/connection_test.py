@@ -22,6 +22,7 @@ from projectdesk.core import keys
 from projectdesk.core.errors import AccessDenied, AuthError, BucketMissing, KeyringUnavailable, ProjectDeskError
 from projectdesk.services.connect import check_aws_profile, make_profile_client, resolve_credentials
 from projectdesk.storage.errors import Failure, bucket_region, classify, translate, wrong_region
+from projectdesk.storage.proxy import proxy_route
 from projectdesk.storage.s3client import Credentials
 
 if TYPE_CHECKING:
@@ -106,9 +107,11 @@ def test_connection(
     secrets: SecretStore | None = None,
     write: bool = False,
     create_bucket: bool = False,
+    proxy_password: str | None = None,
 ) -> ConnectionReport:
-    """Test a profile: `credentials` override its source; `write` adds a write+delete probe;
-    `create_bucket` creates a missing bucket (in the profile's region)."""
+    """Test a profile: `credentials` override its source (and `proxy_password` the keyring's password of
+    its proxy user); `write` adds a write+delete probe; `create_bucket` creates a missing bucket (in the
+    profile's region)."""
     if profile.kind == KIND_LOCAL:
         return _test_local(profile, paths)
     try:
@@ -118,7 +121,9 @@ def test_connection(
         return _failed(Failure.NO_CREDENTIALS, exc)
     try:
         check_aws_profile(profile)
-        client = make_profile_client(profile, credentials=credentials, **CLIENT_OPTIONS)
+        client = make_profile_client(
+            profile, credentials=credentials, secrets=secrets, proxy_password=proxy_password, **CLIENT_OPTIONS
+        )
     except ProjectDeskError as exc:
         return _failed(Failure.AWS_PROFILE if profile.credential_source == "aws-profile" else Failure.OTHER, exc)
     return _S3Test(profile, client).run(write=write, create_bucket=create_bucket)
@@ -167,7 +172,7 @@ class _S3Test:
         self.where = f"s3://{self.bucket}/{self.prefix} at {self.endpoint}"
 
     def _translate(self, exc: Exception) -> ProjectDeskError:
-        return translate(exc, bucket=self.bucket, endpoint=self.endpoint)
+        return translate(exc, bucket=self.bucket, endpoint=self.endpoint, proxy=proxy_route(self.client))
 
     def _failure(self, exc: Exception, **extra: Any) -> ConnectionReport:
         log.debug("connection test of profile %r failed: %s", self.profile.name, type(exc).__name__)

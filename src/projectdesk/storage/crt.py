@@ -12,7 +12,7 @@ botocore's), captured before it is sent. Per file only the key (percent-encoded 
 encoder), Content-Length and Content-Type change. The CRT signs with the same credentials (SigV4),
 and every error comes back through botocore's exception types into `storage.errors.translate`.
 
-Anything unusual (no awscrt, anonymous access, an HTTP proxy, an endpoint that is neither http nor
+Anything unusual (no awscrt, anonymous access, an HTTP proxy (`_proxied`), an endpoint that is neither http nor
 https, a client not made by `make_client` whose events cannot be hooked safely) returns None from
 `CrtTransfers.for_client`, and the caller uses plain boto3.
 """
@@ -200,7 +200,7 @@ class CrtTransfers:
             return None
         endpoint_url = client.meta.endpoint_url
         url = urlsplit(endpoint_url)
-        if url.scheme not in ("http", "https") or _proxied(url.scheme, url.hostname or "", config):
+        if url.scheme not in ("http", "https") or _proxied(url.scheme, url.hostname or "", config, client):
             return None
         credentials = client._get_credentials()  # type: ignore[attr-defined]  # as boto3's own CRT manager does
         if credentials is None:
@@ -619,8 +619,18 @@ def _error_code(body: bytes | None) -> tuple[str, str]:
     return (root.findtext("Code") or "").strip(), (root.findtext("Message") or "").strip()
 
 
-def _proxied(scheme: str, host: str, config: Any) -> bool:
-    """True when requests to `host` would go through an HTTP proxy (boto3 handles those; the CRT here does not)."""
+def _proxied(scheme: str, host: str, config: Any, client: Any = None) -> bool:
+    """True when requests to `host` would go through an HTTP proxy (boto3 handles those; the CRT here does not).
+
+    awscrt's S3Client takes no proxy options (nor a proxy login) from Python: it would reach the server
+    around a profile's proxy. (Its C library reads HTTP(S)_PROXY on its own.) So a proxy the client uses
+    (`proxy_route`: what botocore decided, the profile's or HTTP(S)_PROXY minus NO_PROXY), one set in its
+    config, or one set in the environment now, keeps the transfers on boto3: one set of rules decides.
+    """
+    from projectdesk.storage.proxy import proxy_route
+
+    if client is not None and proxy_route(client) is not None:
+        return True
     if getattr(config, "proxies", None):
         return True
     proxies = urllib.request.getproxies()

@@ -46,6 +46,7 @@ from projectdesk.core.errors import (
     SignInRequired,
     StorageError,
 )
+from projectdesk.storage.proxy import ProxyRoute, route_of
 
 try:  # only present in newer botocore
     from botocore.exceptions import ProxyConnectionError
@@ -117,10 +118,15 @@ class Failure(StrEnum):
     CONFLICT = "conflict"
     SERVER_BUSY = "server-busy"
     BAD_CONFIG = "bad-config"
+    PROXY_REFUSED = "proxy-refused"  # nothing listens at the proxy's port, or it would not open the tunnel
+    PROXY_LOGIN = "proxy-login"  # 407: the proxy wants a user name and password, or not the ones sent
+    PROXY_UNREACHABLE = "proxy-unreachable"  # the proxy's name does not resolve, or it does not answer
     OTHER = "other"
 
 
 def classify(exc: BaseException) -> Failure:
+    if isinstance(exc, ProxyConnectionError) and type(exc).__name__ == "ProxyConnectionError":
+        return _classify_proxy_error(exc)
     if isinstance(exc, SSLError):
         return Failure.TLS
     if isinstance(exc, EndpointConnectionError | ConnectTimeoutError | ConnectionClosedError | ProxyConnectionError):
@@ -143,6 +149,8 @@ def classify(exc: BaseException) -> Failure:
 def _classify_client_error(exc: ClientError) -> Failure:
     code = str(exc.response.get("Error", {}).get("Code", ""))
     status = _status(exc)
+    if status == 407 or code == "407":  # an http endpoint's requests are forwarded: the proxy answers them
+        return Failure.PROXY_LOGIN
     if code == "NoSuchBucket":
         return Failure.BUCKET_MISSING
     if code in ("NoSuchVersion", "MethodNotAllowed") or (code == "InvalidArgument" and _names_version(exc)):
@@ -168,13 +176,23 @@ def _classify_client_error(exc: ClientError) -> Failure:
     return Failure.OTHER
 
 
-def translate(exc: Exception, *, bucket: str, endpoint: str, what: str = "", aws_profile: str = "") -> ProjectDeskError:
+def translate(
+    exc: Exception,
+    *,
+    bucket: str,
+    endpoint: str,
+    what: str = "",
+    aws_profile: str = "",
+    proxy: ProxyRoute | None = None,
+) -> ProjectDeskError:
     """Turn a botocore/boto3 exception into a ProjectDeskError whose message a person can act on.
 
     Only error codes, the bucket, the region, the endpoint, an AWS profile name (`aws_profile`: the
     ~/.aws profile in use, named by the SSO sentence) and `what` (a key or project name) go into
     messages; botocore's own text is never copied, as some of it (string-to-sign dumps, credential
     provider output) is too revealing. A full disk (ENOSPC, EDQUOT), also inside a CRT failure, is a DiskFull.
+    The proxy's failures name it by `proxy` (the route the client uses, storage/proxy.py) or else by the
+    host and port of the URL botocore's ProxyConnectionError carries: never by its credentials.
     """
     if isinstance(exc, ProjectDeskError):
         return exc
@@ -185,6 +203,8 @@ def translate(exc: Exception, *, bucket: str, endpoint: str, what: str = "", aws
             return disk_full_error(Path(os.fsdecode(full.filename)), None)
         return DiskFull(f"The disk being written to is full{subject}.")
     kind = classify(exc)
+    if kind in (Failure.PROXY_REFUSED, Failure.PROXY_LOGIN, Failure.PROXY_UNREACHABLE):
+        return _proxy_error(kind, exc, proxy)
     match kind:
         case Failure.TLS:
             return StorageError(
@@ -274,6 +294,48 @@ def translate_sso_sign_in(exc: Exception, *, start_url: str, endpoint: str) -> P
     if code in ("InvalidRequestException", "InvalidScopeException"):
         return InvalidInput(f"{start_url} refused the sign-in ({code}): check sso_start_url and sso_region.")
     return translate(exc, bucket="", endpoint=endpoint, what="AWS SSO sign-in")
+
+
+def _proxy_error(kind: Failure, exc: BaseException, proxy: ProxyRoute | None) -> ProjectDeskError:
+    """The sentence for a proxy's failure, naming the proxy by host and port only."""
+    if proxy is None and isinstance(exc, ProxyConnectionError):
+        proxy = route_of(str(getattr(exc, "kwargs", {}).get("proxy_url", "")))
+    the_proxy = f"The proxy at {proxy.address}" if proxy is not None and proxy.address else "The proxy"
+    if kind is Failure.PROXY_LOGIN:
+        if proxy is not None and proxy.user:
+            return AuthError(
+                f"{the_proxy} did not accept its user name and password: check the proxy user and password."
+            )
+        return AuthError(f"{the_proxy} needs a user name and password (Proxy-Authorization).")
+    if kind is Failure.PROXY_REFUSED:
+        return Offline(f"{the_proxy} refused the connection.")
+    if _is_dns_failure(exc):
+        return Offline(f"{the_proxy} cannot be found (DNS): check the proxy address.")
+    return Offline(f"{the_proxy} cannot be reached: check the proxy address and the network.")
+
+
+_TUNNEL_FAILED = re.compile(r"Tunnel connection failed: (\d{3})")
+
+
+def _classify_proxy_error(exc: BaseException) -> Failure:
+    """Refused (no listener, or the proxy would not tunnel), a login wanted (407), or unreachable."""
+    seen: set[int] = set()
+    todo: list[object] = [exc]
+    while todo:
+        item = todo.pop()
+        if not isinstance(item, BaseException) or id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, ConnectionRefusedError) or getattr(item, "errno", None) == errno.ECONNREFUSED:
+            return Failure.PROXY_REFUSED
+        tunnel = _TUNNEL_FAILED.search(str(item)) if isinstance(item, OSError) else None
+        if tunnel is not None:
+            return Failure.PROXY_LOGIN if tunnel.group(1) == "407" else Failure.PROXY_REFUSED
+        kwargs = getattr(item, "kwargs", None)
+        if isinstance(kwargs, dict):
+            todo.append(kwargs.get("error"))
+        todo += [item.__cause__, item.__context__, getattr(item, "original_error", None), *item.args]
+    return Failure.PROXY_UNREACHABLE
 
 
 def disk_full_error(path: Path, needed_bytes: int | None) -> StorageError:

@@ -27,6 +27,7 @@ from projectdesk.core.mime import content_type
 from projectdesk.core.models import MAX_MANIFEST_BYTES, FileEntry, FileVersion
 from projectdesk.storage.atomic import TEMP_PREFIX, atomic_target, copy_atomic
 from projectdesk.storage.errors import disk_full_error, translate, versioning_off
+from projectdesk.storage.proxy import proxy_route
 from projectdesk.storage.repository import DEFAULT_WORKERS, FolderMaker, Repository, UploadItem
 from projectdesk.storage.transfer import DoneCallback, ProgressCallback, TransferResult, run_async
 
@@ -99,6 +100,7 @@ class S3Repository(Repository):
         self._engine_choice = transfer_engine  # "auto": the CRT where it can be used; "boto3": never
         retries: Any = getattr(client.meta.config, "retries", None) or {}
         self._body_attempts = max(1, int(retries.get("max_attempts") or retries.get("total_max_attempts") or 5))
+        self.proxy = proxy_route(client)  # the HTTP(S) proxy its requests go through, named in errors
         self._crt_engine: Any = _UNSET
         self._crt_lock = threading.Lock()
         # Whether the server honours If-Match / If-None-Match on CopyObject (SeaweedFS and AWS do, moto does
@@ -132,7 +134,7 @@ class S3Repository(Repository):
             if getattr(exc, "cancelled", False):  # a CRT transfer stopped by cancel()
                 raise Cancelled(f"{what}: cancelled.") from None
             source = getattr(exc, "botocore_error", exc)  # a CRT failure carries boto3's exception for it
-            translated = translate(source, bucket=self.bucket, endpoint=self.endpoint, what=what)
+            translated = translate(source, bucket=self.bucket, endpoint=self.endpoint, what=what, proxy=self.proxy)
             if translated is exc:
                 raise
             raise translated from None
@@ -623,7 +625,9 @@ class S3Repository(Repository):
     def _raise_crt(self, error: CrtError, what: str) -> NoReturn:
         if error.cancelled:
             raise Cancelled(f"{what}: cancelled.")
-        raise translate(error.botocore_error, bucket=self.bucket, endpoint=self.endpoint, what=what) from None
+        raise translate(
+            error.botocore_error, bucket=self.bucket, endpoint=self.endpoint, what=what, proxy=self.proxy
+        ) from None
 
     # ---- manifest --------------------------------------------------------------------------------
 

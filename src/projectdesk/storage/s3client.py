@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any, cast
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
+    from projectdesk.storage.proxy import ProxySettings
+
 # Enough for the bulk transfer pool (storage.repository.DEFAULT_WORKERS) plus the window's own calls.
 DEFAULT_MAX_CONNECTIONS = 48
 
@@ -55,6 +57,7 @@ def make_client(
     connect_timeout: float = 5.0,
     read_timeout: float = 60.0,
     max_attempts: int = 5,
+    proxy: ProxySettings | None = None,
 ) -> S3Client:
     """A client for AWS (endpoint_url None) or any S3-compatible endpoint.
 
@@ -63,6 +66,9 @@ def make_client(
     would also import boto3 and s3transfer (≈20 ms of every start), which only the no-CRT transfer fallback
     needs (storage/s3.py `_transfer` imports them there). botocore is imported here, not at module load, so
     the window paints before paying for it.
+
+    `proxy` sends every request through that HTTP(S) proxy (storage/proxy.py); without it botocore
+    honours HTTPS_PROXY / HTTP_PROXY / NO_PROXY from the environment.
     """
     import botocore.session
     from botocore.config import Config
@@ -81,6 +87,7 @@ def make_client(
         request_checksum_calculation="when_required",
         response_checksum_validation="when_required",
         user_agent_appid="projectdesk",  # type: ignore[call-arg]  # missing from the stubs
+        proxies=proxy.botocore_proxies() if proxy is not None else None,
     )
     session = botocore.session.Session(profile=aws_profile) if aws_profile else botocore.session.Session()
     session.get_component("response_parser_factory").set_parser_defaults(timestamp_parser=fast_timestamp)

@@ -130,11 +130,15 @@ def run_connection_test(
     secrets: SecretStore,
     *,
     create_bucket: bool = False,
+    proxy_password: str | None = None,
 ) -> ConnectionReport:
     """Blocking: services.connection_test (imported here: it loads botocore, which the window defers)."""
     from projectdesk.services.connection_test import test_connection
 
-    return test_connection(profile, paths, credentials, secrets=secrets, write=True, create_bucket=create_bucket)
+    return test_connection(
+        profile, paths, credentials, secrets=secrets, write=True, create_bucket=create_bucket,
+        proxy_password=proxy_password,
+    )  # fmt: skip
 
 
 def keys_text(profile: Profile, keys: str) -> str:
@@ -242,6 +246,16 @@ class ProfileEditor(OwnsTasks, QDialog):
         self.keyring_label.setObjectName("keyringLabel")
         self.keyring_label.setWordWrap(True)
         self.keyring_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.proxy_field = QLineEdit(self)
+        self.proxy_field.setObjectName("proxyUrl")
+        self.proxy_field.setPlaceholderText("none: HTTPS_PROXY / HTTP_PROXY apply (e.g. http://proxy.corp:3128)")
+        self.proxy_user_field = QLineEdit(self)
+        self.proxy_user_field.setObjectName("proxyUser")
+        self.proxy_user_field.setPlaceholderText("optional: when the proxy asks for a login")
+        self.proxy_password_field = QLineEdit(self)
+        self.proxy_password_field.setObjectName("proxyPassword")
+        self.proxy_password_field.setEchoMode(QLineEdit.EchoMode.Password)
+        self.proxy_password_field.setAttribute(Qt.WidgetAttribute.WA_InputMethodEnabled, False)
         self.default_box = QCheckBox("Open this store when ProjectDesk starts", self)
         self.default_box.setChecked(is_default)
 
@@ -262,6 +276,9 @@ class ProfileEditor(OwnsTasks, QDialog):
         row("&Secret access key:", self.secret_field)
         row("Session &token:", self.token_field)
         row("A&WS profile:", self.aws_profile_box)
+        row("Pro&xy:", self.proxy_field)
+        row("Proxy &login:", self.proxy_user_field)
+        row("Proxy passw&ord:", self.proxy_password_field)
         layout.addWidget(self.keyring_label)  # outside the form: QFormLayout mis-sizes wrapped labels
         layout.addWidget(self.default_box)
 
@@ -299,8 +316,10 @@ class ProfileEditor(OwnsTasks, QDialog):
         self.test_button.clicked.connect(lambda: self.test_connection())
         self.create_bucket_button.clicked.connect(lambda: self.test_connection(create_bucket=True))
         self.versioning_row.enableRequested.connect(lambda: self.enable_versioning())
+        self.proxy_field.textChanged.connect(lambda _t: self._update_proxy_rows())
         self._fill(profile)
         self._update_rows()
+        self._fill_proxy(profile)
 
     # ---- fields ----------------------------------------------------------------------------------
 
@@ -364,6 +383,30 @@ class ProfileEditor(OwnsTasks, QDialog):
             text = f"Keyring in use: {self._keyring.label} (not needed for this source)."
         self.keyring_label.setText(text)
 
+    def _fill_proxy(self, profile: Profile | None) -> None:
+        if profile is not None:
+            self.proxy_field.setText(profile.proxy_url)
+            self.proxy_user_field.setText(profile.proxy_user)
+            if profile.proxy_user:
+                self.proxy_password_field.setPlaceholderText("Stored in the keyring — type to replace")
+        self._update_proxy_rows()
+
+    def _update_proxy_rows(self) -> None:
+        proxied = bool(self.proxy_field.text().strip())
+        self.form.setRowVisible(self.proxy_user_field, proxied)
+        self.form.setRowVisible(self.proxy_password_field, proxied)
+
+    def typed_proxy_password(self, profile: Profile) -> str | None:
+        """The proxy password typed in (None: keep the keyring's); raises InvalidInput when one is needed."""
+        typed = self.proxy_password_field.text().strip()
+        if not profile.proxy_user:
+            return None
+        if typed:
+            return typed
+        if self._original is not None and self._original.proxy_user == profile.proxy_user:
+            return None
+        raise InvalidInput("Type the proxy password for the proxy login, or leave the login empty.")
+
     def profile_from_fields(self, *, unnamed: str = "") -> Profile:
         """The profile the form describes (validated; raises InvalidInput with the field's problem).
         `unnamed`: the name to use while none is typed (a connection test before naming the store)."""
@@ -395,6 +438,8 @@ class ProfileEditor(OwnsTasks, QDialog):
             credential_source="keyring" if source == SOURCE_SESSION else source,
             aws_profile=aws_profile,
         )
+        profile.proxy_url = self.proxy_field.text().strip()
+        profile.proxy_user = self.proxy_user_field.text().strip() if profile.proxy_url else ""
         return profile.validate()
 
     def typed_credentials(self) -> Credentials | None:
@@ -440,6 +485,7 @@ class ProfileEditor(OwnsTasks, QDialog):
         source = self.source_box.currentData()
         profile = self.profile_from_fields(unnamed="new-store")
         credentials = self.typed_credentials()
+        proxy_password = self.typed_proxy_password(profile)
         if (
             source in (SOURCE_KEYRING, SOURCE_SESSION)
             and credentials is None
@@ -452,7 +498,13 @@ class ProfileEditor(OwnsTasks, QDialog):
         self._busy(True)
         try:
             report = await self._tasks.call(
-                run_connection_test, profile, self._paths, credentials, self._secrets, create_bucket=create_bucket
+                run_connection_test,
+                profile,
+                self._paths,
+                credentials,
+                self._secrets,
+                create_bucket=create_bucket,
+                proxy_password=proxy_password,
             )
         finally:
             self._busy(False)
@@ -481,6 +533,7 @@ class ProfileEditor(OwnsTasks, QDialog):
         editing = self._original is not None
         name = profile.name
         await self._tasks.call(self._store.check_add, profile, replace=editing)
+        proxy_password = self.typed_proxy_password(profile)
         had = self._keys in ("keyring", "session")
         if source in (SOURCE_KEYRING, SOURCE_SESSION) and credentials is None and not had:
             raise InvalidInput("Type the access key ID and the secret access key.")
@@ -499,6 +552,7 @@ class ProfileEditor(OwnsTasks, QDialog):
                     await self._tasks.call(_forget_stored, self._secrets, name, keep_session=True)
             else:
                 await self._tasks.call(_forget_stored, self._secrets, name, keep_session=False)
+            await self._tasks.call(_store_proxy_password, self._secrets, profile, proxy_password)
             await self._tasks.call(self._store.add, profile, replace=editing)
             if self.default_box.isChecked():
                 await self._tasks.call(self._store.set_default, name)
@@ -508,11 +562,20 @@ class ProfileEditor(OwnsTasks, QDialog):
         finally:
             self._busy(False)
             self._saving = False
-        for secret in (self.key_id_field, self.secret_field, self.token_field):
+        for secret in (self.key_id_field, self.secret_field, self.token_field, self.proxy_password_field):
             secret.clear()
         self.saved_name = name
         self.saved.emit(name)
         self.accept()
+
+
+def _store_proxy_password(secrets: SecretStore, profile: Profile, password: str | None) -> None:
+    """The proxy password typed for the store to the keyring; none kept once the store has no proxy login."""
+    if password is not None:
+        secrets.save_proxy_password(profile.name, password)
+    elif not profile.proxy_user:
+        with contextlib.suppress(KeyringUnavailable):
+            secrets.delete_proxy_password(profile.name)
 
 
 def _forget_stored(secrets: SecretStore, name: str, *, keep_session: bool) -> None:
@@ -756,3 +819,5 @@ def _remove(store: ProfileStore, secrets: SecretStore, name: str) -> None:
     secrets.forget_session(name)
     with contextlib.suppress(KeyringUnavailable):
         secrets.delete(name)
+    with contextlib.suppress(KeyringUnavailable):
+        secrets.delete_proxy_password(name)
