@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QColor, QPalette
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QStyle, QToolButton, QWidget
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QStyle, QToolButton, QWidget
 
 ERROR, WARNING, INFO = "error", "warning", "info"
 _COLOURS = {  # (background, text) for light and dark palettes
@@ -15,7 +17,8 @@ _COLOURS = {  # (background, text) for light and dark palettes
 
 
 class Banner(QFrame):
-    """Shows one message at a time with a close button; notices hide themselves after a while."""
+    """Shows one message at a time with a close button; notices hide themselves after a while. A message may
+    offer one action (a button beside it, e.g. Sign in with AWS SSO…): clicking it hides the banner and runs it."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -27,6 +30,11 @@ class Banner(QFrame):
         self.label.setWordWrap(True)
         self.label.setTextFormat(Qt.TextFormat.RichText)
         self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.action_button = QPushButton(self)
+        self.action_button.setObjectName("bannerAction")
+        self.action_button.hide()
+        self.action_button.clicked.connect(self._run_action)
+        self._action: Callable[[], object] | None = None
         close = QToolButton(self)
         close.setAutoRaise(True)
         close.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_TitleBarCloseButton))
@@ -36,14 +44,27 @@ class Banner(QFrame):
         layout.setContentsMargins(10, 6, 6, 6)
         layout.addWidget(self.icon)
         layout.addWidget(self.label, 1)
+        layout.addWidget(self.action_button, 0, Qt.AlignmentFlag.AlignVCenter)
         layout.addWidget(close, 0, Qt.AlignmentFlag.AlignTop)
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.timeout.connect(self.hide)
         self.hide()
 
-    def show_message(self, title: str, message: str, kind: str = ERROR, *, timeout_ms: int = 0) -> None:
+    def show_message(
+        self,
+        title: str,
+        message: str,
+        kind: str = ERROR,
+        *,
+        timeout_ms: int = 0,
+        action: tuple[str, Callable[[], object]] | None = None,
+    ) -> None:
+        """Show `message`; `action` (button text, what it runs) offers the way out of it."""
         self.kind = kind
+        self._action = action[1] if action is not None else None
+        self.action_button.setText(action[0] if action is not None else "")
+        self.action_button.setVisible(action is not None)
         dark = self.palette().color(QPalette.ColorRole.Window).lightness() < 128
         background, text = _COLOURS[kind][1 if dark else 0]
         palette = self.palette()
@@ -66,6 +87,12 @@ class Banner(QFrame):
 
     def text(self) -> str:
         return self.label.text()
+
+    def _run_action(self) -> None:
+        action, self._action = self._action, None
+        self.hide()
+        if action is not None:
+            action()
 
 
 def _escape(text: str) -> str:

@@ -33,11 +33,12 @@ from projectdesk import __version__
 from projectdesk.config.paths import Paths
 from projectdesk.config.profiles import ProfileStore
 from projectdesk.config.secrets import SecretStore
-from projectdesk.core.errors import Cancelled, Offline, ProjectDeskError
+from projectdesk.core.errors import Cancelled, Offline, ProjectDeskError, SignInRequired
 from projectdesk.services.offline import CachedProjectService
 from projectdesk.ui.banner import ERROR, INFO, WARNING, Banner
 from projectdesk.ui.browser import ProjectBrowser
 from projectdesk.ui.commands import CommandContext, Commands
+from projectdesk.ui.commands.sign_in import SIGN_IN_TEXT
 from projectdesk.ui.dialogs import ask
 from projectdesk.ui.editing import EditorFlow
 from projectdesk.ui.editor import MODIFIED_MARK, EditorArea, EditorPage, is_dark
@@ -374,6 +375,11 @@ class MainWindow(QMainWindow):
         if isinstance(error, Offline):
             self.session.set_connection(Connection.OFFLINE)
             self.banner.show_message(error.title, error.message, WARNING)
+            return
+        if isinstance(error, SignInRequired):  # an AWS SSO sign-in missing or expired: offer it
+            sign_in = self.commands.sign_in
+            self.banner.show_message(error.title, error.message, ERROR, action=(SIGN_IN_TEXT, sign_in.sign_in))
+            self.statusBar().showMessage(f"{error.title}: {error.message}", 10000)
             return
         if isinstance(error, ProjectDeskError):
             self.banner.show_message(error.title, error.message, ERROR)

@@ -12,6 +12,7 @@ from projectdesk.ui.commands.conflicts import ConflictCommands
 from projectdesk.ui.commands.files import FileCommands
 from projectdesk.ui.commands.history import HistoryCommands
 from projectdesk.ui.commands.project import ProjectCommands
+from projectdesk.ui.commands.sign_in import SignInCommands
 from projectdesk.ui.commands.store import StoreCommands
 
 __all__ = ["CommandContext", "Commands"]
@@ -41,7 +42,9 @@ class Commands(QObject):
         self.files = FileCommands(context)
         self.conflicts = ConflictCommands(context)
         self.history = HistoryCommands(context)
-        self.groups: tuple[CommandGroup, ...] = (self.store, self.project, self.files, self.conflicts, self.history)
+        self.sign_in = SignInCommands(context)
+        self.groups: tuple[CommandGroup, ...] = (self.store, self.project, self.files, self.conflicts, self.history,
+                                                 self.sign_in)  # fmt: skip
         self._download = download
         self._refresh = refresh
         browser = context.browser
@@ -85,6 +88,7 @@ class Commands(QObject):
         store_menu = QMenu("&Store", menu_bar)
         for action in (store.accounts_action, store.work_offline_action, store.retry_action, store.send_action):
             store_menu.addAction(action)
+        store_menu.addAction(self.sign_in.sign_in_action)
         store_menu.addSeparator()
         store_menu.addAction(store.cache_folder_action)
         history = self.history
