@@ -31,7 +31,7 @@ from projectdesk.core.sizes import human_bytes
 from projectdesk.services.projects import ProjectService
 from projectdesk.storage.multipart import MIN_PART_SIZE, MultipartWriter
 from projectdesk.storage.repository import Repository
-from projectdesk.storage.share_store import S3ShareStore, share_store
+from projectdesk.storage.share_store import ShareStore, share_store
 from projectdesk.storage.transfer import ProgressCallback
 
 log = logging.getLogger(__name__)
@@ -84,7 +84,7 @@ def share_project(
 
 def _build(
     repo: Repository,
-    store: S3ShareStore,
+    store: ShareStore,
     slug: str,
     expires_seconds: int,
     progress: ProgressCallback | None,
@@ -153,7 +153,7 @@ class _Meter:
 
 
 def _write_zip(
-    repo: S3ShareStore,
+    repo: ShareStore,
     slug: str,
     entries: list[FileEntry],
     links: dict[str, str],
@@ -232,7 +232,7 @@ def _zip_time(epoch: float) -> tuple[int, int, int, int, int, int]:
     return (when.year, when.month, when.day, when.hour, when.minute, when.second)
 
 
-def _read_whole(repo: S3ShareStore, slug: str, entry: FileEntry) -> bytes:
+def _read_whole(repo: ShareStore, slug: str, entry: FileEntry) -> bytes:
     pieces = bytearray()
     repo.stream_file(slug, entry, pieces.extend)
     return bytes(pieces)
@@ -245,7 +245,7 @@ def _completed(data: bytes) -> Future[bytes]:
 
 
 def _prefetched(
-    repo: S3ShareStore, slug: str, entries: list[FileEntry]
+    repo: ShareStore, slug: str, entries: list[FileEntry]
 ) -> Iterator[tuple[FileEntry, Future[bytes] | None]]:
     """Each entry in order, with its bytes being read ahead when it is small (None: stream it then)."""
     with ThreadPoolExecutor(max_workers=PREFETCH_THREADS, thread_name_prefix="share-read") as pool:
