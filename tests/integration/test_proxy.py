@@ -1,8 +1,8 @@
 """Working behind an HTTP proxy: projectdesk-cli in-process against a real SeaweedFS server, through the
 small real forward proxy of tests/servers/httpproxy.py (its request log proves where traffic went).
 
-SeaweedFS listens on plain http, so the proxy forwards absolute-URI requests (an https endpoint would be
-tunnelled with CONNECT instead: tests/unit/test_proxy.py covers that path against the same proxy).
+SeaweedFS listens on plain http, so the proxy forwards absolute-URI requests; behind an https front
+(tests/servers/tlsfront.py) the same server is reached through a CONNECT tunnel instead.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from projectdesk.storage.crt import CrtTransfers
 from tests.conftest import MemoryKeyring, make_tree, tree_bytes
 from tests.integration.test_credentials import assert_plain_sentence
 from tests.servers.httpproxy import HttpProxy
+from tests.servers.tlsfront import TlsFront
 
 if TYPE_CHECKING:
     from tests.servers.seaweedfs import SeaweedServer
@@ -103,8 +104,8 @@ def debug_logs(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFi
     yield caplog
 
 
-def _add(run: Cli, seaweed: SeaweedServer, bucket: str, *extra: str, stdin: str = "") -> None:
-    run("profiles", "add", "weed", "--endpoint-url", seaweed.endpoint_url, "--region", seaweed.region,
+def _add(run: Cli, seaweed: SeaweedServer, bucket: str, *extra: str, stdin: str = "", endpoint: str = "") -> None:
+    run("profiles", "add", "weed", "--endpoint-url", endpoint or seaweed.endpoint_url, "--region", seaweed.region,
         "--bucket", bucket, "--path-style", "--env", "--default", "--max-file-mb", "30", *extra,
         stdin=stdin)  # fmt: skip
 
@@ -119,7 +120,7 @@ def _round_trip(run: Cli, tmp_path: Path) -> str:
     return slug
 
 
-def _saw_every_file(proxy: HttpProxy, seaweed: SeaweedServer, bucket: str, slug: str) -> None:
+def _saw_every_file(proxy: HttpProxy, seaweed: SeaweedServer, bucket: str, slug: str) -> None:  # forwarded
     """The proxy carried an upload and a download of every file (none went around it on the CRT)."""
     prefix = f"{seaweed.endpoint_url}/{bucket}/projects/anonymous/{slug}/"
     for method in ("PUT", "GET"):
@@ -247,3 +248,37 @@ def test_a_refused_or_unreachable_proxy_is_one_sentence(
     _, err = run("profiles", "edit", "weed", "--proxy", f"http://{USER}:{PASSWORD}@127.0.0.1:3128", expect=1)
     assert "not in the URL" in err
     _assert_no_password(run, debug_logs, tmp_path, PASSWORD)
+
+
+def test_an_https_endpoint_is_tunnelled_with_the_login(
+    run: Cli,
+    seaweed: SeaweedServer,
+    bucket: str,
+    login_proxy: HttpProxy,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    debug_logs: pytest.LogCaptureFixture,
+) -> None:
+    assert seaweed.ports is not None
+    with TlsFront(tmp_path, seaweed.ports.s3) as front:
+        monkeypatch.setenv("AWS_CA_BUNDLE", str(front.ca_file))
+        _add(run, seaweed, bucket, "--proxy", login_proxy.url, "--proxy-user", USER, "--proxy-password-stdin",
+             stdin=PASSWORD + "\n", endpoint=front.endpoint_url)  # fmt: skip
+        _round_trip(run, tmp_path)
+        tunnels = login_proxy.targets("CONNECT")
+        assert tunnels and set(tunnels) == {f"127.0.0.1:{front.port}"}
+        assert login_proxy.count() == len(tunnels), "a request was forwarded instead of tunnelled"
+
+        # A tunnel refused for want of a login (407 to the CONNECT: botocore's ProxyConnectionError).
+        run("profiles", "edit", "weed", "--proxy-user", "")
+        message = run.error("profiles", "test", "weed")
+        assert message == f"The proxy at {login_proxy.address} needs a user name and password (Proxy-Authorization)."
+
+        wrong = "wrong-" + uuid.uuid4().hex
+        run("profiles", "edit", "weed", "--proxy-user", USER, "--proxy-password-stdin", stdin=wrong + "\n")
+        message = run.error("profiles", "test", "weed")
+        assert message.startswith(f"The proxy at {login_proxy.address} did not accept its user name and password")
+        assert base64.b64encode(f"{USER}:{wrong}".encode()).decode() in login_proxy.rejected_logins[-1]
+        message = run.error("push", str(tmp_path / "src" / "Proxied"))
+        assert message.startswith(f"The proxy at {login_proxy.address} did not accept")
+    _assert_no_password(run, debug_logs, tmp_path, PASSWORD, wrong)

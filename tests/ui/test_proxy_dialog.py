@@ -18,8 +18,8 @@ from projectdesk.config.secrets import SERVICE
 from tests.integration.test_credentials import assert_plain_sentence
 from tests.servers.httpproxy import HttpProxy
 from tests.ui.test_accounts_dialog import (
-    fill_seaweed,
     files_holding,
+    fill_seaweed,
     open_accounts,
     open_editor,
     run_test,

@@ -52,17 +52,20 @@ class ProxyRoute:
 
 
 def check_proxy_url(url: str) -> str:
-    """`url` when it is a usable proxy URL (http(s)://host[:port]); InvalidInput otherwise."""
-    shown = _without_login(url.strip())
+    """`url` when it is a usable proxy URL (http(s)://host[:port]); InvalidInput otherwise.
+
+    A URL holding an '@' is refused first, and never repeated: it may hold a password.
+    """
+    if "@" in url:
+        raise InvalidInput(
+            "Give the proxy's user name as the profile's proxy user and its password to the keyring, not in the URL."
+        )
+    shown = url.strip()
     try:
-        parts = urlsplit(url.strip())
+        parts = urlsplit(shown)
         parts.port  # noqa: B018  # raises ValueError for a port that is not a number in range
     except ValueError:
         raise InvalidInput(f"The proxy '{shown}' is not an http(s) URL with a valid port.") from None
-    if parts.username is not None or parts.password is not None or "@" in url:
-        raise InvalidInput(
-            "Put the proxy's user in the proxy user field and its password in the keyring, not in the URL."
-        )
     if parts.scheme not in PROXY_SCHEMES or not parts.hostname:
         raise InvalidInput(f"The proxy '{shown}' is not an http(s) URL such as http://proxy.example.com:3128.")
     if parts.path not in ("", "/") or parts.query or parts.fragment:
@@ -99,12 +102,3 @@ def proxy_route(client: Any) -> ProxyRoute | None:
         proxies = getattr(client.meta.config, "proxies", None) or {}
         url = proxies.get(urlsplit(endpoint).scheme or "https")
     return route_of(str(url)) if url else None
-
-
-def _without_login(url: str) -> str:
-    """`url` with anything before an '@' in its authority dropped (for a message about a bad URL)."""
-    scheme, sep, rest = url.partition("://")
-    if not sep:
-        return url.rpartition("@")[2]
-    authority, slash, path = rest.partition("/")
-    return f"{scheme}://{authority.rpartition('@')[2]}{slash}{path}"
