@@ -12,6 +12,7 @@ from projectdesk.ui.commands.conflicts import ConflictCommands
 from projectdesk.ui.commands.files import FileCommands
 from projectdesk.ui.commands.history import HistoryCommands
 from projectdesk.ui.commands.project import ProjectCommands
+from projectdesk.ui.commands.share import ShareCommands
 from projectdesk.ui.commands.sign_in import SignInCommands
 from projectdesk.ui.commands.store import StoreCommands
 
@@ -43,8 +44,9 @@ class Commands(QObject):
         self.conflicts = ConflictCommands(context)
         self.history = HistoryCommands(context)
         self.sign_in = SignInCommands(context)
+        self.share = ShareCommands(context)
         self.groups: tuple[CommandGroup, ...] = (self.store, self.project, self.files, self.conflicts, self.history,
-                                                 self.sign_in)  # fmt: skip
+                                                 self.sign_in, self.share)  # fmt: skip
         self._download = download
         self._refresh = refresh
         browser = context.browser
@@ -70,7 +72,8 @@ class Commands(QObject):
         project, files = self.project, self.files
         project_menu = QMenu("&Project", menu_bar)
         for action in (project.keep_offline_action, project.export_action, self._download,
-                       project.copy_project_uri_action, project.delete_project_action):  # fmt: skip
+                       project.copy_project_uri_action, self.share.share_project_action,
+                       self.share.shared_links_action, project.delete_project_action):  # fmt: skip
             project_menu.addAction(action)
         project_menu.addSection("Working folder")
         for action in (project.work_in_folder_action, project.open_in_editor_action, project.folder_conflicts_action,
@@ -139,7 +142,7 @@ class Commands(QObject):
         project = self.project
         menu = QMenu(self.context.parent)
         for action in (project.keep_offline_action, self._download, project.export_action,
-                       project.copy_project_uri_action):  # fmt: skip
+                       project.copy_project_uri_action, self.share.share_project_action):  # fmt: skip
             menu.addAction(action)
         menu.addSeparator()
         for action in (project.work_in_folder_action, project.open_in_editor_action, project.stop_working_action):
