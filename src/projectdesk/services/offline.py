@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, Literal, ParamSpec, TypeVar
 
 from projectdesk.cache.index import CLEAN, CONFLICT, DELETED, DIRTY, REMOTE, ConflictRecord, FileRow, OutboxItem
+from projectdesk.cache.listing_memo import SqliteListingMemo
 from projectdesk.cache.store import CacheStore, ProjectUsage
 from projectdesk.config.paths import Paths
 from projectdesk.config.profiles import DEFAULT_CACHE_MAX_BYTES, Profile
@@ -44,6 +45,7 @@ from projectdesk.core.keys import PathGate, is_safe_relative_path, safe_relative
 from projectdesk.core.limits import Limits
 from projectdesk.core.models import FileEntry, Manifest, ProjectInfo
 from projectdesk.core.threeway import Direction
+from projectdesk.services.listing import OnBatch
 from projectdesk.services.projects import ProjectService, PushPlan, PushResult
 from projectdesk.services.sync import FlushReport, OutboxFlusher
 from projectdesk.storage.atomic import copy_replace
@@ -139,6 +141,7 @@ class CachedProjectService(ProjectService):
     ) -> None:
         super().__init__(repo, limits=limits, ignore_patterns=ignore_patterns, data_dir=data_dir)
         self.cache = cache
+        self.listing_memo = SqliteListingMemo(cache.blobs.meta_dir, repo.user_id)
         self.conditional_writes = conditional_writes
         self.cache_max_bytes = cache_max_bytes
         self.on_offline_changed: Callable[[bool], None] | None = None
@@ -153,6 +156,7 @@ class CachedProjectService(ProjectService):
         self._flush_lock = threading.Lock()
 
     def close(self) -> None:
+        self.listing_memo.close()
         self.cache.close()
         self.folder_states.close()
 
@@ -258,11 +262,13 @@ class CachedProjectService(ProjectService):
         """The projects as last listed, from the index (instant, no network)."""
         return self.cache.projects()
 
-    def list_projects(self) -> list[ProjectInfo]:
+    def list_projects(
+        self, on_batch: OnBatch | None = None, cancel: threading.Event | None = None, *, check_all: bool = False
+    ) -> list[ProjectInfo]:
         """The server's list (recorded in the cache), or the cached list when offline — unless the
         cache knows no project at all, when the connection error says more than an empty list."""
         try:
-            projects = self.remote(self.repo.list_projects)
+            projects = self.remote(super().list_projects, on_batch, cancel, check_all=check_all)
         except Offline:
             cached = self.cached_projects()
             if not cached and not self.cache.projects_listed():

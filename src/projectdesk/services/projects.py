@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ParamSpec, TypeVar
 
+from projectdesk.cache.listing_memo import ListingMemo
 from projectdesk.config.paths import Paths
 from projectdesk.core import techstack
 from projectdesk.core.errors import Conflict, InvalidInput, NotFound, Offline, ProjectDeskError, StorageError
@@ -24,6 +25,7 @@ from projectdesk.core.threeway import Direction
 from projectdesk.services import archive
 from projectdesk.services.folder_sync import FolderPlan, FolderReport, FolderSync
 from projectdesk.services.hashing import sha256_bytes
+from projectdesk.services.listing import OnBatch, ProjectLister
 from projectdesk.services.workfolders import FolderStates
 from projectdesk.storage.repository import DownloadReport, Repository
 from projectdesk.storage.transfer import ProgressCallback
@@ -72,6 +74,17 @@ class ProjectService:
         # Working folders: bindings and per-file bases (services/workfolders.py), under the data directory.
         self.folder_states = FolderStates(data_dir or Paths.default().data_dir)
         self.folders = FolderSync(self, self.folder_states)
+        # What the project listing remembers between runs (services/listing.py); the cached service keeps it
+        # on disk. Replace it before the first listing.
+        self.listing_memo = ListingMemo()
+        self._lister: ProjectLister | None = None
+
+    @property
+    def lister(self) -> ProjectLister:
+        """The project listing and the catalog's writer (services/listing.py)."""
+        if self._lister is None:
+            self._lister = ProjectLister(self.repo, self.listing_memo)
+        return self._lister
 
     def remote(self, call: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run one repository call (the cached service also tracks whether the server answers)."""
@@ -83,8 +96,11 @@ class ProjectService:
 
     # ---- reading -------------------------------------------------------------------------------
 
-    def list_projects(self) -> list[ProjectInfo]:
-        return self.repo.list_projects()
+    def list_projects(
+        self, on_batch: OnBatch | None = None, cancel: threading.Event | None = None, *, check_all: bool = False
+    ) -> list[ProjectInfo]:
+        """Every project, newest first (services/listing.py); `on_batch` hears them as they arrive."""
+        return self.lister.list_projects(on_batch, cancel, check_all=check_all)
 
     def info(self, slug: str) -> ProjectInfo:
         safe_segment(slug, "project slug")
@@ -193,7 +209,9 @@ class ProjectService:
         safe_segment(slug, "project slug")
         if not self.repo.project_exists(slug):
             raise NotFound(f"There is no project '{slug}'.")
-        return self.repo.delete_project(slug)
+        count = self.repo.delete_project(slug)
+        self.lister.writer.forget(slug)
+        return count
 
     # ---- working folders: push, pull, sync --------------------------------------------------------
 
@@ -331,21 +349,22 @@ class ProjectService:
         for _ in range(MANIFEST_ATTEMPTS):
             manifest = self._build_manifest(slug, name, previous, entries, known or {}, contents or {}, folder, links)
             try:
-                self._put_manifest(manifest, version)
+                written = self._put_manifest(manifest, version)
             except Conflict:
                 previous, version = self.remote(self.repo.get_manifest_versioned, slug)
                 entries = self.remote(self.repo.list_files, slug)
                 continue
+            self.lister.writer.record(manifest, written)  # best effort: the listing checks it anyway
             return manifest
         raise StorageError(f"The manifest of '{slug}' keeps changing on the server; run again.")
 
-    def _put_manifest(self, manifest: Manifest, version: str | None) -> None:
+    def _put_manifest(self, manifest: Manifest, version: str | None) -> str:
+        """Write the manifest over `version`; returns its new version."""
         if not self.conditional_writes:  # the server ignores preconditions: compare just before instead
             if self.remote(self.repo.read_manifest_versioned, manifest.slug)[1] != version:
                 raise Conflict(f"The manifest of '{manifest.slug}' changed meanwhile.")
-            self.remote(self.repo.put_manifest, manifest)
-            return
-        self.remote(self.repo.put_manifest, manifest, if_match=version, if_none_match=version is None)
+            return self.remote(self.repo.put_manifest, manifest)
+        return self.remote(self.repo.put_manifest, manifest, if_match=version, if_none_match=version is None)
 
     def _build_manifest(
         self,

@@ -1,0 +1,127 @@
+"""The per-user project catalog: every project with a manifest, its listed info and the manifest's ETag.
+
+Stored as `projects/{user_id}/.projectdesk-catalog.json` (a key directly under the user prefix, beside
+the project folders: a listing with Delimiter "/" never sees it as a project). Pure: parsing, checking and
+serialising only; reading, writing and checking it against the slug listing is `services/listing.py`.
+
+A catalog is hostile input like a manifest: `Catalog.from_bytes` refuses more than `MAX_CATALOG_BYTES`,
+a wrong shape or version (`CatalogInvalid`), and drops single entries with wrong types (they are then read
+from their manifests, and the catalog repaired).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+
+from projectdesk.core import keys
+from projectdesk.core.models import MAX_ETAG_CHARS, Manifest, ManifestInvalid, ProjectInfo
+
+log = logging.getLogger(__name__)
+
+CATALOG_NAME = ".projectdesk-catalog.json"
+CATALOG_FORMAT = 1
+MAX_CATALOG_BYTES = 64 * 1000 * 1000  # ~200,000 projects; a larger one is refused unread
+MAX_CATALOG_ENTRIES = 500_000
+
+
+class CatalogInvalid(ValueError):
+    """A catalog object that is not JSON, too large, or not shaped like one."""
+
+
+def catalog_key(user_id: str) -> str:
+    return f"{keys.user_prefix(user_id)}{CATALOG_NAME}"
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogEntry:
+    """One project as its manifest said at version `manifest_etag`."""
+
+    info: ProjectInfo
+    manifest_etag: str
+
+    def to_json(self) -> dict[str, object]:
+        info = self.info
+        return {
+            "etag": self.manifest_etag,
+            "name": info.name,
+            "created_date": info.created_date,
+            "updated_date": info.updated_date,
+            "files_count": info.files_count,
+            "total_bytes": info.total_bytes,
+            "tech_stack": list(info.tech_stack),
+            "has_frontend": info.has_frontend,
+            "has_backend": info.has_backend,
+        }
+
+
+@dataclass(slots=True)
+class Catalog:
+    """slug -> entry. `dropped`: how many entries `from_bytes` refused (their projects are read directly)."""
+
+    user_id: str
+    entries: dict[str, CatalogEntry] = field(default_factory=dict)
+    dropped: int = 0
+
+    def to_bytes(self) -> bytes:
+        data = {
+            "format": CATALOG_FORMAT,
+            "user_id": self.user_id,
+            "projects": {slug: entry.to_json() for slug, entry in sorted(self.entries.items())},
+        }
+        return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+    def same_entries(self, other: Catalog) -> bool:
+        return self.entries == other.entries
+
+    @classmethod
+    def from_bytes(cls, data: bytes, user_id: str) -> Catalog:
+        if len(data) > MAX_CATALOG_BYTES:
+            raise CatalogInvalid(f"larger than {MAX_CATALOG_BYTES // 1000 // 1000} MB")
+        try:
+            parsed = json.loads(data)
+        except RecursionError:
+            raise CatalogInvalid("nested too deeply") from None
+        except ValueError as exc:
+            raise CatalogInvalid(f"not JSON: {str(exc)[:100]}") from None
+        if not isinstance(parsed, dict):
+            raise CatalogInvalid("not a JSON object")
+        if parsed.get("format") != CATALOG_FORMAT:
+            raise CatalogInvalid(f"format {str(parsed.get('format'))[:20]!r} is not {CATALOG_FORMAT}")
+        projects = parsed.get("projects")
+        if not isinstance(projects, dict):
+            raise CatalogInvalid("projects is not an object")
+        if len(projects) > MAX_CATALOG_ENTRIES:
+            raise CatalogInvalid(f"more than {MAX_CATALOG_ENTRIES:,} projects")
+        catalog = cls(user_id)
+        for slug, raw in projects.items():
+            entry = _entry(slug, raw, user_id)
+            if entry is None:
+                catalog.dropped += 1
+            else:
+                catalog.entries[slug] = entry
+        return catalog
+
+
+def _entry(slug: object, raw: object, user_id: str) -> CatalogEntry | None:
+    """One entry checked like a manifest's fields; None (logged) when anything is off."""
+    if not isinstance(slug, str) or not keys.is_safe_relative_path(slug) or "/" in slug:
+        log.warning("catalog entry with an unsafe slug ignored: %r", str(slug)[:80])
+        return None
+    if not isinstance(raw, dict):
+        log.warning("catalog entry of %s ignored: not an object", slug)
+        return None
+    etag = raw.get("etag")
+    if not isinstance(etag, str) or not 0 < len(etag) <= MAX_ETAG_CHARS:
+        log.warning("catalog entry of %s ignored: no usable manifest ETag", slug)
+        return None
+    fields = {k: raw.get(k) for k in ("name", "created_date", "updated_date", "files_count", "total_bytes",
+                                        "tech_stack", "has_frontend", "has_backend")}  # fmt: skip
+    try:
+        manifest = Manifest.from_json({**fields, "slug": slug})
+    except ManifestInvalid as exc:
+        log.warning("catalog entry of %s ignored: %s", slug, exc)
+        return None
+    manifest.slug = slug
+    return CatalogEntry(ProjectInfo.from_manifest(manifest, user_id), etag)

@@ -1,0 +1,316 @@
+"""Listing every project of a user fast: the catalog checked against the slug listing, one listing of the
+user's prefix for the projects the catalog does not know, derived info remembered by ETag.
+
+A run (`ProjectLister.list_projects`):
+
+1. The catalog object (`core/catalog.py`) is read — If-None-Match on the copy the memo holds, so an
+   unchanged one is a 304 — then the slugs are listed (in pieces at once, split at the catalog's slugs) while
+   the manifests of the `CHECKS_PER_RUN` entries checked longest ago are read If-None-Match their recorded
+   ETag (a manifest another tool changed is noticed within len(catalog) / CHECKS_PER_RUN runs).
+2. Slugs the catalog knows are listed from it at once (the first batch). Entries without a slug are dropped.
+3. The other slugs — projects another tool wrote, or whose catalog update was lost — come from one listing of
+   their part of the user's prefix (`storage/listing.py`): those with a manifest are read from it, those
+   without one are derived from their files, the tech stack from the few files detection reads, fetched only
+   when the ETags of the project's files changed since last time (`cache/listing_memo.py`).
+4. When what was found differs from the catalog, the catalog is written back If-Match the version read
+   (a lost race is left to the next run). Never does a catalog problem fail the listing.
+
+Writers (`CatalogWriter`): every manifest write and project deletion updates the catalog after the fact,
+read-modify-write with If-Match and a few attempts, best effort (logged, never raised).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+
+from projectdesk.cache.listing_memo import Derived, ListingMemo
+from projectdesk.core import techstack
+from projectdesk.core.catalog import Catalog, CatalogEntry, CatalogInvalid
+from projectdesk.core.errors import AuthError, BucketMissing, Cancelled, Conflict, Offline, ProjectDeskError
+from projectdesk.core.models import Manifest, ManifestInvalid, ProjectInfo
+from projectdesk.storage.listing import ListingBackend, ProjectObjects, backend_for
+from projectdesk.storage.repository import Repository
+
+log = logging.getLogger(__name__)
+
+CHECKS_PER_RUN = 64  # catalog entries whose manifest is re-read (If-None-Match) per run
+READ_THREADS = 16
+CATALOG_ATTEMPTS = 8
+FATAL = (AuthError, BucketMissing, Offline, Cancelled)  # not one project's fault: the whole listing fails
+
+# (projects that arrived, how many have arrived so far, how many are expected): called on the listing's thread
+OnBatch = Callable[[list[ProjectInfo], int, int], None]
+
+
+def fingerprint(objects: ProjectObjects) -> str:
+    """What a manifest-less project's derived stack depends on: its files' paths and ETags."""
+    digest = hashlib.sha256()
+    for entry in sorted(objects.files, key=lambda e: e.path):
+        digest.update(f"{entry.path}\0{entry.etag}\n".encode("utf-8", "surrogatepass"))
+    return digest.hexdigest()
+
+
+class CatalogWriter:
+    """Keeps the catalog in step with the manifests this process writes (best effort)."""
+
+    def __init__(self, repo: Repository, memo: ListingMemo, backend: ListingBackend | None = None) -> None:
+        self.repo = repo
+        self.memo = memo
+        self.backend = backend or backend_for(repo)
+
+    def read(self) -> tuple[Catalog | None, str | None]:
+        """The catalog (None when there is none or it is unusable: logged) and its version."""
+        held = self.memo.catalog()
+        read = self.backend.read_catalog(if_none_match=held[0] if held else None)
+        if read.unchanged and held is not None:
+            etag, data = held
+        elif read.data is None or read.etag is None:
+            self.memo.put_catalog(None, None)
+            return None, read.etag
+        else:
+            etag, data = read.etag, read.data
+            self.memo.put_catalog(etag, data)
+        try:
+            catalog = Catalog.from_bytes(data, self.repo.user_id)
+        except CatalogInvalid as exc:
+            log.warning("the project catalog is unreadable (%s); projects are read directly and it is rewritten", exc)
+            return None, etag
+        if catalog.dropped:
+            log.warning("%d entries of the project catalog were unreadable; those projects are read directly",
+                        catalog.dropped)  # fmt: skip
+        return catalog, etag
+
+    def write(self, catalog: Catalog, base: str | None) -> bool:
+        """Write `catalog` over version `base` (none: only if there is none); False when someone else wrote it
+        first or the store refused (logged)."""
+        data = catalog.to_bytes()
+        try:
+            etag = self.backend.write_catalog(data, if_match=base, if_none_match=base is None)
+        except Conflict:
+            return False
+        except ProjectDeskError as exc:
+            log.info("the project catalog could not be written: %s", exc)
+            return False
+        self.memo.put_catalog(etag, data)
+        return True
+
+    def change(self, apply: Callable[[Catalog], None]) -> None:
+        """Read, apply, write If-Match; again when another writer got there first. Never raises."""
+        if not self.backend.supports_catalog:
+            return
+        for attempt in range(CATALOG_ATTEMPTS):
+            try:
+                catalog, etag = self.read()
+            except ProjectDeskError as exc:
+                log.info("the project catalog could not be read to update it: %s", exc)
+                return
+            updated = Catalog(self.repo.user_id, dict(catalog.entries) if catalog is not None else {})
+            apply(updated)
+            if catalog is not None and updated.same_entries(catalog):
+                return
+            if self.write(updated, etag):
+                return
+            self.memo.put_catalog(None, None)  # someone else's version is newer: read it whole again
+            time.sleep(random.uniform(0, 0.02 * 2**attempt))  # writers that collided do not collide again
+        log.info("the project catalog kept changing; left for the next listing to repair")
+
+    def record(self, manifest: Manifest, etag: str) -> None:
+        """The manifest of `manifest.slug` is now version `etag`."""
+        info = ProjectInfo.from_manifest(manifest, self.repo.user_id)
+        def put(catalog: Catalog) -> None:
+            catalog.entries[manifest.slug] = CatalogEntry(info, etag)
+
+        self.change(put)
+
+    def forget(self, slug: str) -> None:
+        def drop(catalog: Catalog) -> None:
+            catalog.entries.pop(slug, None)
+
+        self.change(drop)
+
+
+class ProjectLister:
+    """One user's projects, listed as the module says."""
+
+    def __init__(self, repo: Repository, memo: ListingMemo, *, checks_per_run: int = CHECKS_PER_RUN) -> None:
+        self.repo = repo
+        self.memo = memo
+        self.backend = backend_for(repo)
+        self.writer = CatalogWriter(repo, memo, self.backend)
+        self.checks_per_run = checks_per_run
+
+    def list_projects(
+        self, on_batch: OnBatch | None = None, cancel: threading.Event | None = None, *, check_all: bool = False
+    ) -> list[ProjectInfo]:
+        """Every project, newest first; `on_batch` hears them as they arrive. `check_all`: every catalog entry's
+        manifest is checked this run (`projectdesk-cli list --check`)."""
+        catalog: Catalog | None = None
+        base: str | None = None
+        if self.backend.supports_catalog:
+            try:
+                catalog, base = self.writer.read()
+            except FATAL:
+                raise
+            except ProjectDeskError as exc:
+                log.warning("the project catalog could not be read (%s); projects are read directly", exc)
+        entries = dict(catalog.entries) if catalog is not None else {}
+        checking = list(entries) if check_all else self.memo.least_checked(list(entries), self.checks_per_run)
+        with ThreadPoolExecutor(max_workers=READ_THREADS) as pool:
+            slugs_asked = pool.submit(self.backend.list_slugs_split, list(entries))
+            checks = list(pool.map(lambda slug: (slug, self._check(slug, entries[slug])), checking))
+            slugs = slugs_asked.result()
+        self.memo.mark_checked(checking, time.time())
+        for slug, checked in checks:
+            if checked is None:
+                entries.pop(slug, None)  # gone or unreadable: read with the unknown ones
+            else:
+                entries[slug] = checked
+        listed = set(slugs)
+        total = len(slugs)
+        found: dict[str, ProjectInfo] = {}
+        known = [entry.info for slug, entry in entries.items() if slug in listed]
+        for info in known:
+            found[info.slug] = info
+        if on_batch is not None and known:
+            on_batch(list(known), len(found), total)
+        unknown = [slug for slug in slugs if slug not in found]
+        fresh: dict[str, CatalogEntry] = {}
+        for batch in self.backend.list_project_objects(unknown, slugs):
+            if cancel is not None and cancel.is_set():
+                raise Cancelled("Listing the projects was cancelled.")
+            infos = self._infos(batch, fresh)
+            for info in infos:
+                found[info.slug] = info
+            if on_batch is not None and infos:
+                on_batch(infos, len(found), total)
+        if self.backend.supports_catalog:
+            repaired = Catalog(self.repo.user_id, {s: e for s, e in entries.items() if s in listed} | fresh)
+            stale = catalog is None or not repaired.same_entries(catalog)
+            if stale and not self.writer.write(repaired, base):
+                log.info("the project catalog changed meanwhile; it is repaired on a later listing")
+        return sorted(found.values(), key=lambda p: (-p.updated_date, p.slug))
+
+    def _check(self, slug: str, entry: CatalogEntry) -> CatalogEntry | None:
+        """The entry as the manifest is now: itself when unchanged, None when gone or unreadable."""
+        try:
+            data, etag, changed = self.backend.read_manifest_if_changed(slug, entry.manifest_etag)
+        except FATAL:
+            raise
+        except ProjectDeskError as exc:
+            log.info("manifest of %s could not be checked: %s", slug, exc)
+            return entry
+        if not changed:
+            return entry
+        if data is None or etag is None:
+            return None
+        try:
+            manifest = Manifest.from_bytes(data, slug=slug)
+        except ManifestInvalid:
+            return None
+        return CatalogEntry(ProjectInfo.from_manifest(manifest, self.repo.user_id), etag)
+
+    # ---- projects the catalog does not know ---------------------------------------------------------
+
+    def _infos(self, batch: Sequence[ProjectObjects], fresh: dict[str, CatalogEntry]) -> list[ProjectInfo]:
+        with_manifest = [p for p in batch if p.manifest is not None]
+        without = [p for p in batch if p.manifest is None and p.files]
+        infos: list[ProjectInfo] = []
+        with ThreadPoolExecutor(max_workers=READ_THREADS) as pool:
+            for objects, result in zip(with_manifest, pool.map(self._from_manifest, with_manifest), strict=True):
+                if isinstance(result, CatalogEntry):
+                    fresh[objects.slug] = result
+                    infos.append(result.info)
+                elif result is not None:
+                    infos.append(result)
+            infos += self._derive_all(without, pool)
+        return infos
+
+    def _from_manifest(self, objects: ProjectObjects) -> CatalogEntry | ProjectInfo | None:
+        slug = objects.slug
+        try:
+            data, etag = self.repo.read_manifest_versioned(slug)
+        except FATAL:
+            raise
+        except ProjectDeskError as exc:
+            log.warning("could not read project %s: %s", slug, exc)
+            return self._unreadable(slug, f"it could not be read ({exc})")
+        if data is None or etag is None:  # removed since the listing
+            return self._derive(objects, {}) if objects.files else None
+        try:
+            manifest = Manifest.from_bytes(data, slug=slug)
+        except ManifestInvalid as exc:
+            log.warning("manifest of %s is unreadable (%s); listing the project from its files", slug, exc)
+            if not objects.files:
+                return self._unreadable(slug, f"its manifest is unreadable ({exc}); listed from its files")
+            info = self._derive(objects, self._contents(objects))
+            info.warning = f"its manifest is unreadable ({exc}); listed from its files"
+            return info
+        return CatalogEntry(ProjectInfo.from_manifest(manifest, self.repo.user_id), etag)
+
+    def _unreadable(self, slug: str, why: str) -> ProjectInfo:
+        return ProjectInfo(slug, slug, self.repo.user_id, 0.0, 0.0, 0, 0, [], False, False,
+                           has_manifest=False, warning=why)  # fmt: skip
+
+    def _derive_all(self, projects: Sequence[ProjectObjects], pool: ThreadPoolExecutor) -> list[ProjectInfo]:
+        """Manifest-less projects: stacks from the memo where the files' ETags match, else from their files."""
+        if not projects:
+            return []
+        prints = {p.slug: fingerprint(p) for p in projects}
+        remembered = self.memo.derived(prints)
+        infos: list[ProjectInfo] = []
+        todo: list[ProjectObjects] = []
+        for objects in projects:
+            held = remembered.get(objects.slug)
+            if held is not None and held.fingerprint == prints[objects.slug]:
+                info = self._derive(objects, None)
+                info.tech_stack, info.has_frontend, info.has_backend = list(held.tech_stack), held.has_frontend, \
+                    held.has_backend  # fmt: skip
+                infos.append(info)
+            else:
+                todo.append(objects)
+        learnt: dict[str, Derived] = {}
+        for objects, contents in zip(todo, pool.map(self._contents, todo), strict=True):
+            info = self._derive(objects, contents)
+            learnt[objects.slug] = Derived(prints[objects.slug], list(info.tech_stack), info.has_frontend,
+                                           info.has_backend)  # fmt: skip
+            infos.append(info)
+        self.memo.put_derived(learnt)
+        return infos
+
+    def _contents(self, objects: ProjectObjects) -> dict[str, bytes]:
+        contents: dict[str, bytes] = {}
+        for entry in objects.files:
+            if techstack.is_interesting(entry.path) and entry.size <= techstack.INTERESTING_MAX_BYTES:
+                try:
+                    contents[entry.path] = self.repo.read_file(objects.slug, entry.path)
+                except FATAL:
+                    raise
+                except ProjectDeskError as exc:
+                    log.warning("could not read %s of %s for its tech stack: %s", entry.path, objects.slug, exc)
+        return contents
+
+    def _derive(self, objects: ProjectObjects, contents: dict[str, bytes] | None) -> ProjectInfo:
+        """As `Repository.derive_info`, from files already listed (`contents` None: the stack is filled in
+        by the caller)."""
+        entries = objects.files
+        stack = techstack.detect((e.path for e in entries), contents) if contents is not None else None
+        times = [e.last_modified for e in entries] or [0.0]
+        return ProjectInfo(
+            name=objects.slug,
+            slug=objects.slug,
+            user_id=self.repo.user_id,
+            created_date=min(times),
+            updated_date=max(times),
+            files_count=len(entries),
+            total_bytes=sum(e.size for e in entries),
+            tech_stack=stack.tech_stack if stack else [],
+            has_frontend=stack.has_frontend if stack else False,
+            has_backend=stack.has_backend if stack else False,
+            has_manifest=False,
+        )

@@ -1,0 +1,187 @@
+"""The project catalog (core/catalog.py, services/listing.py) on the local store, moto and SeaweedFS: kept by
+our writers, checked against the slug listing, never trusted blindly, and safe against hostile content."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from pathlib import Path
+
+import pytest
+
+from projectdesk.cache.listing_memo import ListingMemo, SqliteListingMemo
+from projectdesk.core.catalog import Catalog, CatalogInvalid, catalog_key
+from projectdesk.core.keys import manifest_key, object_key, user_prefix
+from projectdesk.services.listing import CatalogWriter, ProjectLister
+from projectdesk.services.projects import ProjectService
+from projectdesk.storage.listing import backend_for
+from tests.conftest import Store, make_tree
+
+REACT = json.dumps({"dependencies": {"react": "18", "vite": "5"}}).encode()
+
+
+def _push(service: ProjectService, root: Path, slug: str, files: dict[str, bytes]) -> None:
+    plan = service.plan_push(make_tree(root / slug, files), slug=slug, remember=False)
+    report = service.push(plan)
+    assert not report.failed
+
+
+def _catalog(store: Store) -> Catalog:
+    read = backend_for(store.repo).read_catalog()
+    assert read.data is not None, "no catalog was written"
+    return Catalog.from_bytes(read.data, store.repo.user_id)
+
+
+def _fresh_lister(store: Store, **kwargs: int) -> ProjectLister:
+    return ProjectLister(store.repo, ListingMemo(), **kwargs)
+
+
+def test_pushes_saves_and_deletes_keep_the_catalog(store: Store, tmp_path: Path) -> None:
+    service = ProjectService(store.repo, data_dir=tmp_path / "data")
+    _push(service, tmp_path, "alpha", {"package.json": REACT, "src/App.jsx": b"x"})
+    _push(service, tmp_path, "beta", {"main.py": b"print(1)\n"})
+    catalog = _catalog(store)
+    assert set(catalog.entries) == {"alpha", "beta"}
+    assert catalog.entries["alpha"].info.tech_stack[:2] == ["React", "Vite"]
+    assert catalog.entries["alpha"].manifest_etag == store.repo.read_manifest_versioned("alpha")[1]
+
+    service.write_file("beta", "more.py", b"x = 2\n")  # a save
+    assert _catalog(store).entries["beta"].info.files_count == 2
+    assert _catalog(store).entries["beta"].manifest_etag == store.repo.read_manifest_versioned("beta")[1]
+
+    service.delete_project("alpha")
+    assert set(_catalog(store).entries) == {"beta"}
+    assert [p.slug for p in service.list_projects()] == ["beta"]
+
+
+def test_other_tools_projects_appear_and_deleted_ones_disappear(store: Store, tmp_path: Path) -> None:
+    service = ProjectService(store.repo, data_dir=tmp_path / "data")
+    _push(service, tmp_path, "ours", {"a.txt": b"a"})
+    _push(service, tmp_path, "doomed", {"b.txt": b"b"})
+    user = store.repo.user_id
+    # the web backend: plain objects, no manifest, no catalog update
+    store.plant(object_key(user, "webapp", "frontend/package.json"), REACT)
+    store.plant(object_key(user, "webapp", "frontend/index.html"), b"<html>")
+    # another tool deletes a project we catalogued
+    store.repo.delete_project("doomed")
+    assert "doomed" in _catalog(store).entries  # the catalog did not hear of it
+
+    lister = _fresh_lister(store)
+    projects = {p.slug: p for p in lister.list_projects()}
+    assert set(projects) == {"ours", "webapp"}
+    web = projects["webapp"]
+    assert not web.has_manifest and web.files_count == 2 and "React" in web.tech_stack and web.has_frontend
+    assert set(_catalog(store).entries) == {"ours"}  # repaired: the deleted project's entry dropped
+
+    # a repeat run: the derived stack comes from the memo (package.json is not read again)
+    reads: list[str] = []
+    original = store.repo.read_file
+
+    def counting(slug: str, path: str) -> bytes:
+        reads.append(f"{slug}/{path}")
+        return original(slug, path)
+
+    store.repo.read_file = counting  # type: ignore[method-assign]
+    again = {p.slug: p for p in lister.list_projects()}
+    assert again["webapp"].tech_stack == web.tech_stack and reads == []
+    vue = json.dumps({"dependencies": {"vue": "3"}}).encode()
+    store.plant(object_key(user, "webapp", "frontend/package.json"), vue)
+    changed = {p.slug: p for p in lister.list_projects()}
+    assert "Vue" in changed["webapp"].tech_stack and reads == ["webapp/frontend/package.json"]
+
+
+def test_a_manifest_changed_by_another_tool_shows_within_the_check_rotation(store: Store, tmp_path: Path) -> None:
+    service = ProjectService(store.repo, data_dir=tmp_path / "data")
+    for slug in ("p1", "p2", "p3"):
+        _push(service, tmp_path, slug, {"f.txt": slug.encode()})
+    data, _ = store.repo.read_manifest_versioned("p2")
+    assert data is not None
+    manifest = json.loads(data)
+    manifest["name"] = "Renamed elsewhere"
+    store.plant(manifest_key(store.repo.user_id, "p2"), json.dumps(manifest).encode())  # no catalog update
+
+    lister = _fresh_lister(store, checks_per_run=1)  # one entry checked per run: p2 is seen within 3 runs
+    names = []
+    for _ in range(3):
+        names.append({p.slug: p.name for p in lister.list_projects()}["p2"])
+    assert names[-1] == "Renamed elsewhere"
+    assert _catalog(store).entries["p2"].info.name == "Renamed elsewhere"  # and the catalog repaired
+
+
+def test_a_hostile_catalog_is_ignored_with_a_warning(
+    store: Store, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    service = ProjectService(store.repo, data_dir=tmp_path / "data")
+    _push(service, tmp_path, "real", {"f.txt": b"f"})
+    key = catalog_key(store.repo.user_id)
+    for hostile in (b"\xff not json", b"[1, 2]", json.dumps({"format": 1, "projects": {"real": {"etag": 5}}}).encode(),
+                    b"{" * 100_000):  # fmt: skip
+        store.plant(key, hostile)
+        caplog.clear()
+        with caplog.at_level(logging.WARNING):
+            projects = _fresh_lister(store).list_projects()
+        assert [p.slug for p in projects] == ["real"] and projects[0].files_count == 1
+        assert "catalog" in caplog.text
+        assert set(_catalog(store).entries) == {"real"}  # rewritten, readable again
+    # entries lying about a project are checked against its manifest on the next runs, and entries for
+    # slugs that do not exist are dropped
+    forged = json.loads(backend_for(store.repo).read_catalog().data or b"{}")
+    forged["projects"]["ghost"] = dict(forged["projects"]["real"])
+    store.plant(key, json.dumps(forged).encode())
+    assert [p.slug for p in _fresh_lister(store).list_projects()] == ["real"]
+    assert "ghost" not in _catalog(store).entries
+
+
+def test_a_catalog_larger_than_the_cap_is_refused_unread() -> None:
+    with pytest.raises(CatalogInvalid, match="larger"):
+        Catalog.from_bytes(b" " * (64 * 1000 * 1000 + 1), "u")
+    catalog = Catalog.from_bytes(json.dumps({"format": 1, "projects": {
+        "../x": {"etag": "e"}, "ok": {"etag": "e", "name": "OK", "files_count": -1},
+        "fine": {"etag": "e", "name": "Fine", "tech_stack": ["Rust"], "updated_date": 5}}}).encode(), "u")  # fmt: skip
+    assert list(catalog.entries) == ["fine"] and catalog.dropped == 2
+    assert catalog.entries["fine"].info.tech_stack == ["Rust"]
+
+
+def test_two_writers_racing_on_the_catalog_lose_no_entry(store: Store) -> None:
+    writers = [CatalogWriter(store.repo, ListingMemo()) for _ in range(2)]
+    per_writer = 12
+    start = threading.Barrier(2)
+
+    from projectdesk.core.models import Manifest
+
+    def run(index: int) -> None:
+        start.wait()
+        for i in range(per_writer):
+            manifest = Manifest(f"P{index}-{i}", f"w{index}-{i}", store.repo.user_id, 1.0, 2.0)
+            writers[index].record(manifest, f"etag-{index}-{i}")
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert set(_catalog(store).entries) == {f"w{w}-{i}" for w in range(2) for i in range(per_writer)}
+
+
+def test_a_repeat_run_with_nothing_changed_reads_no_catalog_body(store: Store, tmp_path: Path) -> None:
+    service = ProjectService(store.repo, data_dir=tmp_path / "data")
+    for slug in ("a", "b"):
+        _push(service, tmp_path, slug, {"f.txt": slug.encode()})
+    memo = SqliteListingMemo(tmp_path / "memo", store.repo.user_id)
+    first = ProjectLister(store.repo, memo).list_projects()
+    lister = ProjectLister(store.repo, SqliteListingMemo(tmp_path / "memo", store.repo.user_id))  # a new process
+    seen = []
+    original = lister.backend.read_catalog
+
+    def spy(*, if_none_match: str | None = None):  # type: ignore[no-untyped-def]
+        result = original(if_none_match=if_none_match)
+        seen.append(result)
+        return result
+
+    lister.backend.read_catalog = spy  # type: ignore[method-assign]
+    assert lister.list_projects() == first
+    assert [(r.unchanged, r.data) for r in seen] == [(True, None)]
+    # the catalog key lies directly under the user prefix: never taken for a project
+    assert catalog_key(store.repo.user_id).startswith(user_prefix(store.repo.user_id))
+    assert sorted(store.repo.list_slugs()) == ["a", "b"]
