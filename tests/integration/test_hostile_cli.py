@@ -187,7 +187,7 @@ region = us-east-1
 """
 SSO_SENTENCE = (
     "projectdesk-cli: error: The AWS SSO sign-in for profile 'work-sso' is missing or expired: "
-    "run 'aws sso login --profile work-sso'.\n"
+    "run 'projectdesk-cli profiles login aws' (or 'aws sso login --profile work-sso').\n"
 )
 
 
@@ -247,7 +247,10 @@ def test_the_sso_sentence_without_a_profile_still_says_what_to_run() -> None:
     from botocore.exceptions import UnauthorizedSSOTokenError
 
     error = translate(UnauthorizedSSOTokenError(), bucket="b", endpoint="E", aws_profile="work-sso")
-    assert isinstance(error, SsoSignInMissing) and f"projectdesk-cli: error: {error}\n" == SSO_SENTENCE
+    assert isinstance(error, SsoSignInMissing) and error.message == (
+        "The AWS SSO sign-in for profile 'work-sso' is missing or expired: run 'aws sso login --profile work-sso'."
+    )
+    assert f"projectdesk-cli: error: {error.for_profile('work-sso', 'aws')}\n" == SSO_SENTENCE
 
 
 # ---- a full disk --------------------------------------------------------------------------------------

@@ -77,7 +77,10 @@ def test_an_expired_sign_in_is_the_sign_in_error_and_profiles_login_fixes_it(sso
 
     listing = subprocess.run([*cli, "--profile", profile.name, "list"], capture_output=True, text=True, timeout=120)
     assert listing.returncode == 1
-    assert listing.stderr.startswith("projectdesk-cli: error: The AWS SSO sign-in for profile 'legacy' is missing")
+    assert listing.stderr == (
+        "projectdesk-cli: error: The AWS SSO sign-in for profile 'legacy' is missing or expired: "
+        "run 'projectdesk-cli profiles login legacy-store' (or 'aws sso login --profile legacy').\n"
+    )
 
     login = subprocess.Popen([*cli, "profiles", "login", profile.name, "--no-browser", "--json"],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip

@@ -103,7 +103,7 @@ def main(argv: Sequence[str] | None = None, paths: Paths | None = None) -> int:
         warn(exc.message)
         return exc.exit_code
     except ProjectDeskError as exc:
-        print(f"projectdesk-cli: error: {error_text(exc, ctx.aws_profile_in_use)}", file=sys.stderr)
+        print(f"projectdesk-cli: error: {error_text(exc, ctx.aws_profile_in_use, ctx.store_in_use)}", file=sys.stderr)
         return EXIT_FAILED
     except BrokenPipeError:
         return EXIT_OK

@@ -113,14 +113,17 @@ def aws_profile_of(profile: Profile) -> str:
     return ""
 
 
-def error_text(exc: ProjectDeskError, aws_profile: Callable[[], str] | None = None) -> str:
+def error_text(
+    exc: ProjectDeskError, aws_profile: Callable[[], str] | None = None, store: Callable[[], str] | None = None
+) -> str:
     """The one line to print for `exc`, escaped; an SSO sign-in failure names the ~/.aws profile
-    (`aws_profile()`, asked only then: botocore's exceptions do not say it)."""
+    (`aws_profile()`, asked only then: botocore's exceptions do not say it) and the store's
+    `profiles login` command (`store()`: the ProjectDesk profile)."""
     if aws_profile is not None and "projectdesk.storage.errors" in sys.modules:  # loaded once botocore was met
         from projectdesk.storage.errors import SsoSignInMissing
 
         if isinstance(exc, SsoSignInMissing):
-            exc = exc.for_profile(aws_profile())
+            exc = exc.for_profile(aws_profile(), store() if store is not None else "")
     return printable(exc.message)
 
 
@@ -148,6 +151,13 @@ class Context:
         """The ~/.aws profile boto3 signs in with for the chosen profile ("" when none: keys, local)."""
         try:
             return aws_profile_of(self.profiles.get(self.args.profile))
+        except ProjectDeskError:
+            return ""
+
+    def store_in_use(self) -> str:
+        """The chosen ProjectDesk profile's name ("" when it does not exist)."""
+        try:
+            return self.profiles.get(self.args.profile).name
         except ProjectDeskError:
             return ""
 

@@ -225,7 +225,11 @@ def _report(ctx: Context, report: ConnectionReport, profile: Profile) -> int:
         if report.history_note:
             print(printable(report.history_note.replace(" NAME ", f" {profile.name} ")))
         return EXIT_OK
-    message = error_text(report.error, lambda: aws_profile_of(profile)) if report.error else printable(report.message)
+    message = (
+        error_text(report.error, lambda: aws_profile_of(profile), lambda: profile.name)
+        if report.error
+        else printable(report.message)
+    )
     print(f"projectdesk-cli: error: {message}", file=sys.stderr)
     name = profile.name
     if report.can_create_bucket:

@@ -79,21 +79,27 @@ class SsoSignInMissing(SignInRequired):
 
     botocore's SSO exceptions do not say which profile they are about: `aws_profile` is "" when the
     caller did not pass it to `translate`, and `for_profile` fills it in later (the CLI knows its profile).
+    With `store` (the ProjectDesk profile), the sentence names `projectdesk-cli profiles login` first: signing
+    in needs no AWS CLI.
     """
 
-    def __init__(self, aws_profile: str = "") -> None:
+    def __init__(self, aws_profile: str = "", store: str = "") -> None:
+        self.store = store
         if aws_profile:
-            message = (
-                f"The AWS SSO sign-in for profile '{aws_profile}' is missing or expired: "
-                f"run 'aws sso login --profile {_shell_word(aws_profile)}'."
-            )
+            subject, command = f"profile '{aws_profile}'", f"aws sso login --profile {_shell_word(aws_profile)}"
         else:
-            message = "The AWS SSO sign-in for this profile is missing or expired: run 'aws sso login'."
-        super().__init__(message, aws_profile)
+            subject, command = "this profile", "aws sso login"
+        if store:
+            how = f"run 'projectdesk-cli profiles login {_shell_word(store)}' (or '{command}')"
+        else:
+            how = f"run '{command}'"
+        super().__init__(f"The AWS SSO sign-in for {subject} is missing or expired: {how}.", aws_profile)
 
-    def for_profile(self, aws_profile: str) -> SsoSignInMissing:
-        """This error naming `aws_profile` (itself when it names one already or `aws_profile` is empty)."""
-        return self if self.aws_profile or not aws_profile else SsoSignInMissing(aws_profile)
+    def for_profile(self, aws_profile: str, store: str = "") -> SsoSignInMissing:
+        """This error naming `aws_profile` and `store` (itself when it names them already or they are empty)."""
+        if (self.aws_profile or not aws_profile) and (self.store or not store):
+            return self
+        return SsoSignInMissing(self.aws_profile or aws_profile, self.store or store)
 
 
 class Failure(StrEnum):
