@@ -29,6 +29,7 @@ from projectdesk.storage.atomic import TEMP_PREFIX, atomic_target, copy_atomic
 from projectdesk.storage.errors import disk_full_error, translate, versioning_off
 from projectdesk.storage.proxy import proxy_route
 from projectdesk.storage.repository import DEFAULT_WORKERS, FolderMaker, Repository, UploadItem
+from projectdesk.storage.throttle import BANDWIDTH, DOWN, UP, ThrottledBody, ThrottledStream, install_hook
 from projectdesk.storage.transfer import DoneCallback, ProgressCallback, TransferResult, run_async
 
 if TYPE_CHECKING:
@@ -92,6 +93,7 @@ class S3Repository(Repository):
         transfer_engine: str = "auto",
     ) -> None:
         keys.safe_segment(user_id, "user id")
+        install_hook(client)  # bodies are charged to the bandwidth limit as they are sent (storage/throttle.py)
         self._client = client
         self.bucket = bucket
         self.user_id = user_id
@@ -158,6 +160,9 @@ class S3Repository(Repository):
         method = getattr(self._client, operation)
         attempts = self._body_attempts
         for attempt in range(1, attempts + 1):
+            body = params.get("Body")
+            if isinstance(body, ThrottledBody):
+                body.seek(0)  # an attempt after a cut-short answer sends the body from its start again
             try:
                 return method(**params)
             except _CUT_SHORT as exc:
@@ -242,7 +247,8 @@ class S3Repository(Repository):
                 response = self._call("get_object", Bucket=self.bucket, Key=key, **pinned)
                 if response_into is not None:
                     response_into.update((k, v) for k, v in response.items() if k != "Body")
-                return into(response["Body"])
+                body = response["Body"]
+                return into(ThrottledStream(body) if BANDWIDTH.wanted(DOWN) else body)
             except _STREAM_ERRORS:
                 if attempt == attempts:
                     raise
@@ -278,7 +284,7 @@ class S3Repository(Repository):
                 "put_object",
                 Bucket=self.bucket,
                 Key=key,
-                Body=data,
+                Body=_body(data),
                 ContentType=content_type(path),
                 Metadata=self._metadata(slug, project_name),
                 **conditions,
@@ -313,8 +319,11 @@ class S3Repository(Repository):
 
     # ---- transfers ---------------------------------------------------------------------------------
 
-    def _crt(self) -> CrtTransfers | None:
-        """The CRT engine for bulk transfers (made on first use), or None where boto3 must do them."""
+    def _crt(self, direction: str = "") -> CrtTransfers | None:
+        """The CRT engine for bulk transfers in `direction` (made on first use), or None where boto3 must do
+        them: also while that direction has a bandwidth limit (the CRT's reads and writes cannot be charged)."""
+        if direction and BANDWIDTH.limit(direction):
+            return None
         if self._crt_engine is _UNSET:
             with self._crt_lock:
                 if self._crt_engine is _UNSET:
@@ -365,10 +374,11 @@ class S3Repository(Repository):
                 with open(item.local_path, "rb") as handle:
                     data = handle.read()
                 conditions = _conditions(item.if_match, item.if_none_match)
-                response = self._call("put_object", Bucket=self.bucket, Key=key, Body=data, **extra, **conditions)
+                body = _body(data)
+                response = self._call("put_object", Bucket=self.bucket, Key=key, Body=body, **extra, **conditions)
                 return FileEntry(item.path, len(data), _strip_etag(response.get("ETag", "")), time.time())
             self._check_before_multipart(slug, item)
-            crt = self._crt()
+            crt = self._crt(UP)
             if crt is not None:  # large files: parts in parallel, read from disk in C, bounded memory
                 template = crt.template("put_object", self.bucket, Metadata=extra["Metadata"])
                 etag = crt.run(
@@ -384,9 +394,38 @@ class S3Repository(Repository):
                 )
                 if etag:
                     return FileEntry(item.path, item.size, etag, time.time())
+            elif BANDWIDTH.wanted(UP):  # limited or pausable: parts whose bodies are charged as they are sent
+                etag = self._upload_parts(key, item, extra)
+                if etag:
+                    return FileEntry(item.path, item.size, etag, time.time())
             else:  # large files stream from disk in parts through boto3's transfer manager
                 _transfer(self._client).upload_file(str(item.local_path), self.bucket, key, extra_args=extra)
         return self.stat_file(slug, item.path)
+
+    def _upload_parts(self, key: str, item: UploadItem, extra: dict[str, Any]) -> str:
+        """`item` as a multipart upload of MULTIPART_CHUNK parts sent one after another, each body charged to
+        the bandwidth limit as the connection reads it; aborted on any failure. Returns the object's ETag."""
+        created = self._call("create_multipart_upload", Bucket=self.bucket, Key=key, **extra)
+        upload_id = str(created["UploadId"])
+        try:
+            parts: list[dict[str, Any]] = []
+            with open(item.local_path, "rb") as handle:
+                for number, start in enumerate(range(0, item.size, MULTIPART_CHUNK), start=1):
+                    length = min(MULTIPART_CHUNK, item.size - start)
+                    answer = self._call(
+                        "upload_part", Bucket=self.bucket, Key=key, UploadId=upload_id, PartNumber=number,
+                        Body=ThrottledBody(handle, length, start), ContentLength=length,
+                    )  # fmt: skip
+                    parts.append({"PartNumber": number, "ETag": answer["ETag"]})
+            done = self._call(
+                "complete_multipart_upload", Bucket=self.bucket, Key=key, UploadId=upload_id,
+                MultipartUpload={"Parts": parts},
+            )  # fmt: skip
+        except BaseException:
+            with contextlib.suppress(Exception):
+                self._call("abort_multipart_upload", Bucket=self.bucket, Key=key, UploadId=upload_id)
+            raise
+        return _strip_etag(str(done.get("ETag", "")))
 
     def download_one(self, slug: str, entry: FileEntry, target: Path) -> None:
         key = keys.object_key(self.user_id, slug, entry.path)
@@ -394,7 +433,7 @@ class S3Repository(Repository):
             if entry.size < MULTIPART_THRESHOLD:
                 self._read_body(key, lambda body: copy_atomic(body, target), entry.etag)
                 return
-            crt = self._crt()
+            crt = self._crt(DOWN)
             with atomic_target(target) as temp:
                 if crt is not None:
                     template = crt.template("get_object", self.bucket)
@@ -431,7 +470,7 @@ class S3Repository(Repository):
         cancel: threading.Event | None,
         on_done: DoneCallback[UploadItem, FileEntry] | None = None,
     ) -> TransferResult[UploadItem, FileEntry]:
-        crt = self._crt() if self._own("upload_one") and items else None
+        crt = self._crt(UP) if self._own("upload_one") and items else None
         if crt is None:
             return super()._upload_many(slug, items, project_name, progress, cancel, on_done)
         metadata = self._metadata(slug, project_name)
@@ -514,7 +553,7 @@ class S3Repository(Repository):
         hashes: dict[str, str] | None = None,
         on_done: DoneCallback[tuple[FileEntry, Path], FileEntry] | None = None,
     ) -> TransferResult[tuple[FileEntry, Path], FileEntry]:
-        crt = self._crt() if self._own("download_one") and wanted else None
+        crt = self._crt(DOWN) if self._own("download_one") and wanted else None
         if crt is None:
             return super()._download_many(slug, wanted, progress, cancel, hashes, on_done)
         try:
@@ -658,7 +697,7 @@ class S3Repository(Repository):
                 "put_object",
                 Bucket=self.bucket,
                 Key=keys.manifest_key(self.user_id, slug),
-                Body=data,
+                Body=_body(data),
                 ContentType="application/json",
                 Metadata=self._metadata(slug, project_name),
                 **_conditions(if_match, if_none_match),
@@ -853,6 +892,11 @@ def _condition_headers(item: UploadItem) -> list[tuple[str, str]]:
     """The same preconditions as HTTP headers, for requests the CRT sends."""
     names = {"IfMatch": "If-Match", "IfNoneMatch": "If-None-Match"}
     return [(names[name], value) for name, value in _conditions(item.if_match, item.if_none_match).items()]
+
+
+def _body(data: bytes) -> bytes | ThrottledBody:
+    """A PUT's body: charged to the upload limit as it is sent when there is one, or in a transfer (pausable)."""
+    return ThrottledBody.of_bytes(data) if BANDWIDTH.wanted(UP) else data
 
 
 def _stamp(row: dict[str, Any]) -> float:

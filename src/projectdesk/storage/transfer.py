@@ -26,6 +26,7 @@ from typing import Generic, Protocol, TypeVar
 
 from projectdesk.core.errors import Cancelled, ProjectDeskError, StorageError
 from projectdesk.core.models import Progress
+from projectdesk.storage.throttle import BANDWIDTH, transfer_scope
 
 log = logging.getLogger(__name__)
 
@@ -132,7 +133,8 @@ def run_parallel(
     def guarded(item: T) -> R:
         if cancel is not None and cancel.is_set():  # queued before the cancel: do not start
             raise _NotStarted
-        return work(item)
+        with transfer_scope(cancel):  # its bodies pause with the window's Pause, and stop on cancel
+            return work(item)
 
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="transfer") as pool:
 
@@ -196,14 +198,25 @@ def run_async(
     cancelled = False
     bug: BaseException | None = None
 
+    lookahead: list[tuple[int, T]] = []  # the next item, once taken from the iterator
+
+    def more() -> bool:
+        if not lookahead:
+            nxt = next(queue_iter, None)
+            if nxt is None:
+                return False
+            lookahead.append(nxt)
+        return True
+
     def top_up() -> None:
         while len(pending) < window and not cancelled and bug is None:
             if cancel is not None and cancel.is_set():
                 return
-            nxt = next(queue_iter, None)
-            if nxt is None:
+            if BANDWIDTH.paused:  # the CRT cannot be paused mid-file: no new file starts while paused
                 return
-            index, item = nxt
+            if not more():
+                return
+            index, item = lookahead.pop()
 
             def finish(outcome: Finish[R], index: int = index) -> None:
                 events.put((index, 0, outcome))
@@ -227,7 +240,7 @@ def run_async(
                     log.debug("cancel of a finished transfer", exc_info=True)
 
     top_up()
-    while pending:
+    while pending or (not cancelled and bug is None and more()):  # more(): paused with files left
         try:
             index, nbytes, outcome = events.get(timeout=CANCEL_POLL)
         except queue.Empty:
@@ -236,6 +249,7 @@ def run_async(
             cancelled = True
             stop_all()
         if index < 0:
+            top_up()  # after a resume
             continue
         if outcome is None:  # bytes of a large file in progress
             advanced[index] = advanced.get(index, 0) + nbytes
