@@ -3,6 +3,7 @@
     .venv/bin/python scripts/screenshots.py                 # local store -> docs/screenshots/
     .venv/bin/python scripts/screenshots.py --seaweedfs     # also a SeaweedFS profile (real S3 server)
     .venv/bin/python scripts/screenshots.py --only-history  # file history and restore (SeaweedFS, versioning on)
+    .venv/bin/python scripts/screenshots.py --only-proxy    # a store behind an HTTP proxy with a login (SeaweedFS)
 
 Starts `Xvfb :99` itself when DISPLAY is not set (Debian package xvfb). Every folder it writes is
 under a temporary directory (XDG_* point there), so no real configuration is touched. The window is
@@ -737,6 +738,48 @@ async def stores_scenario(window: Any, out: Path, work: Path, server: Any) -> li
     return d.shots
 
 
+async def proxy_scenario(window: Any, out: Path, server: Any, proxy: Any) -> list[Path]:
+    """Issue 17: a store behind an HTTP proxy that wants a login, typed in the store editor and tested
+    (tests/servers/httpproxy.py is the proxy): first without the login (the proxy's 407 in one sentence),
+    then with it."""
+    d = Director(window, out, prefix="proxy-")
+    actions = window.commands
+    await d.wait(lambda: window.service is not None, what="the local store")
+    await d.idle()
+    actions.store.accounts_action.trigger()
+    await d.wait(lambda: actions.store.accounts_dialog is not None and actions.store.accounts_dialog.add_button.isEnabled())
+    accounts = actions.store.accounts_dialog
+    accounts.add_button.click()
+    await d.wait(lambda: accounts.editor is not None and accounts.editor.isVisible(), what="the store editor")
+    editor = accounts.editor
+    editor.name_field.setText("office")
+    editor.service_box.setCurrentIndex(editor.service_box.findData("custom"))
+    editor.endpoint_field.setText(server.endpoint_url)
+    editor.region_field.setText(server.region)
+    editor.bucket_field.setText("projects")
+    editor.key_id_field.setText(server.access_key)
+    editor.secret_field.setText(server.secret_key)
+    editor.proxy_field.setText(proxy.url)
+    editor.last_report = None
+    editor.test_button.click()
+    await d.wait(lambda: editor.last_report is not None, what="the connection test without a login")
+    assert "needs a user name and password" in editor.last_report.message, editor.last_report.message
+    await asyncio.sleep(0.4)
+    d.shot("01-login-needed")
+    editor.proxy_user_field.setText(proxy.user)
+    editor.proxy_password_field.setText(proxy.password)
+    editor.last_report = None
+    editor.test_button.click()
+    await d.wait(lambda: editor.last_report is not None, what="the connection test with the login")
+    assert editor.last_report.ok, editor.last_report.message
+    await asyncio.sleep(0.4)
+    d.shot("02-through-the-proxy")
+    editor.reject()
+    accounts.reject()
+    await d.idle()
+    return d.shots
+
+
 async def run_all(args: argparse.Namespace, work: Path) -> list[Path]:
     """Both scenarios in one run of the event loop (the app, too, runs it once)."""
     from projectdesk.app import create_window
@@ -744,6 +787,20 @@ async def run_all(args: argparse.Namespace, work: Path) -> list[Path]:
     from projectdesk.config.profiles import Profile, ProfileStore
 
     shots: list[Path] = []
+    if args.seaweedfs or args.only_proxy:
+        from tests.servers.httpproxy import HttpProxy
+        from tests.servers.seaweedfs import SeaweedServer
+
+        with SeaweedServer(work / "weed-proxy") as server, HttpProxy(user="alice", password="example-only") as proxy:
+            server.create_bucket("projects")
+            window = create_window(Paths.default())
+            window.showMaximized()
+            print("A store behind an HTTP proxy (SeaweedFS):")
+            shots += await proxy_scenario(window, args.out, server, proxy)
+            window.force_close()
+            await asyncio.sleep(0.5)
+        if args.only_proxy:
+            return shots
     if not (args.only_seaweedfs or args.only_stores or args.only_history):
         window = create_window(Paths.default())
         window.showMaximized()
@@ -831,8 +888,9 @@ def main() -> int:
     parser.add_argument("--only-seaweedfs", action="store_true")
     parser.add_argument("--only-stores", action="store_true", help="only the stores/offline/conflict/share scenario")
     parser.add_argument("--only-history", action="store_true", help="only file history and restore (SeaweedFS)")
+    parser.add_argument("--only-proxy", action="store_true", help="only a store behind an HTTP proxy (SeaweedFS)")
     args = parser.parse_args()
-    if args.seaweedfs or args.only_seaweedfs or args.only_stores:
+    if args.seaweedfs or args.only_seaweedfs or args.only_stores or args.only_proxy:
         under_private_keyring()
     args.out.mkdir(parents=True, exist_ok=True)
     display = start_xvfb()
