@@ -3,6 +3,7 @@
     .venv/bin/python scripts/screenshots.py                 # local store -> docs/screenshots/
     .venv/bin/python scripts/screenshots.py --seaweedfs     # also a SeaweedFS profile (real S3 server)
     .venv/bin/python scripts/screenshots.py --only-history  # file history and restore (SeaweedFS, versioning on)
+    .venv/bin/python scripts/screenshots.py --only-sso      # Sign in with AWS SSO (SeaweedFS, fake Identity Center)
     .venv/bin/python scripts/screenshots.py --only-proxy    # a store behind an HTTP proxy with a login (SeaweedFS)
 
 Starts `Xvfb :99` itself when DISPLAY is not set (Debian package xvfb). Every folder it writes is
@@ -780,6 +781,43 @@ async def proxy_scenario(window: Any, out: Path, server: Any, proxy: Any) -> lis
     return d.shots
 
 
+SSO_AWS_CONFIG = """[profile work]
+sso_session = corp
+sso_account_id = 111122223333
+sso_role_name = Developer
+region = us-east-1
+
+[sso-session corp]
+sso_start_url = https://corp.awsapps.com/start
+sso_region = eu-west-1
+sso_registration_scopes = sso:account:access
+"""
+
+
+async def sso_scenario(window: Any, out: Path, fake: Any) -> list[Path]:
+    """Issue 17: a store whose AWS profile signs in through IAM Identity Center, without a sign-in yet: the
+    banner offers Sign in with AWS SSO…, the dialog shows the code (tests/servers/fake_sso.py plays AWS and,
+    once the dialog polls, the person clicking Allow), and the store opens."""
+    d = Director(window, out, prefix="sso-")
+    banner = window.banner
+    await d.wait(lambda: banner.isVisible() and banner.action_button.isVisible(), what="the sign-in offered")
+    await d.idle()
+    d.shot("01-sign-in-offered")
+    commands = window.commands.sign_in
+    commands.open_url = lambda url: print(f"  (the browser would open {url.toString()})")
+    banner.action_button.click()
+    await d.wait(lambda: commands.dialog is not None and commands.dialog.user_code != "", what="the code")
+    code = commands.dialog.user_code
+    await asyncio.to_thread(fake.wait_for_poll, code)
+    await asyncio.sleep(0.4)
+    d.shot("02-sign-in-dialog")
+    fake.approve(code)
+    await d.wait(lambda: window.project_model.rowCount() > 0, what="the store opened again")
+    await d.idle()
+    d.shot("03-signed-in")
+    return d.shots
+
+
 async def run_all(args: argparse.Namespace, work: Path) -> list[Path]:
     """Both scenarios in one run of the event loop (the app, too, runs it once)."""
     from projectdesk.app import create_window
@@ -787,6 +825,47 @@ async def run_all(args: argparse.Namespace, work: Path) -> list[Path]:
     from projectdesk.config.profiles import Profile, ProfileStore
 
     shots: list[Path] = []
+    if args.seaweedfs or args.only_sso:
+        from tests.servers.fake_sso import FakeSso, RoleKeys
+        from tests.servers.seaweedfs import SeaweedServer
+
+        from projectdesk.services.projects import ProjectService
+        from projectdesk.storage.s3 import S3Repository
+        from projectdesk.storage.s3client import Credentials, make_client
+
+        with SeaweedServer(work / "weed-sso") as server:
+            server.create_bucket("projects")
+            client = make_client(endpoint_url=server.endpoint_url, region=server.region, path_style=True,
+                                 credentials=Credentials(server.access_key, server.secret_key))  # fmt: skip
+            seeded = ProjectService(S3Repository(client, "projects", endpoint=server.endpoint_url))
+            seeded.push(seeded.plan_push(make_portfolio(work / "sso-src"), name="Portfolio site"))
+            # SeaweedFS refuses session tokens: the fake hands out its fixed key with none
+            with FakeSso(RoleKeys(server.access_key, server.secret_key, "")) as fake:
+                aws_config = work / "aws-config"
+                aws_config.write_text(SSO_AWS_CONFIG)
+                saved = {k: os.environ.get(k) for k in ("AWS_CONFIG_FILE", *fake.env())}
+                os.environ.update({"AWS_CONFIG_FILE": str(aws_config), "AWS_EC2_METADATA_DISABLED": "true"})
+                os.environ.update(fake.env())
+                paths = Paths.default()
+                profile = Profile(name="company", endpoint_url=server.endpoint_url, region="us-east-1",
+                                  bucket="projects", path_style=True, credential_source="aws-profile",
+                                  aws_profile="work")  # fmt: skip
+                ProfileStore(paths).add(profile)
+                ProfileStore(paths).set_default("company")
+                window = create_window(paths)
+                window.showMaximized()
+                print("Sign in with AWS SSO (SeaweedFS, a fake IAM Identity Center):")
+                shots += await sso_scenario(window, args.out, fake)
+                window.force_close()
+                await asyncio.sleep(0.5)
+                for key, value in saved.items():
+                    if value is None:
+                        os.environ.pop(key, None)
+                    else:
+                        os.environ[key] = value
+            ProfileStore(Paths.default()).remove("company")
+        if args.only_sso:
+            return shots
     if args.seaweedfs or args.only_proxy:
         from tests.servers.httpproxy import HttpProxy
         from tests.servers.seaweedfs import SeaweedServer
@@ -888,6 +967,7 @@ def main() -> int:
     parser.add_argument("--only-seaweedfs", action="store_true")
     parser.add_argument("--only-stores", action="store_true", help="only the stores/offline/conflict/share scenario")
     parser.add_argument("--only-history", action="store_true", help="only file history and restore (SeaweedFS)")
+    parser.add_argument("--only-sso", action="store_true", help="only Sign in with AWS SSO (SeaweedFS)")
     parser.add_argument("--only-proxy", action="store_true", help="only a store behind an HTTP proxy (SeaweedFS)")
     args = parser.parse_args()
     if args.seaweedfs or args.only_seaweedfs or args.only_stores or args.only_proxy:

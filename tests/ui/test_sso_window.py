@@ -30,7 +30,7 @@ def test_a_missing_sign_in_is_offered_and_the_dialog_signs_in_and_reopens_the_st
     window = h.window
     banner = window.banner
     qtbot.waitUntil(lambda: banner.isVisible() and banner.action_button.isVisible(), timeout=20000)
-    assert "sign-in" in banner.text() and "missing or expired" in banner.text()
+    assert "The AWS SSO sign-in of this store is missing or expired: sign in again to open the store." in banner.text()
     assert banner.action_button.text() == "Sign in with AWS SSO…"
     commands = window.commands.sign_in
     opened: list[str] = []

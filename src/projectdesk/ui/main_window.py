@@ -38,7 +38,7 @@ from projectdesk.services.offline import CachedProjectService
 from projectdesk.ui.banner import ERROR, INFO, WARNING, Banner
 from projectdesk.ui.browser import ProjectBrowser
 from projectdesk.ui.commands import CommandContext, Commands
-from projectdesk.ui.commands.sign_in import SIGN_IN_TEXT
+from projectdesk.ui.commands.sign_in import SIGN_IN_TEXT, sign_in_sentence
 from projectdesk.ui.dialogs import ask
 from projectdesk.ui.editing import EditorFlow
 from projectdesk.ui.editor import MODIFIED_MARK, EditorArea, EditorPage, is_dark
@@ -376,10 +376,11 @@ class MainWindow(QMainWindow):
             self.session.set_connection(Connection.OFFLINE)
             self.banner.show_message(error.title, error.message, WARNING)
             return
-        if isinstance(error, SignInRequired):  # an AWS SSO sign-in missing or expired: offer it
+        if isinstance(error, SignInRequired):  # an AWS SSO sign-in missing or expired: offer it (no AWS CLI needed)
             sign_in = self.commands.sign_in
-            self.banner.show_message(error.title, error.message, ERROR, action=(SIGN_IN_TEXT, sign_in.sign_in))
-            self.statusBar().showMessage(f"{error.title}: {error.message}", 10000)
+            message = sign_in_sentence(error.aws_profile)
+            self.banner.show_message(error.title, message, ERROR, action=(SIGN_IN_TEXT, sign_in.sign_in))
+            self.statusBar().showMessage(f"{error.title}: {message}", 10000)
             return
         if isinstance(error, ProjectDeskError):
             self.banner.show_message(error.title, error.message, ERROR)

@@ -19,6 +19,12 @@ from projectdesk.ui.tasks import handler
 SIGN_IN_TEXT = "Sign in with AWS SSO…"
 
 
+def sign_in_sentence(aws_profile: str) -> str:
+    """The banner's sentence for a missing or expired sign-in (the button beside it signs in)."""
+    whose = f"AWS profile '{aws_profile}'" if aws_profile else "this store"
+    return f"The AWS SSO sign-in of {whose} is missing or expired: sign in again to open the store."
+
+
 class SignInCommands(CommandGroup):
     """Attributes:
     open_url: opens a page in the browser (QDesktopServices.openUrl; tests replace it).
