@@ -100,9 +100,9 @@ class S3Repository(Repository):
         self.endpoint = endpoint
         self.workers = workers
         self._engine_choice = transfer_engine  # "auto": the CRT where it can be used; "boto3": never
+        self.proxy = proxy_route(client)  # the HTTP(S) proxy its requests go through, named in errors
         retries: Any = getattr(client.meta.config, "retries", None) or {}
         self._body_attempts = max(1, int(retries.get("max_attempts") or retries.get("total_max_attempts") or 5))
-        self.proxy = proxy_route(client)  # the HTTP(S) proxy its requests go through, named in errors
         self._crt_engine: Any = _UNSET
         self._crt_lock = threading.Lock()
         # Whether the server honours If-Match / If-None-Match on CopyObject (SeaweedFS and AWS do, moto does
