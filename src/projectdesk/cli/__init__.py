@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from projectdesk.cli import cache, folders, history, profiles, projects, search, share
+from projectdesk.cli.bandwidth import BWLIMIT_HELP
 from projectdesk.cli.common import (
     EXIT_CANCELLED,
     EXIT_FAILED,
@@ -54,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--profile", help="profile to use (default: the default profile, else 'local')")
     parser.add_argument("--debug", action="store_true", help="log details to stderr")
     parser.add_argument("--offline", action="store_true", help="work from the offline cache only (no network)")
+    parser.add_argument("--bwlimit", metavar="UP[:DOWN]", help=BWLIMIT_HELP + "; this command only, over the profile's")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for group in COMMAND_GROUPS:
         group.register(sub)
@@ -92,6 +94,7 @@ def main(argv: Sequence[str] | None = None, paths: Paths | None = None) -> int:
     previous_levels = setup_logging(args.debug)
     ctx = Context(args, paths or Paths.default())
     try:
+        ctx.bandwidth_override()  # a bad --bwlimit is said before any work
         return int(args.handler(ctx))
     except Cancelled as exc:
         print(f"projectdesk-cli: {error_text(exc)}", file=sys.stderr)

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from projectdesk.config.paths import Paths
 from projectdesk.config.profiles import KIND_S3, Profile, ProfileStore
+from projectdesk.core.bandwidth import BandwidthLimits, parse_bwlimit
 from projectdesk.core.display import printable
 from projectdesk.core.errors import ProjectDeskError
 
@@ -142,10 +143,17 @@ class Context:
             # Imported here: the services (and the S3 stack behind them) are for the commands that use a
             # store, not for `--help`, `profiles list` and the like.
             from projectdesk.services.offline import open_cached_service
+            from projectdesk.storage.throttle import BANDWIDTH
 
             profile = self.profiles.get(self.args.profile)
+            BANDWIDTH.set_limits(self.bandwidth_override() or profile.bandwidth)
             self._service = open_cached_service(profile, self.paths, offline=bool(getattr(self.args, "offline", False)))
         return self._service
+
+    def bandwidth_override(self) -> BandwidthLimits | None:
+        """The limits `--bwlimit` gives this command (None: the profile's apply); InvalidInput when unreadable."""
+        text = getattr(self.args, "bwlimit", None)
+        return None if text is None else parse_bwlimit(text)
 
     def aws_profile_in_use(self) -> str:
         """The ~/.aws profile boto3 signs in with for the chosen profile ("" when none: keys, local)."""

@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from projectdesk.config.paths import Paths
+from projectdesk.core.bandwidth import BandwidthLimits
 from projectdesk.core.errors import InvalidInput, NotFound
 from projectdesk.core.keys import DEFAULT_USER_ID, safe_segment
 from projectdesk.core.limits import DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_PROJECT_BYTES, Limits
@@ -44,10 +45,17 @@ class Profile:
     conditional_writes: bool = True  # the server honours If-Match on PUT; False: a HEAD just before each PUT
     proxy_url: str = ""  # every request through this HTTP(S) proxy; empty: HTTPS_PROXY / HTTP_PROXY / NO_PROXY
     proxy_user: str = ""  # the proxy's user name; its password is in the OS keyring (config/secrets.py)
+    # Bandwidth limits in KiB/s (1,024 bytes a second: rclone's --bwlimit unit); 0: unlimited (core/bandwidth.py)
+    max_upload_kbps: int = 0
+    max_download_kbps: int = 0
 
     @property
     def limits(self) -> Limits:
         return Limits(self.max_file_bytes, self.max_project_bytes)
+
+    @property
+    def bandwidth(self) -> BandwidthLimits:
+        return BandwidthLimits.from_kibps(self.max_upload_kbps, self.max_download_kbps)
 
     @property
     def endpoint_label(self) -> str:
@@ -59,6 +67,9 @@ class Profile:
                 f"The profile name '{self.name}' is not usable: use letters, digits, '.', '_' or '-' (at most 64)."
             )
         safe_segment(self.user_id, "user id")
+        for limit in (self.max_upload_kbps, self.max_download_kbps):
+            if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
+                raise InvalidInput("Bandwidth limits are whole KiB/s, 0 for none.")
         if self.kind == KIND_LOCAL:
             return self
         if self.kind != KIND_S3:
