@@ -7,6 +7,8 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
+import re
 import subprocess
 import sys
 import threading
@@ -16,9 +18,10 @@ from pathlib import Path
 
 import pytest
 
-from projectdesk.core.errors import AccessDenied, AuthError, Cancelled, SignInRequired
+from projectdesk.config.profiles import Profile
+from projectdesk.core.errors import AccessDenied, AuthError, Cancelled, InvalidInput, SignInRequired
 from projectdesk.services.connect import open_repository
-from projectdesk.services.sso_login import DeviceSignIn, read_sso_config
+from projectdesk.services.sso_login import DeviceSignIn, aws_profile_for, read_sso_config
 from tests.integration.sso_world import START_URL, SsoWorld, sso_world_fixture  # noqa: F401  (the fixture)
 
 pytestmark = pytest.mark.seaweedfs
@@ -50,6 +53,8 @@ def test_the_device_flow_writes_the_token_botocore_reads_and_the_store_lists_wit
     registration = json.loads((sso_world.cache / f"{key}.json").read_text())
     assert registration["clientId"] == token["clientId"] and registration["scopes"] == ["sso:account:access"]
     assert "as role Developer in account 111122223333 (AWS profile 'dev') until " in signed.sentence()
+    for written in (signed.cache_file, sso_world.cache / f"{key}.json"):  # readable by their owner only
+        assert written.stat().st_mode & 0o077 == 0
 
     # botocore signs in with the role's credentials from the portal: SeaweedFS accepts only its own key
     assert open_repository(profile, sso_world.paths).list_slugs() == ["demo"]
@@ -186,3 +191,22 @@ def _finish_cancellable(flow: DeviceSignIn, cancel: threading.Event, caught: lis
         flow.finish(cancel)
     except BaseException as exc:
         caught.append(exc)
+
+
+def test_a_profile_that_does_not_sign_in_through_sso_is_one_sentence(tmp_path: Path) -> None:
+    config = Path(os.environ["AWS_CONFIG_FILE"])
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text("[profile keys]\nregion = us-east-1\n\n[profile broken]\nsso_session = nowhere\n")
+    with pytest.raises(InvalidInput) as caught:
+        read_sso_config("keys")
+    assert str(caught.value) == (
+        "The AWS profile 'keys' does not sign in through AWS SSO (it has neither sso_session nor sso_start_url)."
+    )
+    missing_session = "names the sso-session 'nowhere', which ~/.aws/config does not have"
+    with pytest.raises(InvalidInput, match=re.escape(missing_session)):
+        read_sso_config("broken")
+    with pytest.raises(AuthError, match=re.escape("The AWS profile 'missing' is not in ~/.aws/config")):
+        read_sso_config("missing")
+    keyring_store = Profile(name="k", bucket="bucket-one", credential_source="keyring")
+    with pytest.raises(InvalidInput, match="takes its key from the keyring: it has no AWS SSO sign-in"):
+        aws_profile_for(keyring_store)
