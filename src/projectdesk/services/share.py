@@ -11,10 +11,12 @@ whether the server answers).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
 import zipfile
+import zlib
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -38,8 +40,10 @@ log = logging.getLogger(__name__)
 
 PART_SIZE = 8 * 1024 * 1024
 PREFETCH_MAX = 256 * 1024  # files up to this size are read ahead, whole, in threads
-PREFETCH_AHEAD = 16  # how many files ahead (at most 4 MiB in memory)
+PREFETCH_FILES = 256  # how many files ahead at most
+PREFETCH_BYTES = 8 * 1024 * 1024  # and at most this many of their bytes in memory
 PREFETCH_THREADS = 8
+SAMPLE = 4 * 1024  # bytes of a file deflated once to see whether the whole is worth deflating
 PROGRESS_INTERVAL = 0.05
 STALE_UPLOAD_SECONDS = 24 * 3600  # an unfinished snapshot upload older than this is a killed share's
 # Compressed already: stored as they are (deflating them again costs time and gains nothing).
@@ -165,7 +169,9 @@ def _write_zip(
         if cancel is not None and cancel.is_set():
             raise Cancelled(f"Sharing {slug} was cancelled.")
 
-    with zipfile.ZipFile(writer, "w", compression=zipfile.ZIP_DEFLATED, allowZip64=True) as archive:  # type: ignore[call-overload]
+    archive = zipfile.ZipFile(writer, "w", compression=zipfile.ZIP_DEFLATED, allowZip64=True)  # type: ignore[call-overload]
+    streamed: _Piecewise | None = None
+    try:
         for entry, ready in _prefetched(repo, slug, entries):
             stop_if_cancelled()
             meter.current = entry.path
@@ -177,30 +183,51 @@ def _write_zip(
                     _done(meter, entry)
                     continue
                 ready = _completed(data)
-            info = _member(entry)
-            with archive.open(info, "w") as member:
-                if ready is not None:
-                    member.write(ready.result())
-                    meter.bytes_done += entry.size
-                else:
-                    repo.stream_file(slug, entry, _Piecewise(member, meter, stop_if_cancelled))
-            _done(meter, entry, counted=True)
+            if ready is not None:
+                data = ready.result()
+                with archive.open(_member(entry, data[:SAMPLE]), "w") as member:
+                    member.write(data)
+                _done(meter, entry)
+            else:
+                streamed = _Piecewise(archive, entry, meter, stop_if_cancelled)
+                repo.stream_file(slug, entry, streamed)
+                streamed.close()
+                streamed = None
+                _done(meter, entry, counted=True)
         stop_if_cancelled()
+    except BaseException:
+        writer.abort()  # from here on the archive's own clean-up writes go nowhere
+        with contextlib.suppress(Exception):
+            if streamed is not None:
+                streamed.close()
+            archive.close()
+        raise
+    archive.close()
 
 
 class _Piecewise:
-    """Hands a streamed file's pieces to its zip member, counting them and stopping on cancel."""
+    """Hands a streamed file's pieces to its zip member (opened at the first piece, which decides whether it is
+    worth deflating), counting them and stopping on cancel."""
 
-    def __init__(self, member: IO[bytes], meter: _Meter, check: Callable[[], None]) -> None:
-        self.member = member
+    def __init__(self, archive: zipfile.ZipFile, entry: FileEntry, meter: _Meter, check: Callable[[], None]) -> None:
+        self.archive = archive
+        self.entry = entry
         self.meter = meter
         self.check = check
+        self.member: IO[bytes] | None = None
 
     def __call__(self, chunk: bytes) -> None:
         self.check()
+        if self.member is None:
+            self.member = self.archive.open(_member(self.entry, chunk[:SAMPLE]), "w")
         self.member.write(chunk)
         self.meter.bytes_done += len(chunk)
         self.meter.report()
+
+    def close(self) -> None:
+        if self.member is None:  # no byte came: an empty member
+            self.member = self.archive.open(_member(self.entry, b""), "w")
+        self.member.close()
 
 
 def _done(meter: _Meter, entry: FileEntry, counted: bool = False) -> None:
@@ -210,14 +237,23 @@ def _done(meter: _Meter, entry: FileEntry, counted: bool = False) -> None:
     meter.report()
 
 
-def _member(entry: FileEntry) -> zipfile.ZipInfo:
+def _member(entry: FileEntry, sample: bytes) -> zipfile.ZipInfo:
+    """The member's header: deflated unless its name says it is compressed already or its first bytes do not
+    shrink (random-looking data: deflating it costs ~28 ms a MB and gains nothing)."""
     info = zipfile.ZipInfo(entry.path, date_time=_zip_time(entry.last_modified))
     suffix = "." + entry.path.rsplit(".", 1)[-1].lower() if "." in entry.path.rsplit("/", 1)[-1] else ""
-    info.compress_type = zipfile.ZIP_STORED if suffix in STORED_SUFFIXES or not entry.size else zipfile.ZIP_DEFLATED
+    deflate = bool(entry.size) and suffix not in STORED_SUFFIXES and _shrinks(sample)
+    info.compress_type = zipfile.ZIP_DEFLATED if deflate else zipfile.ZIP_STORED
     info.create_system = 3
     info.external_attr = 0o644 << 16
     info.file_size = entry.size  # so zipfile writes ZIP64 fields for a member that needs them
     return info
+
+
+def _shrinks(sample: bytes) -> bool:
+    if len(sample) < 1024:
+        return True  # too little to tell; deflating it costs nothing
+    return len(zlib.compress(sample, 1)) < len(sample) * 0.9
 
 
 def _link_member(entry: FileEntry) -> zipfile.ZipInfo:
@@ -247,21 +283,28 @@ def _completed(data: bytes) -> Future[bytes]:
 def _prefetched(
     repo: ShareStore, slug: str, entries: list[FileEntry]
 ) -> Iterator[tuple[FileEntry, Future[bytes] | None]]:
-    """Each entry in order, with its bytes being read ahead when it is small (None: stream it then)."""
+    """Each entry in order, with its bytes being read ahead when it is small (None: stream it then). Small files
+    go through the store's own background reads where it has them (the AWS CRT), else through a few threads."""
     with ThreadPoolExecutor(max_workers=PREFETCH_THREADS, thread_name_prefix="share-read") as pool:
         window: deque[tuple[FileEntry, Future[bytes] | None]] = deque()
+        held = 0  # bytes being read ahead
         try:
             for entry in entries:
-                small = entry.size <= PREFETCH_MAX
-                window.append((entry, pool.submit(_read_whole, repo, slug, entry) if small else None))
-                while len(window) > PREFETCH_AHEAD:
-                    yield window.popleft()
+                future = None
+                if entry.size <= PREFETCH_MAX:
+                    future = repo.start_fetch(slug, entry) or pool.submit(_read_whole, repo, slug, entry)
+                    held += entry.size
+                window.append((entry, future))
+                while len(window) > PREFETCH_FILES or held > PREFETCH_BYTES:
+                    first = window.popleft()
+                    held -= first[0].size if first[1] is not None else 0
+                    yield first
             while window:
                 yield window.popleft()
         finally:
-            for _entry, future in window:
-                if future is not None:
-                    future.cancel()
+            for _entry, pending in window:
+                if pending is not None:
+                    pending.cancel()
 
 
 # ---- the snapshots ---------------------------------------------------------------------------------------

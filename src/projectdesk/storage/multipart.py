@@ -62,6 +62,8 @@ class MultipartWriter:
 
     def write(self, data: bytes | bytearray | memoryview) -> int:
         if self._closed:
+            if self._stop.is_set():
+                return len(data)  # aborted: what a caller's own clean-up still writes goes nowhere
             raise ValueError("write to a finished upload")
         self._raise_failure()
         view = memoryview(data)
@@ -98,7 +100,8 @@ class MultipartWriter:
             raise
 
     def abort(self) -> None:
-        """Stop sending and abort the upload (its parts are dropped by the server). Safe to call twice."""
+        """Stop sending and abort the upload (its parts are dropped by the server); later writes are dropped.
+        Safe to call twice."""
         if self._closed and self._stop.is_set():
             return
         self._closed = True

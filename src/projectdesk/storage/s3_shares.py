@@ -11,14 +11,17 @@ import logging
 import random
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any
 
 from projectdesk.core import keys, shares
-from projectdesk.core.errors import Conflict, NotFound
+from projectdesk.core.errors import Conflict, NotFound, ProjectDeskError
 from projectdesk.core.models import FileEntry
 from projectdesk.storage.multipart import MultipartWriter
 from projectdesk.storage.s3 import _STREAM_ERRORS, S3Repository, _stamp, _strip_etag
+
+if TYPE_CHECKING:
+    from projectdesk.storage.crt import CrtError, Template
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +33,41 @@ class S3ShareStore:
 
     def __init__(self, repo: S3Repository) -> None:
         self._repo = repo
+        self._template: Template | None = None  # the CRT's GET request, made on first use
+        self._no_crt = False  # the CRT cannot be used here: files are read with boto3
+
+    def start_fetch(self, slug: str, entry: FileEntry) -> Future[bytes] | None:
+        """Start reading a small file whole through the AWS CRT (only the listed version: If-Match); the Future
+        holds its bytes or our error. None where the CRT cannot be used: the caller reads it otherwise."""
+        crt = None if self._no_crt else self._repo._crt()
+        if crt is None:
+            return None
+        if self._template is None:
+            try:
+                with self._repo._errors("reading files"):
+                    self._template = crt.template("get_object", self._repo.bucket)
+            except (ProjectDeskError, RuntimeError) as exc:
+                log.info("no CRT template (%s); snapshots read files with boto3", exc)
+                self._no_crt = True
+                return None
+        future: Future[bytes] = Future()
+        future.set_running_or_notify_cancel()  # so a caller's cancel() cannot race the CRT's answer
+        if entry.size == 0:  # the CRT's GET of an empty object gets 416 from some servers
+            future.set_result(b"")
+            return future
+        what = f"{slug}/{entry.path}"
+
+        def done(error: CrtError | None, data: bytes) -> None:
+            if error is None:
+                future.set_result(data)
+                return
+            try:
+                self._repo._raise_crt(error, what)
+            except BaseException as exc:  # handed to the thread that writes the zip
+                future.set_exception(exc)
+
+        crt.start_fetch(self._template, keys.object_key(self._repo.user_id, slug, entry.path), done, etag=entry.etag)
+        return future
 
     @property
     def bucket(self) -> str:

@@ -8,6 +8,7 @@ and the window that imports it, load without boto3.
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import Future
 from typing import Protocol
 
 from projectdesk.core.errors import InvalidInput
@@ -23,6 +24,10 @@ class ShareStore(Protocol):
 
     @property
     def bucket(self) -> str: ...
+
+    def start_fetch(self, slug: str, entry: FileEntry) -> Future[bytes] | None:
+        """Start reading a small file whole in the background (only the listed version); None where the store
+        has no cheaper way than `stream_file` on a thread of the caller's."""
 
     def stream_file(self, slug: str, entry: FileEntry, write: Callable[[bytes], object]) -> None:
         """Hand a project file's bytes to `write` piece by piece: the version `entry` lists (a file replaced
