@@ -14,7 +14,7 @@ from PySide6.QtCore import QItemSelection, QModelIndex, QObject, Signal
 from PySide6.QtWidgets import QComboBox, QLabel, QLineEdit
 
 from projectdesk.config.profiles import KIND_LOCAL
-from projectdesk.core.errors import Offline, ProjectDeskError
+from projectdesk.core.errors import Cancelled, Offline, ProjectDeskError
 from projectdesk.core.models import ProjectInfo
 from projectdesk.services.history import deleted_files
 from projectdesk.services.offline import CachedProjectService
@@ -26,6 +26,7 @@ from projectdesk.ui.project_list import SLUG_ROLE, ProjectFilterProxy, ProjectLi
 from projectdesk.ui.session import Session
 from projectdesk.ui.settings import WindowSettings
 from projectdesk.ui.sync_state import Connection, SyncSnapshot, file_states, project_states, snapshot
+from projectdesk.ui.tasks import post_to_gui
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +99,10 @@ class ProjectBrowser(QObject):
         self.confirm_discard: ConfirmDiscard = _keep_all
         self.folder_note: Callable[[str], str] = lambda _slug: ""  # the header's working-folder line (HTML)
         self.show_deleted = False
+        self._load_generation = 0  # bumped per project-list load: batches of an older one are dropped
+        self._load_started = 0.0
+        self.first_rows_in: float | None = None  # seconds from a load's start to its first rows (measured)
+        self.loaded_in: float | None = None  # seconds the last complete load took
         profile_box.activated.connect(self._on_profile_activated)
         filter_field.textChanged.connect(self._on_filter_changed)
         project_view.selectionModel().selectionChanged.connect(self._on_project_selection)
@@ -140,6 +145,7 @@ class ProjectBrowser(QObject):
         for page in list(self.editor_area.pages()):
             self.editor_area.remove_page(page)
         self.show_project(None)
+        self._load_generation += 1  # a listing of the previous store still running stops at its next batch
         self.project_model.set_projects([])
         self.project_view.set_placeholder("Loading projects…")
         self.settings.set_profile(name)
@@ -180,30 +186,72 @@ class ProjectBrowser(QObject):
         if service is None:
             return
         generation = session.service_generation
+        self._load_generation += 1
+        load = self._load_generation
+        started = self._load_started = time.perf_counter()
+        self.first_rows_in = None
+        self.project_model.begin_load()
+        self.feedback.notify("Loading projects…", timeout_ms=0)
+
+        def arrived(infos: list[ProjectInfo], done: int, total: int) -> None:  # on the listing's thread
+            if session.closing or generation != session.service_generation or load != self._load_generation:
+                raise Cancelled("Listing the projects was cancelled.")  # the store changed or the window closed
+            post_to_gui(self._rows_arrived, load, infos, done, total)
+
         try:
-            projects = await session.tasks.call(service.list_projects)
-        except Offline as exc:
+            projects = await session.tasks.call(service.list_projects, arrived)
+        except Cancelled:
+            return
+        except ProjectDeskError as exc:
+            if load == self._load_generation:
+                self.feedback.notify("")  # the banner says what happened
+            self._list_failed(exc, generation)
+            return
+        if generation != session.service_generation or load != self._load_generation:
+            return
+        self._list_done(service, projects, started)
+        snap = await session.tasks.call(snapshot, service)
+        if generation != session.service_generation:
+            return
+        session.apply_snapshot(snap)
+        self.feedback.notify(f"{len(projects):,} project{'s' if len(projects) != 1 else ''}", timeout_ms=4000)
+
+    def _list_failed(self, exc: ProjectDeskError, generation: int) -> None:
+        """Offline: the cached rows stay, the banner says so; another failure is raised to the banner."""
+        session = self.session
+        if isinstance(exc, Offline):
             session.set_connection(Connection.OFFLINE)
             if self.project_model.rowCount() == 0:
                 self.project_view.set_placeholder("Offline", "Projects show here once the store can be reached.")
             self.feedback.announce(exc.title, exc.message, WARNING)
             return
-        except ProjectDeskError:
-            if generation == session.service_generation:
-                session.set_connection(Connection.FAILED)  # e.g. sign-in refused: not "Connecting…" forever
-            if self.project_model.rowCount() == 0:
-                self.project_view.set_placeholder("Could not list projects", "See the message above.")
-            raise
-        if generation != session.service_generation:
-            return
+        if generation == session.service_generation:
+            session.set_connection(Connection.FAILED)  # e.g. sign-in refused: not "Connecting…" forever
+        if self.project_model.rowCount() == 0:
+            self.project_view.set_placeholder("Could not list projects", "See the message above.")
+        raise exc
+
+    def _list_done(self, service: CachedProjectService, projects: list[ProjectInfo], started: float) -> None:
         if not service.is_offline:
-            session.connected()
-        self._show_projects(projects)
-        snap = await session.tasks.call(snapshot, service)
-        if generation != session.service_generation:
+            self.session.connected()
+        self.project_model.add_projects(projects)
+        self.project_model.end_load()
+        self.project_view.set_placeholder(EMPTY_TEXT, EMPTY_HINT)
+        if self.session.slug:
+            self._select_in_view(self.session.slug)
+            self.update_header()
+        self.loaded_in = time.perf_counter() - started
+
+    def _rows_arrived(self, load: int, infos: list[ProjectInfo], done: int, total: int) -> None:
+        """A batch of the listing in progress: shown at once, with how many of how many in the status bar."""
+        if load != self._load_generation or self.session.closing:
             return
-        session.apply_snapshot(snap)
-        self.feedback.notify(f"{len(projects)} project{'s' if len(projects) != 1 else ''}", timeout_ms=4000)
+        self.project_model.add_projects(infos)
+        if self.first_rows_in is None:
+            self.first_rows_in = time.perf_counter() - self._load_started
+        self.project_view.set_placeholder(EMPTY_TEXT, EMPTY_HINT)
+        if done < total:
+            self.feedback.notify(f"Loading projects… {done:,} of ~{total:,}", timeout_ms=0)
 
     def _show_projects(self, projects: list[ProjectInfo]) -> None:
         self.project_model.set_projects(projects)
