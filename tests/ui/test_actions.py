@@ -254,7 +254,8 @@ def test_every_command_is_in_a_menu_and_reachable_from_the_keyboard(make_window:
     for text in ("&Rename…", "De&lete…", "Copy S3 UR&I", "Copy &Share Link…"):
         assert text in project
     store = [a.text() for a in menus["&Store"].actions() if a.text()]
-    assert store == ["&Manage Stores…", "&Work Offline", "&Reconnect Now", "&Send Queued Changes", "Open &Cache Folder"]
+    assert store == ["&Manage Stores…", "&Work Offline", "&Reconnect Now", "&Send Queued Changes",
+                     "Sign in with AWS &SSO…", "Open &Cache Folder", "&Pause All Transfers"]  # fmt: skip
     shortcuts = {
         actions.store.accounts_action: "Ctrl+,",
         actions.project.export_action: "Ctrl+Shift+E",
@@ -265,6 +266,7 @@ def test_every_command_is_in_a_menu_and_reachable_from_the_keyboard(make_window:
         actions.files.share_action: "Ctrl+Shift+L",
         actions.conflicts.resolve_action: "Ctrl+Shift+R",
         h.window.menus.refresh_action: "F5",
+        actions.transfers.pause_action: "Ctrl+Alt+P",
     }
     for action, key in shortcuts.items():
         assert action.shortcut().toString() == key, action.text()

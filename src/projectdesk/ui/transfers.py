@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
-from PySide6.QtGui import QPainter
+from PySide6.QtGui import QAction, QPainter
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
@@ -27,11 +27,13 @@ from PySide6.QtWidgets import (
     QStyledItemDelegate,
     QStyleOptionProgressBar,
     QStyleOptionViewItem,
+    QToolButton,
     QTreeView,
     QVBoxLayout,
     QWidget,
 )
 
+from projectdesk.core.bandwidth import BandwidthLimits, rate_label
 from projectdesk.core.models import Progress
 from projectdesk.ui.formatting import duration_text, human_bytes, rate_text
 from projectdesk.ui.tasks import assert_gui_thread
@@ -40,6 +42,8 @@ AnyIndex = QModelIndex | QPersistentModelIndex
 
 QUEUED, RUNNING, DONE, FAILED, CANCELLED = "queued", "running", "done", "failed", "cancelled"
 FINISHED = frozenset({DONE, FAILED, CANCELLED})
+# Which way each kind of row moves bytes (for "limited to …"); a restore copies on the server: neither.
+_DIRECTIONS = {"Upload": "up", "Import": "up", "Download": "down", "Export": "down", "Work in Folder": "both"}
 TRANSFER_ROLE = Qt.ItemDataRole.UserRole + 1
 _ids = itertools.count(1)
 
@@ -141,6 +145,30 @@ class TransferModel(QAbstractTableModel):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._items: list[Transfer] = []
+        self.bandwidth = BandwidthLimits()  # the limits in force (storage/throttle.py), said on running rows
+        self.paused = False
+
+    def set_bandwidth(self, limits: BandwidthLimits, paused: bool) -> None:
+        """The process's limits and pause as the rows should say them (GUI thread)."""
+        assert_gui_thread("TransferModel")
+        if (limits, paused) == (self.bandwidth, self.paused):
+            return
+        self.bandwidth, self.paused = limits, paused
+        if self._items:
+            self.dataChanged.emit(self.index(0, 0), self.index(len(self._items) - 1, len(self.HEADERS) - 1))
+
+    def limit_text(self, transfer: Transfer) -> str:
+        """`limited to 2 MiB/s` while a limit applies to this running row's direction, else ""."""
+        direction = _DIRECTIONS.get(transfer.kind, "")
+        if transfer.state != RUNNING or not direction:
+            return ""
+        up, down = self.bandwidth.up, self.bandwidth.down
+        if direction == "both" and up != down:  # a sync moves both ways
+            ways = [f"{rate_label(up)} up"] if up else []
+            ways += [f"{rate_label(down)} down"] if down else []
+            return "limited to " + ", ".join(ways)
+        rate = down if direction == "down" else up
+        return f"limited to {rate_label(rate)}" if rate else ""
 
     def add(self, transfer: Transfer) -> Transfer:
         assert_gui_thread("TransferModel")
@@ -265,7 +293,11 @@ class TransferModel(QAbstractTableModel):
         if column == self.LEFT:
             left = transfer.time_left()
             return duration_text(left) if left is not None else ""
-        return transfer.status_text()
+        status = transfer.status_text()
+        if transfer.state == RUNNING and self.paused and not transfer.cancel.is_set():
+            status = "Paused — " + status
+        limit = self.limit_text(transfer)
+        return f"{status} — {limit}" if limit else status
 
     @staticmethod
     def _tooltip(transfer: Transfer) -> str:
@@ -342,11 +374,16 @@ class TransfersPanel(QWidget):
         self.retry_button = QPushButton("Retry", self)
         self.details_button = QPushButton("Details…", self)
         self.clear_button = QPushButton("Clear finished", self)
+        self.pause_button = QToolButton(self)  # shows the window's Pause All Transfers action (set_pause_action)
+        self.pause_button.setObjectName("pauseTransfers")
+        self.pause_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.pause_button.hide()
         self.cancel_button.setToolTip("Stop the selected transfer (files already sent stay whole)")
         self.retry_button.setToolTip("Send again what failed or was cancelled")
         buttons = QHBoxLayout()
         buttons.setContentsMargins(6, 4, 6, 0)
         buttons.addWidget(self.summary, 1)
+        buttons.addWidget(self.pause_button)
         for button in (self.cancel_button, self.retry_button, self.details_button, self.clear_button):
             buttons.addWidget(button)
         layout = QVBoxLayout(self)
@@ -364,6 +401,11 @@ class TransfersPanel(QWidget):
         model.rowsInserted.connect(self._on_inserted)
         model.modelReset.connect(self._update_buttons)
         self._update_buttons()
+
+    def set_pause_action(self, action: QAction) -> None:
+        """Show `action` (Pause All Transfers / Resume Transfers) as the panel's pause button."""
+        self.pause_button.setDefaultAction(action)
+        self.pause_button.show()
 
     def selected(self) -> Transfer | None:
         indexes = self.view.selectionModel().selectedRows()

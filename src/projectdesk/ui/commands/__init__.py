@@ -15,6 +15,7 @@ from projectdesk.ui.commands.project import ProjectCommands
 from projectdesk.ui.commands.share import ShareCommands
 from projectdesk.ui.commands.sign_in import SignInCommands
 from projectdesk.ui.commands.store import StoreCommands
+from projectdesk.ui.commands.transfers import TransferCommands
 
 __all__ = ["CommandContext", "Commands"]
 
@@ -45,6 +46,7 @@ class Commands(QObject):
         self.history = HistoryCommands(context)
         self.sign_in = SignInCommands(context)
         self.share = ShareCommands(context)
+        self.transfers = TransferCommands(context)  # Pause All Transfers, and the store's bandwidth limits
         self.groups: tuple[CommandGroup, ...] = (self.store, self.project, self.files, self.conflicts, self.history,
                                                  self.sign_in, self.share)  # fmt: skip
         self._download = download
@@ -94,6 +96,7 @@ class Commands(QObject):
         store_menu.addAction(self.sign_in.sign_in_action)
         store_menu.addSeparator()
         store_menu.addAction(store.cache_folder_action)
+        store_menu.addAction(self.transfers.pause_action)
         history = self.history
         for title, action in (("&View", history.show_deleted_action), ("&Edit", history.page_history_action)):
             own = _menu_named(menu_bar, title) or project_menu  # the window's own View and Edit menus
@@ -110,6 +113,7 @@ class Commands(QObject):
         toolbar.addSeparator()
         toolbar.addAction(self.files.share_action)
         toolbar.addAction(self.conflicts.conflicts_tool_action)
+        toolbar.addAction(self.transfers.pause_action)
 
     def tree_menu(self) -> QMenu:
         """The file tree's context menu."""

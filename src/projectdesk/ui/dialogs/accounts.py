@@ -38,6 +38,7 @@ from projectdesk.core.errors import InvalidInput, KeyringUnavailable, ProjectDes
 from projectdesk.core.keys import DEFAULT_USER_ID
 from projectdesk.storage.s3client import Credentials
 from projectdesk.ui.dialogs import ask, run_dialog
+from projectdesk.ui.dialogs.bandwidth import BandwidthField
 from projectdesk.ui.dialogs.owned import OwnsTasks
 from projectdesk.ui.dialogs.versioning import VersioningRow, turn_on_versioning
 from projectdesk.ui.tasks import Tasks, handler
@@ -256,6 +257,7 @@ class ProfileEditor(OwnsTasks, QDialog):
         self.proxy_password_field.setObjectName("proxyPassword")
         self.proxy_password_field.setEchoMode(QLineEdit.EchoMode.Password)
         self.proxy_password_field.setAttribute(Qt.WidgetAttribute.WA_InputMethodEnabled, False)
+        self.bandwidth_field = BandwidthField(self)
         self.default_box = QCheckBox("Open this store when ProjectDesk starts", self)
         self.default_box.setChecked(is_default)
 
@@ -279,6 +281,7 @@ class ProfileEditor(OwnsTasks, QDialog):
         row("Pro&xy:", self.proxy_field)
         row("Proxy &login:", self.proxy_user_field)
         row("Proxy passw&ord:", self.proxy_password_field)
+        row("Band&width:", self.bandwidth_field)
         layout.addWidget(self.keyring_label)  # outside the form: QFormLayout mis-sizes wrapped labels
         layout.addWidget(self.default_box)
 
@@ -320,6 +323,7 @@ class ProfileEditor(OwnsTasks, QDialog):
         self._fill(profile)
         self._update_rows()
         self._fill_proxy(profile)
+        self.bandwidth_field.fill(profile)
 
     # ---- fields ----------------------------------------------------------------------------------
 
@@ -440,6 +444,7 @@ class ProfileEditor(OwnsTasks, QDialog):
         )
         profile.proxy_url = self.proxy_field.text().strip()
         profile.proxy_user = self.proxy_user_field.text().strip() if profile.proxy_url else ""
+        self.bandwidth_field.apply(profile)
         return profile.validate()
 
     def typed_credentials(self) -> Credentials | None:
