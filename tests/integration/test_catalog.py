@@ -7,6 +7,7 @@ import json
 import logging
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -185,3 +186,30 @@ def test_a_repeat_run_with_nothing_changed_reads_no_catalog_body(store: Store, t
     # the catalog key lies directly under the user prefix: never taken for a project
     assert catalog_key(store.repo.user_id).startswith(user_prefix(store.repo.user_id))
     assert sorted(store.repo.list_slugs()) == ["a", "b"]
+
+
+def test_a_changed_manifest_stays_stale_until_checked_and_list_check_reads_every_one(
+    store: Store, tmp_path: Path, isolated_dirs: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    service = ProjectService(store.repo, data_dir=tmp_path / "data")
+    _push(service, tmp_path, "solo", {"f.txt": b"f"})
+    data, _ = store.repo.read_manifest_versioned("solo")
+    assert data is not None
+    manifest = json.loads(data)
+    manifest["name"] = "Changed by another tool"
+    store.plant(manifest_key(store.repo.user_id, "solo"), json.dumps(manifest).encode())
+    unchecked = _fresh_lister(store, checks_per_run=0)
+    assert unchecked.list_projects()[0].name == "solo"  # the catalog's word: stale until checked
+    assert unchecked.list_projects(check_all=True)[0].name == "Changed by another tool"
+    if store.kind == "local":  # the CLI's flag, in process, on the built-in local store
+        from projectdesk import cli
+        from projectdesk.storage.local import LocalRepository
+
+        local = ProjectService(LocalRepository(isolated_dirs.local_store), data_dir=tmp_path / "data2")
+        _push(local, tmp_path / "cli", "solo", {"f.txt": b"f"})
+        assert cli.main(["--profile", "local", "list", "--json"], paths=isolated_dirs) == 0
+        capsys.readouterr()
+        target = isolated_dirs.local_store / manifest_key("anonymous", "solo")
+        target.write_text(json.dumps({**json.loads(target.read_text()), "name": "Renamed"}))
+        assert cli.main(["--profile", "local", "list", "--check", "--json"], paths=isolated_dirs) == 0
+        assert [p["name"] for p in json.loads(capsys.readouterr().out)] == ["Renamed"]

@@ -24,7 +24,7 @@ def _note_offline(ctx: Context, what: str) -> None:
 
 
 def list_projects(ctx: Context) -> int:
-    projects = ctx.service().list_projects()
+    projects = ctx.service().list_projects(check_all=bool(getattr(ctx.args, "check", False)))
     _note_offline(ctx, "the projects")
     for project in projects:
         if project.warning:
@@ -258,7 +258,9 @@ def register(sub: Any) -> None:
             p.add_argument("--json", action="store_true", help="machine-readable output")
         return p
 
-    command("list", list_projects, "list projects", json_flag=True)
+    p = command("list", list_projects, "list projects", json_flag=True)
+    p.add_argument("--check", action="store_true",
+                   help="read every project's manifest again (one request each), not only the catalog")  # fmt: skip
     p = command("push", push, "send a working folder's changes (a new project, or --slug / its binding)",
                 json_flag=True)  # fmt: skip
     p.add_argument("dir")
