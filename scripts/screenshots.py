@@ -5,6 +5,7 @@
     .venv/bin/python scripts/screenshots.py --only-history  # file history and restore (SeaweedFS, versioning on)
     .venv/bin/python scripts/screenshots.py --only-sso      # Sign in with AWS SSO (SeaweedFS, fake Identity Center)
     .venv/bin/python scripts/screenshots.py --only-proxy    # a store behind an HTTP proxy with a login (SeaweedFS)
+    .venv/bin/python scripts/screenshots.py --only-share    # Share Project… and Shared Links… (SeaweedFS)
 
 Starts `Xvfb :99` itself when DISPLAY is not set (Debian package xvfb). Every folder it writes is
 under a temporary directory (XDG_* point there), so no real configuration is touched. The window is
@@ -739,6 +740,63 @@ async def stores_scenario(window: Any, out: Path, work: Path, server: Any) -> li
     return d.shots
 
 
+async def share_scenario(window: Any, out: Path, work: Path) -> list[Path]:
+    """Share Project…: the link to the project's zip, said plainly (the transfers panel shows the Pack row); then
+    Shared Links… with that share and two made before (another project's, and one of a week)."""
+    from projectdesk.services import share as service_share
+    from projectdesk.ui.dialogs.share_project import ProjectLinkDialog, ShareProjectDialog
+    from projectdesk.ui.dialogs.shared_links import SharedLinksDialog
+
+    d = Director(window, out)
+    await d.wait(lambda: window.service is not None, what="the SeaweedFS service")
+    await d.idle()
+    service = window.service
+    loop = asyncio.get_running_loop()
+
+    def seed() -> str:
+        plan = service.plan_push(make_portfolio(work / "share-src"), name="Portfolio Site", remember=False)
+        service.push(plan)
+        docs = work / "share-docs"
+        for rel, data in {"README.md": b"# Team handbook\n", "onboarding/first-week.md": b"# Your first week\n" * 40,
+                          "onboarding/tools.md": b"- git\n- ProjectDesk\n" * 30}.items():  # fmt: skip
+            (docs / rel).parent.mkdir(parents=True, exist_ok=True)
+            (docs / rel).write_bytes(data)
+        handbook = service.plan_push(docs, name="Team Handbook", remember=False)
+        service.push(handbook)
+        service_share.share_project(service, handbook.slug, 3 * 86400)
+        time.sleep(1.1)
+        service_share.share_project(service, plan.slug, 7 * 86400)
+        time.sleep(1.1)
+        return plan.slug
+
+    slug = await loop.run_in_executor(None, seed)
+    await window.browser.refresh()
+    await d.idle()
+    window.browser.select_project(slug)
+    await d.wait(lambda: window.slug == slug and window.tree_model.tree_index().file_count > 0, what="the tree")
+    await d.idle()
+    share = window.commands.share
+    share.share_project_action.trigger()
+    await d.wait(lambda: d.dialog(ShareProjectDialog) is not None, what="the share dialog")
+    chooser = d.dialog(ShareProjectDialog)
+    chooser.expiry.setCurrentIndex(chooser.expiry.findData(86400))
+    chooser.create_button.click()
+    await d.wait(lambda: d.dialog(ProjectLinkDialog) is not None, what="the link")
+    await asyncio.sleep(0.5)
+    d.shot("17-share-project")
+    d.dialog(ProjectLinkDialog).copy_and_close()
+    await d.idle()
+    share.shared_links_action.trigger()
+    await d.wait(lambda: d.dialog(SharedLinksDialog) is not None and d.dialog(SharedLinksDialog).loaded)
+    links = d.dialog(SharedLinksDialog)
+    links.table.setCurrentItem(links.table.topLevelItem(0))
+    await asyncio.sleep(0.5)
+    d.shot("18-shared-links")
+    links.reject()
+    await d.idle()
+    return d.shots
+
+
 async def proxy_scenario(window: Any, out: Path, server: Any, proxy: Any) -> list[Path]:
     """Issue 17: a store behind an HTTP proxy that wants a login, typed in the store editor and tested
     (tests/servers/httpproxy.py is the proxy): first without the login (the proxy's 407 in one sentence),
@@ -880,7 +938,7 @@ async def run_all(args: argparse.Namespace, work: Path) -> list[Path]:
             await asyncio.sleep(0.5)
         if args.only_proxy:
             return shots
-    if not (args.only_seaweedfs or args.only_stores or args.only_history):
+    if not (args.only_seaweedfs or args.only_stores or args.only_history or args.only_share):
         window = create_window(Paths.default())
         window.showMaximized()
         print("local store:")
@@ -899,6 +957,28 @@ async def run_all(args: argparse.Namespace, work: Path) -> list[Path]:
             window.force_close()
             await asyncio.sleep(0.5)
         ProfileStore(Paths.default()).remove("seaweed")
+    if args.seaweedfs or args.only_share:
+        from tests.servers.seaweedfs import SeaweedServer
+
+        with SeaweedServer(work / "share") as server:
+            server.create_bucket("shared")
+            os.environ["AWS_ACCESS_KEY_ID"] = server.access_key
+            os.environ["AWS_SECRET_ACCESS_KEY"] = server.secret_key
+            paths = Paths.default()
+            profile = Profile(
+                name="share", endpoint_url=server.endpoint_url, region="us-east-1", bucket="shared", path_style=True
+            )
+            ProfileStore(paths).add(profile)
+            ProfileStore(paths).set_default("share")
+            window = create_window(paths)
+            window.showMaximized()
+            print("Sharing a whole project by link (SeaweedFS):")
+            shots += await share_scenario(window, args.out, work)
+            window.force_close()
+            await asyncio.sleep(0.5)
+        ProfileStore(Paths.default()).remove("share")
+        if args.only_share:
+            return shots
     if args.seaweedfs or args.only_history:
         from tests.servers.seaweedfs import SeaweedServer
 
@@ -969,6 +1049,7 @@ def main() -> int:
     parser.add_argument("--only-history", action="store_true", help="only file history and restore (SeaweedFS)")
     parser.add_argument("--only-sso", action="store_true", help="only Sign in with AWS SSO (SeaweedFS)")
     parser.add_argument("--only-proxy", action="store_true", help="only a store behind an HTTP proxy (SeaweedFS)")
+    parser.add_argument("--only-share", action="store_true", help="only Share Project… and Shared Links… (SeaweedFS)")
     args = parser.parse_args()
     if args.seaweedfs or args.only_seaweedfs or args.only_stores or args.only_proxy:
         under_private_keyring()

@@ -71,7 +71,8 @@ class MultipartWriter:
         self._buffer += view
         self.size += count
         while len(self._buffer) >= self._part_size:
-            part = bytes(self._buffer[: self._part_size])
+            with memoryview(self._buffer) as whole:
+                part = bytes(whole[: self._part_size])  # one copy (a bytearray slice would be a second)
             del self._buffer[: self._part_size]
             self._send(part)
         return count
