@@ -30,7 +30,8 @@ from projectdesk.core.errors import Cancelled
 from projectdesk.core.models import Progress
 from projectdesk.services import share as service_share
 from projectdesk.services.offline import CachedProjectService, open_cached_service
-from tests.conftest import make_tree
+from projectdesk.services.projects import ProjectService
+from tests.conftest import make_tree, seaweed_repo
 from tests.integration.test_cli import Runner
 
 if TYPE_CHECKING:
@@ -279,3 +280,29 @@ def test_local_store_says_share_links_need_s3(isolated_dirs: Paths, capsys: pyte
         assert "Share links need an S3 store; this one is a" in err
     _, err = run("share", slug, "--expires", "8d", expect=1)
     assert "from one minute to 7 days" in err
+
+
+@pytest.mark.seaweedfs
+def test_a_2003_file_project_shares_whole(seaweed: SeaweedServer, tmp_path: Path) -> None:
+    """2,000 small files in folders up to 6 deep and three larger ones: every one in the zip, byte for byte."""
+
+    rng = random.Random(2003)
+    folders = [""]
+    while len(folders) < 125:
+        parent = rng.choice(folders)
+        if parent.count("/") < 5:
+            folders.append(f"{parent}/{rng.choice(['src', 'lib', 'app', 'components'])}{len(folders)}".lstrip("/"))
+    files = {f"{rng.choice(folders)}/file{i:04d}.txt".lstrip("/"): rng.randbytes(rng.randint(50, 2000))
+             for i in range(2000)}  # fmt: skip
+    files.update({f"assets/blob{i}.bin": rng.randbytes(600_000) for i in range(3)})
+    make_tree(tmp_path / "many", files)
+    bucket = f"many-{rng.getrandbits(40):x}"
+    seaweed.create_bucket(bucket)
+    service = ProjectService(seaweed_repo(seaweed, bucket), data_dir=tmp_path / "data")
+    plan = service.plan_push(tmp_path / "many", name="Many")
+    assert not service.push(plan).failed
+    made = service_share.share_project(service, plan.slug, 3600)  # ~3.4 s here; benchmarks/share.py: 101 MB
+    assert made.files_count == 2003
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    with opener.open(made.url, timeout=60) as answer:
+        assert _zip_files(answer.read()) == files

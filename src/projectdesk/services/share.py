@@ -25,7 +25,15 @@ from datetime import datetime
 from typing import IO
 
 from projectdesk.core import shares
-from projectdesk.core.errors import AccessDenied, Cancelled, InvalidInput, NotFound, StorageError
+from projectdesk.core.errors import (
+    AccessDenied,
+    Cancelled,
+    InvalidInput,
+    NotFound,
+    Offline,
+    ProjectDeskError,
+    StorageError,
+)
 from projectdesk.core.keys import is_safe_relative_path, safe_segment
 from projectdesk.core.models import FileEntry, Progress, ProjectInfo
 from projectdesk.core.shares import ProjectShare
@@ -326,7 +334,9 @@ def list_shares(service: ProjectService, *, remove_expired: bool = True, now: fl
             try:
                 if service.remote(repo.delete_share_object, share.slug, share.share_id, if_match=share.etag):
                     removed += 1
-            except StorageError as exc:  # listed anyway, as expired; the next run tries again
+            except Offline:
+                raise
+            except ProjectDeskError as exc:  # replaced meanwhile, or a key that may not delete: the next run tries
                 log.warning("could not remove the expired snapshot %s: %s", share.share_id, exc)
                 live.append(share)
             continue
@@ -334,7 +344,9 @@ def list_shares(service: ProjectService, *, remove_expired: bool = True, now: fl
     if remove_expired:
         try:
             service.remote(repo.abort_stale_share_uploads, moment - STALE_UPLOAD_SECONDS)
-        except StorageError as exc:
+        except Offline:
+            raise
+        except ProjectDeskError as exc:  # e.g. a key that may not list uploads: the snapshots are listed all the same
             log.warning("could not look for unfinished snapshot uploads: %s", exc)
     live.sort(key=lambda s: (-s.created_at, s.share_id))
     return SharesListing(live, removed)
