@@ -213,3 +213,33 @@ def test_a_changed_manifest_stays_stale_until_checked_and_list_check_reads_every
         target.write_text(json.dumps({**json.loads(target.read_text()), "name": "Renamed"}))
         assert cli.main(["--profile", "local", "list", "--check", "--json"], paths=isolated_dirs) == 0
         assert [p["name"] for p in json.loads(capsys.readouterr().out)] == ["Renamed"]
+
+
+SLUGS = ["app", "app-v2", "app.x", "app0", "apq", "b", "b-1", "b-1-2", "ba", "c", "c c", "d", "e-", "e", "f", "g",
+         "h", "h-x", "i", "j", "k", "zz"]  # fmt: skip
+
+
+def test_split_listings_find_every_slug_and_object_whatever_the_server_order(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """S3 lists "app-v2/" before "app/", SeaweedFS folders by name: pieces and segments cut small find all."""
+    import projectdesk.storage.listing as listing
+
+    monkeypatch.setattr(listing, "SLUG_RANGE", 3)
+    monkeypatch.setattr(listing, "LIST_BATCH", 4)
+    user = store.repo.user_id
+    for i, slug in enumerate(SLUGS):
+        for path in ("a.txt", "sub/b.txt")[: 1 + i % 2]:
+            store.plant(object_key(user, slug, path), slug.encode())
+        if i % 3 == 0:
+            store.plant(manifest_key(user, slug), b"{}")
+    store.plant(catalog_key(user), b"{}")
+    backend = backend_for(store.repo)
+    known = [s for i, s in enumerate(SLUGS) if i % 4]  # the others were made since the catalog was written
+    assert sorted(backend.list_slugs_split(known)) == sorted(SLUGS)
+    for wanted in (SLUGS, SLUGS[::3], ["app", "app-v2", "zz"]):
+        got = {p.slug: p for batch in backend.list_project_objects(wanted, SLUGS) for p in batch}
+        assert set(got) == set(wanted)
+        for slug in wanted:
+            assert sorted(e.path for e in got[slug].files) == sorted(e.path for e in store.repo.list_files(slug))
+            assert (got[slug].manifest is not None) == (SLUGS.index(slug) % 3 == 0)

@@ -252,10 +252,19 @@ class ProjectInfo:
         self.total_bytes = _bounded_count(self.total_bytes)
 
     def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
-        data.pop("has_manifest")
-        data.pop("warning")
-        return data
+        # by hand: dataclasses.asdict deep-copies (0.4 s of listing 10,000 projects as JSON)
+        return {
+            "name": self.name,
+            "slug": self.slug,
+            "user_id": self.user_id,
+            "created_date": self.created_date,
+            "updated_date": self.updated_date,
+            "files_count": self.files_count,
+            "total_bytes": self.total_bytes,
+            "tech_stack": list(self.tech_stack),
+            "has_frontend": self.has_frontend,
+            "has_backend": self.has_backend,
+        }
 
     @classmethod
     def from_manifest(cls, manifest: Manifest, user_id: str) -> ProjectInfo:

@@ -63,11 +63,13 @@ class CatalogWriter:
         self.repo = repo
         self.memo = memo
         self.backend = backend or backend_for(repo)
+        self.unchanged = False  # the last read was a 304: the catalog is still the copy held
 
     def read(self) -> tuple[Catalog | None, str | None]:
         """The catalog (None when there is none or it is unusable: logged) and its version."""
         held = self.memo.catalog()
         read = self.backend.read_catalog(if_none_match=held[0] if held else None)
+        self.unchanged = read.unchanged and held is not None
         if read.unchanged and held is not None:
             etag, data = held
         elif read.data is None or read.etag is None:
@@ -123,6 +125,7 @@ class CatalogWriter:
     def record(self, manifest: Manifest, etag: str) -> None:
         """The manifest of `manifest.slug` is now version `etag`."""
         info = ProjectInfo.from_manifest(manifest, self.repo.user_id)
+
         def put(catalog: Catalog) -> None:
             catalog.entries[manifest.slug] = CatalogEntry(info, etag)
 
@@ -144,6 +147,9 @@ class ProjectLister:
         self.backend = backend_for(repo)
         self.writer = CatalogWriter(repo, memo, self.backend)
         self.checks_per_run = checks_per_run
+        # The last listing found exactly what the one before it did: the catalog unchanged (a 304), every
+        # entry checked unchanged, no project it lacks, none it has in excess.
+        self.unchanged = False
 
     def list_projects(
         self, on_batch: OnBatch | None = None, cancel: threading.Event | None = None, *, check_all: bool = False
@@ -152,6 +158,7 @@ class ProjectLister:
         manifest is checked this run (`projectdesk-cli list --check`)."""
         catalog: Catalog | None = None
         base: str | None = None
+        self.unchanged = False
         if self.backend.supports_catalog:
             try:
                 catalog, base = self.writer.read()
@@ -194,6 +201,7 @@ class ProjectLister:
             stale = catalog is None or not repaired.same_entries(catalog)
             if stale and not self.writer.write(repaired, base):
                 log.info("the project catalog changed meanwhile; it is repaired on a later listing")
+            self.unchanged = self.writer.unchanged and not stale and not unknown
         return sorted(found.values(), key=lambda p: (-p.updated_date, p.slug))
 
     def _check(self, slug: str, entry: CatalogEntry) -> CatalogEntry | None:

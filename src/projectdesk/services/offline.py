@@ -274,7 +274,8 @@ class CachedProjectService(ProjectService):
             if not cached and not self.cache.projects_listed():
                 raise
             return cached
-        self.cache.put_projects(projects, complete=True)
+        if not (self.lister.unchanged and self.cache.projects_listed()):  # 10,000 rows: 0.2 s to rewrite as they were
+            self.cache.put_projects(projects, complete=True)
         return projects
 
     def info(self, slug: str) -> ProjectInfo:

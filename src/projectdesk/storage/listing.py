@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 
 LIST_BATCH = 250  # projects per range of a prefix listing (and per batch handed on)
 LIST_THREADS = 16  # listing requests at once
+SLUG_RANGE = 900  # slugs per piece of a split slug listing (one page of 1,000 reaches the next piece's first)
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,6 +211,57 @@ class S3Listing(ListingBackend):
 
     # ---- listings ------------------------------------------------------------------------------------
 
+    def list_slugs_split(self, boundaries: Sequence[str]) -> list[str]:
+        """The slug listing in pieces asked at once, cut at every SLUG_RANGE-th of `boundaries` (the slugs the
+        catalog names), so 10,000 slugs take one round trip instead of ten. Each piece starts after the slug
+        just before its first (ListObjectsV2 StartAfter: SeaweedFS skips the folder named, S3 lists on from
+        its keys), keeps the names from its first on and stops at the next piece's first: every slug is
+        found once, those made since included, whether the server orders folders as S3 or by name."""
+        order = sorted(set(boundaries))
+        if len(order) < 2 * SLUG_RANGE:
+            return self.repo.list_slugs()
+        clashes = _prefix_clashes(order)
+        cuts: list[int] = []
+        i = SLUG_RANGE
+        while i < len(order):
+            if order[i] in clashes:
+                i += 1
+                continue
+            cuts.append(i)
+            i += SLUG_RANGE
+        starts: list[tuple[str | None, str | None]] = [(None, None)] + [(order[c - 1], order[c]) for c in cuts]
+        highs: list[str | None] = [order[c] for c in cuts] + [None]
+        pieces = [(after, low, high) for (after, low), high in zip(starts, highs, strict=True)]
+        with ThreadPoolExecutor(max_workers=min(LIST_THREADS, len(pieces))) as pool:
+            found = list(pool.map(lambda piece: self._slug_piece(*piece), pieces))
+        return [slug for part in found for slug in part]
+
+    def _slug_piece(self, after: str | None, low: str | None, high: str | None) -> list[str]:
+        repo = self.repo
+        params: dict[str, Any] = {"Bucket": repo.bucket, "Prefix": self.prefix, "Delimiter": "/", "MaxKeys": 1000}
+        if after is not None:
+            params["StartAfter"] = self.prefix + after
+        slugs: list[str] = []
+        with repo._errors("listing"):
+            while True:
+                page = repo._call("list_objects_v2", **params)
+                past = False  # the page reached the next piece: no further page is asked for (the rest of
+                # this one is read: S3 lists "app-v2/" before "app/", a name order the other way round)
+                for common in page.get("CommonPrefixes", []):
+                    slug = str(common["Prefix"])[len(self.prefix) :].rstrip("/")
+                    if high is not None and slug >= high:
+                        past = True
+                        continue
+                    if low is not None and slug < low:
+                        continue
+                    if keys.is_safe_relative_path(slug) and "/" not in slug:
+                        slugs.append(slug)
+                    else:
+                        log.warning("ignoring a project folder with an unsafe name: %r", slug)
+                if past or not page.get("IsTruncated") or not page.get("NextContinuationToken"):
+                    return slugs
+                params["ContinuationToken"] = page["NextContinuationToken"]
+
     def _pages(self, start_after: str | None) -> Iterator[list[dict[str, Any]]]:
         """The user's objects from just after `start_after` on, page by page (the caller stops when it has
         seen enough)."""
@@ -250,8 +302,9 @@ class S3Listing(ListingBackend):
                 jobs.append((first, end, mine))
             else:
                 singles += mine
-        for start in range(0, len(singles), LIST_BATCH // 10):
-            jobs.append(("", None, singles[start : start + LIST_BATCH // 10]))
+        step = max(1, LIST_BATCH // 10)
+        for start in range(0, len(singles), step):
+            jobs.append(("", None, singles[start : start + step]))
         if not jobs:
             return
         with ThreadPoolExecutor(max_workers=min(LIST_THREADS, len(jobs))) as pool:
