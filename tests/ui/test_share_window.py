@@ -125,6 +125,32 @@ def test_share_project_then_revoke_it_in_shared_links(
     h.wait_idle()
 
 
+@pytest.mark.seaweedfs
+def test_cancelling_the_pack_row_leaves_nothing_on_the_server(
+    seaweed: SeaweedServer, make_window: Any, isolated_dirs: Paths, tmp_path: Path
+) -> None:
+    bucket = f"shc-{uuid.uuid4().hex[:10]}"
+    seaweed.create_bucket(bucket)
+    paths = isolated_dirs
+    service = CachedProjectService(seaweed_repo(seaweed, bucket), CacheStore(paths.cache_root, "weed", "anonymous"))
+    plan = service.plan_push(make_tree(tmp_path / "Site", PROJECT), name="Site")
+    service.push(plan)
+    h: WindowHarness = make_window(service, factory=lambda _profile: service)
+    h.open_project(plan.slug)
+    model = h.window.transfer_model
+    # Cancel as the row appears, before the zip's first file (the person clicks Cancel on the row)
+    model.rowsInserted.connect(lambda *_: model.transfers()[-1].cancel.set())
+    h.window.commands.share.share_project_action.trigger()
+    dialog: ShareProjectDialog = wait_for_child(h.qtbot, h.window, ShareProjectDialog)
+    dialog.create_button.click()
+    h.qtbot.waitUntil(lambda: bool(model.transfers()) and model.transfers()[-1].state == "cancelled", timeout=20000)
+    h.wait_idle()
+    assert h.window.commands.share.link_dialog is None
+    client = seaweed.client()
+    assert not client.list_objects_v2(Bucket=bucket, Prefix="shares/").get("Contents")
+    assert not client.list_multipart_uploads(Bucket=bucket, Prefix="shares/").get("Uploads")
+
+
 def test_a_local_store_cannot_share_by_link(make_window: Any, tmp_path: Path) -> None:
     service = ProjectService(LocalRepository(tmp_path / "store"), data_dir=tmp_path / "data")
     plan = service.plan_push(make_tree(tmp_path / "Local Site", PROJECT), name="Local Site")
