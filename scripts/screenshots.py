@@ -5,6 +5,7 @@
     .venv/bin/python scripts/screenshots.py --only-history  # file history and restore (SeaweedFS, versioning on)
     .venv/bin/python scripts/screenshots.py --only-sso      # Sign in with AWS SSO (SeaweedFS, fake Identity Center)
     .venv/bin/python scripts/screenshots.py --only-proxy    # a store behind an HTTP proxy with a login (SeaweedFS)
+    .venv/bin/python scripts/screenshots.py --only-bandwidth  # a limited upload, paused; the store's Bandwidth row
     .venv/bin/python scripts/screenshots.py --only-share    # Share Project… and Shared Links… (SeaweedFS)
 
 Starts `Xvfb :99` itself when DISPLAY is not set (Debian package xvfb). Every folder it writes is
@@ -839,6 +840,51 @@ async def proxy_scenario(window: Any, out: Path, server: Any, proxy: Any) -> lis
     return d.shots
 
 
+async def bandwidth_scenario(window: Any, out: Path, work: Path) -> list[Path]:
+    """Issue 17: a store limited to 1 MiB/s up: its upload's row says "limited to 1 MiB/s", Pause All Transfers
+    (toolbar, Store menu, the panel's button) holds it, Resume continues; the store editor's Bandwidth row."""
+    d = Director(window, out, prefix="bandwidth-")
+    await d.wait(lambda: window.service is not None, what="the SeaweedFS service")
+    await d.idle()
+    source = work / "bandwidth-src" / "Launch Video"
+    (source / "cuts").mkdir(parents=True)
+    (source / "cuts" / "teaser-1080p.mp4").write_bytes(os.urandom(8 * 1024 * 1024))
+    (source / "script.md").write_text("# Launch video\n\n1. Cold open\n2. Product shot\n")
+    (source / "cuts" / "subtitles.srt").write_text("1\n00:00:01,000 --> 00:00:03,000\nHello\n")
+    service = window.service
+    loop = asyncio.get_running_loop()
+    plan = await loop.run_in_executor(None, lambda: service.plan_push(source, name="Launch Video"))
+    transfer = window.jobs.push(plan, source, service)
+    model = window.transfer_model
+    await d.wait(lambda: transfer.bytes_done > 0 or transfer.files_done > 0, what="the upload under way")
+    await asyncio.sleep(1.5)
+    d.shot("01-limited-upload")
+    window.commands.transfers.pause_action.trigger()
+    await asyncio.sleep(1.0)
+    d.shot("02-paused")
+    window.commands.transfers.pause_action.trigger()
+    await d.wait(lambda: transfer.state == "done", timeout=60, what="the upload to end")
+    assert "limited" not in str(model.data(model.index(model.row_of(transfer), model.STATUS)))
+    await d.idle()
+    actions = window.commands
+    actions.store.accounts_action.trigger()
+    await d.wait(lambda: actions.store.accounts_dialog is not None and actions.store.accounts_dialog.isVisible())
+    accounts = actions.store.accounts_dialog
+    await d.wait(lambda: accounts.tree.topLevelItemCount() >= 2, what="the stores listed")
+    tree = accounts.tree
+    tree.setCurrentItem(next(tree.topLevelItem(i) for i in range(tree.topLevelItemCount())
+                             if tree.topLevelItem(i).data(0, 256) == "office"))  # fmt: skip
+    accounts.edit_button.click()
+    await d.wait(lambda: accounts.editor is not None and accounts.editor.isVisible(), what="the store editor")
+    accounts.editor.bandwidth_field.setFocus()
+    await asyncio.sleep(0.4)
+    d.shot("03-store-bandwidth")
+    accounts.editor.reject()
+    accounts.reject()
+    await d.idle()
+    return d.shots
+
+
 SSO_AWS_CONFIG = """[profile work]
 sso_session = corp
 sso_account_id = 111122223333
@@ -923,6 +969,27 @@ async def run_all(args: argparse.Namespace, work: Path) -> list[Path]:
                         os.environ[key] = value
             ProfileStore(Paths.default()).remove("company")
         if args.only_sso:
+            return shots
+    if args.seaweedfs or args.only_bandwidth:
+        from tests.servers.seaweedfs import SeaweedServer
+
+        with SeaweedServer(work / "weed-bandwidth") as server:
+            server.create_bucket("media")
+            os.environ["AWS_ACCESS_KEY_ID"] = server.access_key
+            os.environ["AWS_SECRET_ACCESS_KEY"] = server.secret_key
+            paths = Paths.default()
+            profile = Profile(name="office", endpoint_url=server.endpoint_url, region="us-east-1", bucket="media",
+                              path_style=True, max_upload_kbps=1024, max_download_kbps=4096)  # fmt: skip
+            ProfileStore(paths).add(profile)
+            ProfileStore(paths).set_default("office")
+            window = create_window(paths)
+            window.showMaximized()
+            print("Bandwidth limit and Pause All Transfers (SeaweedFS):")
+            shots += await bandwidth_scenario(window, args.out, work)
+            window.force_close()
+            await asyncio.sleep(0.5)
+        ProfileStore(Paths.default()).remove("office")
+        if args.only_bandwidth:
             return shots
     if args.seaweedfs or args.only_proxy:
         from tests.servers.httpproxy import HttpProxy
@@ -1050,6 +1117,7 @@ def main() -> int:
     parser.add_argument("--only-sso", action="store_true", help="only Sign in with AWS SSO (SeaweedFS)")
     parser.add_argument("--only-proxy", action="store_true", help="only a store behind an HTTP proxy (SeaweedFS)")
     parser.add_argument("--only-share", action="store_true", help="only Share Project… and Shared Links… (SeaweedFS)")
+    parser.add_argument("--only-bandwidth", action="store_true", help="only a limited upload and Pause (SeaweedFS)")
     args = parser.parse_args()
     if args.seaweedfs or args.only_seaweedfs or args.only_stores or args.only_proxy:
         under_private_keyring()

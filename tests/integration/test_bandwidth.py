@@ -21,6 +21,7 @@ import pytest
 
 from projectdesk.core.bandwidth import KIB, BandwidthLimits
 from projectdesk.core.errors import Cancelled
+from projectdesk.core.models import Progress
 from projectdesk.storage.repository import UploadItem
 from projectdesk.storage.s3 import S3Repository
 from projectdesk.storage.s3client import Credentials, make_client
@@ -63,19 +64,24 @@ def test_upload_and_download_take_the_limits_time(seaweed: SeaweedServer, tmp_pa
 
     before = BANDWIDTH.moved[UP]
     started = time.monotonic()
-    report = repo.upload_tree("p", [UploadItem("big.bin", path, SIZE)], project_name="p")
+    seen: list[Progress] = []
+    report = repo.upload_tree("p", [UploadItem("big.bin", path, SIZE)], project_name="p", progress=seen.append)
     up_seconds = time.monotonic() - started
     assert not report.failed
     assert BANDWIDTH.moved[UP] - before == SIZE  # the body as sent, not the reads that signed it
 
     before = BANDWIDTH.moved[DOWN]
     started = time.monotonic()
-    down = repo.download_tree("p", tmp_path / "out")
+    down_seen: list[Progress] = []
+    down = repo.download_tree("p", tmp_path / "out", progress=down_seen.append)
     down_seconds = time.monotonic() - started
     assert not down.failed
     assert (tmp_path / "out" / "big.bin").read_bytes() == data
     assert BANDWIDTH.moved[DOWN] - before == SIZE
 
+    for progress in (seen, down_seen):  # the file's bytes show before it ends (a row's speed and time left)
+        assert len([p for p in progress if p.files_done == 0 and 0 < p.bytes_done < SIZE]) >= 10
+        assert progress[-1].bytes_done == SIZE
     expected = SIZE / RATE
     assert expected * 0.9 <= up_seconds <= expected * 1.1, f"upload took {up_seconds:.2f} s, expected {expected} s"
     assert expected * 0.9 <= down_seconds <= expected * 1.1, f"download took {down_seconds:.2f} s"

@@ -84,6 +84,7 @@ def test_a_limited_upload_shows_its_limit_pauses_and_resumes(
         assert BANDWIDTH.paused and commands.pause_action.isChecked()
         assert commands.pause_action.text() == "&Resume Transfers"
         assert status().startswith("Paused — ")
+        assert model.data(model.index(0, TransferModel.SPEED)) == model.data(model.index(0, TransferModel.LEFT)) == ""
         moved = BANDWIDTH.moved[UP]
         qtbot.wait(1000)  # nothing moves, however long: the rows stay running
         assert BANDWIDTH.moved[UP] == moved and model.transfers()[0].state == RUNNING

@@ -29,7 +29,15 @@ from projectdesk.storage.atomic import TEMP_PREFIX, atomic_target, copy_atomic
 from projectdesk.storage.errors import disk_full_error, translate, versioning_off
 from projectdesk.storage.proxy import proxy_route
 from projectdesk.storage.repository import DEFAULT_WORKERS, FolderMaker, Repository, UploadItem
-from projectdesk.storage.throttle import BANDWIDTH, DOWN, UP, ThrottledBody, ThrottledStream, install_hook
+from projectdesk.storage.throttle import (
+    BANDWIDTH,
+    DOWN,
+    UP,
+    ThrottledBody,
+    ThrottledStream,
+    caller_scope,
+    install_hook,
+)
 from projectdesk.storage.transfer import DoneCallback, ProgressCallback, TransferResult, run_async
 
 if TYPE_CHECKING:
@@ -41,6 +49,7 @@ log = logging.getLogger(__name__)
 
 MULTIPART_THRESHOLD = 16 * 1024 * 1024
 MULTIPART_CHUNK = 8 * 1024 * 1024
+PART_THREADS = 4  # parts of one file in flight at once where botocore sends them (`_upload_parts`)
 DELETE_BATCH = 1000  # DeleteObjects' own maximum
 # CRT transfers started and not yet finished: the CRT itself decides how many connections carry them;
 # the window bounds queued work (memory for 50,000-file projects) and how long a cancel takes.
@@ -403,20 +412,26 @@ class S3Repository(Repository):
         return self.stat_file(slug, item.path)
 
     def _upload_parts(self, key: str, item: UploadItem, extra: dict[str, Any]) -> str:
-        """`item` as a multipart upload of MULTIPART_CHUNK parts sent one after another, each body charged to
-        the bandwidth limit as the connection reads it; aborted on any failure. Returns the object's ETag."""
+        """`item` as a multipart upload of MULTIPART_CHUNK parts, PART_THREADS at once, each body charged to the
+        bandwidth limit (and held by a pause) as the connection reads it; aborted on any failure. Returns the
+        object's ETag."""
         created = self._call("create_multipart_upload", Bucket=self.bucket, Key=key, **extra)
         upload_id = str(created["UploadId"])
+        scope = caller_scope()  # the parts' threads pause, and stop on cancel, as the file's own would
+
+        def send(number: int, start: int) -> dict[str, Any]:
+            length = min(MULTIPART_CHUNK, item.size - start)
+            with scope(), open(item.local_path, "rb") as handle:
+                answer = self._call(
+                    "upload_part", Bucket=self.bucket, Key=key, UploadId=upload_id, PartNumber=number,
+                    Body=ThrottledBody(handle, length, start), ContentLength=length,
+                )  # fmt: skip
+            return {"PartNumber": number, "ETag": answer["ETag"]}
+
         try:
-            parts: list[dict[str, Any]] = []
-            with open(item.local_path, "rb") as handle:
-                for number, start in enumerate(range(0, item.size, MULTIPART_CHUNK), start=1):
-                    length = min(MULTIPART_CHUNK, item.size - start)
-                    answer = self._call(
-                        "upload_part", Bucket=self.bucket, Key=key, UploadId=upload_id, PartNumber=number,
-                        Body=ThrottledBody(handle, length, start), ContentLength=length,
-                    )  # fmt: skip
-                    parts.append({"PartNumber": number, "ETag": answer["ETag"]})
+            starts = range(0, item.size, MULTIPART_CHUNK)
+            with ThreadPoolExecutor(PART_THREADS, thread_name_prefix="pd-part") as pool:
+                parts = list(pool.map(send, range(1, len(starts) + 1), starts))
             done = self._call(
                 "complete_multipart_upload", Bucket=self.bucket, Key=key, UploadId=upload_id,
                 MultipartUpload={"Parts": parts},

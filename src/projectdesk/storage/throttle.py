@@ -125,6 +125,9 @@ class Bandwidth:
             bucket = self._buckets[direction]
             delay = bucket.reserve(count) if bucket is not None else 0.0
             self.moved[direction] += count
+        on_bytes: Callable[[int], None] | None = getattr(_local, "on_bytes", None)
+        if on_bytes is not None and in_transfer():
+            on_bytes(count)
         if delay > 0:
             self._sleep(delay)
 
@@ -137,15 +140,27 @@ def in_transfer() -> bool:
 
 
 @contextlib.contextmanager
-def transfer_scope(cancel: threading.Event | None) -> Iterator[None]:
-    """Mark the calling thread as doing a transfer's work: its bodies may be paused, and `cancel` stops them."""
+def transfer_scope(cancel: threading.Event | None, on_bytes: Callable[[int], None] | None = None) -> Iterator[None]:
+    """Mark the calling thread as doing a transfer's work: its bodies may be paused, `cancel` stops them while
+    paused, and `on_bytes(n)` hears of the bytes charged as they move (a file's progress before it ends)."""
     depth = getattr(_local, "depth", 0)
-    previous = getattr(_local, "cancel", None)
-    _local.depth, _local.cancel = depth + 1, cancel if cancel is not None else previous
+    previous = getattr(_local, "cancel", None), getattr(_local, "on_bytes", None)
+    _local.depth = depth + 1
+    _local.cancel = cancel if cancel is not None else previous[0]
+    _local.on_bytes = on_bytes if on_bytes is not None else previous[1]
     try:
         yield
     finally:
-        _local.depth, _local.cancel = depth, previous
+        _local.depth, (_local.cancel, _local.on_bytes) = depth, previous
+
+
+def caller_scope() -> Callable[[], contextlib.AbstractContextManager[None]]:
+    """The calling thread's transfer scope, to enter on the threads it hands its work to (parts of one file)."""
+    if not in_transfer():
+        return contextlib.nullcontext
+    cancel: threading.Event | None = getattr(_local, "cancel", None)
+    on_bytes: Callable[[int], None] | None = getattr(_local, "on_bytes", None)
+    return lambda: transfer_scope(cancel, on_bytes)
 
 
 class ThrottledBody(io.RawIOBase):

@@ -126,15 +126,36 @@ def run_parallel(
     book: _Book[T, R] = _Book(items, name_of, size_of, progress, on_done)
     book.report(force=True)
     workers = max(1, workers)
-    finished: queue.SimpleQueue[tuple[T, Future[R]]] = queue.SimpleQueue()
-    queue_iter = iter(items)
+    finished: queue.SimpleQueue[tuple[int, T, Future[R]]] = queue.SimpleQueue()
+    # Bytes of files still in flight (charged by storage/throttle.py as their bodies move), so a large file's
+    # row advances before it ends: (index, bytes) from the workers, counted on this thread.
+    moving: queue.SimpleQueue[tuple[int, int]] = queue.SimpleQueue()
+    advanced: dict[int, int] = {}
+    queue_iter = iter(enumerate(items))
     in_flight = 0
 
-    def guarded(item: T) -> R:
+    def guarded(index: int, item: T) -> R:
         if cancel is not None and cancel.is_set():  # queued before the cancel: do not start
             raise _NotStarted
-        with transfer_scope(cancel):  # its bodies pause with the window's Pause, and stop on cancel
+        # its bodies pause with the window's Pause, and stop on cancel while paused; its bytes are reported
+        with transfer_scope(cancel, lambda count: moving.put((index, count))):
             return work(item)
+
+    def count_moving() -> None:
+        current = ""
+        while True:
+            try:
+                index, count = moving.get_nowait()
+            except queue.Empty:
+                break
+            item = items[index]
+            room = size_of(item) - advanced.get(index, 0)  # a body sent again after a retry counts once
+            step = max(0, min(count, room))
+            advanced[index] = advanced.get(index, 0) + step
+            book.bytes_done += step
+            current = name_of(item)
+        if current:
+            book.report(current)
 
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="transfer") as pool:
 
@@ -142,18 +163,24 @@ def run_parallel(
             # Submitting lazily keeps memory flat for 50,000-file projects and lets cancel act fast.
             nonlocal in_flight
             while in_flight < workers * 2 and not (cancel and cancel.is_set()):
-                item = next(queue_iter, None)
-                if item is None:
+                nxt = next(queue_iter, None)
+                if nxt is None:
                     return
-                future = pool.submit(guarded, item)
-                future.add_done_callback(lambda f, item=item: finished.put((item, f)))  # type: ignore[misc]
+                index, item = nxt
+                future = pool.submit(guarded, index, item)
+                future.add_done_callback(lambda f, i=index, item=item: finished.put((i, item, f)))  # type: ignore[misc]
                 in_flight += 1
 
         top_up()
         while in_flight:
-            item, future = finished.get()
+            try:
+                index, item, future = finished.get(timeout=PROGRESS_INTERVAL)
+            except queue.Empty:
+                count_moving()
+                continue
             in_flight -= 1
-            book.settle(item, future.result)
+            count_moving()
+            book.settle(item, future.result, advanced.pop(index, 0))
             top_up()
     if cancel and cancel.is_set():
         raise Cancelled(f"Cancelled after {book.files_done} of {len(items)} files.")

@@ -288,10 +288,11 @@ class TransferModel(QAbstractTableModel):
             if transfer.state == DONE:
                 return human_bytes(transfer.bytes_total)
             return f"{human_bytes(transfer.bytes_done)} of {human_bytes(transfer.bytes_total)}"
+        held = self.paused and transfer.state == RUNNING  # no bytes move: no speed, no time left
         if column == self.SPEED:
-            return rate_text(transfer.rate) if transfer.state == RUNNING and transfer.rate > 0 else ""
+            return rate_text(transfer.rate) if transfer.state == RUNNING and transfer.rate > 0 and not held else ""
         if column == self.LEFT:
-            left = transfer.time_left()
+            left = None if held else transfer.time_left()
             return duration_text(left) if left is not None else ""
         status = transfer.status_text()
         if transfer.state == RUNNING and self.paused and not transfer.cancel.is_set():
