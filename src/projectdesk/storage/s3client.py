@@ -90,7 +90,11 @@ def make_client(
         proxies=proxy.botocore_proxies() if proxy is not None else None,
     )
     session = botocore.session.Session(profile=aws_profile) if aws_profile else botocore.session.Session()
-    session.get_component("response_parser_factory").set_parser_defaults(timestamp_parser=fast_timestamp)
+    from projectdesk.storage import s3_parsing
+
+    parsers = s3_parsing.FastParserFactory()  # botocore's parsers, listings read in one pass (s3_parsing.py)
+    parsers.set_parser_defaults(timestamp_parser=fast_timestamp)
+    session.register_component("response_parser_factory", parsers)
     kwargs: dict[str, Any] = {}
     if credentials is not None:
         kwargs = {
@@ -112,4 +116,5 @@ def make_client(
     from projectdesk.storage.crt import install_template_hook
 
     install_template_hook(client)  # before any thread uses the client: registering events is not thread-safe
+    s3_parsing.install(client)
     return client
