@@ -49,6 +49,7 @@ log = logging.getLogger(__name__)
 
 MULTIPART_THRESHOLD = 16 * 1024 * 1024
 MULTIPART_CHUNK = 8 * 1024 * 1024
+PAUSABLE_BODY = 1024 * 1024  # unlimited uploads larger than this are paused mid-body (see `_body`)
 PART_THREADS = 4  # parts of one file in flight at once where botocore sends them (`_upload_parts`)
 DELETE_BATCH = 1000  # DeleteObjects' own maximum
 # CRT transfers started and not yet finished: the CRT itself decides how many connections carry them;
@@ -910,8 +911,12 @@ def _condition_headers(item: UploadItem) -> list[tuple[str, str]]:
 
 
 def _body(data: bytes) -> bytes | ThrottledBody:
-    """A PUT's body: charged to the upload limit as it is sent when there is one, or in a transfer (pausable)."""
-    return ThrottledBody.of_bytes(data) if BANDWIDTH.wanted(UP) else data
+    """A PUT's body: charged to the upload limit as it is sent when there is one, and in a transfer above
+    PAUSABLE_BODY (pausable mid-file). Otherwise bytes: botocore asks for `Expect: 100-continue` (one more
+    round trip) for any file-like body, which small files would pay for nothing; a pause holds them between
+    files (`storage.transfer.run_parallel`)."""
+    wrap = BANDWIDTH.limit(UP) or (len(data) > PAUSABLE_BODY and BANDWIDTH.wanted(UP))
+    return ThrottledBody.of_bytes(data) if wrap else data
 
 
 def _stamp(row: dict[str, Any]) -> float:

@@ -139,6 +139,7 @@ def run_parallel(
             raise _NotStarted
         # its bodies pause with the window's Pause, and stop on cancel while paused; its bytes are reported
         with transfer_scope(cancel, lambda count: moving.put((index, count))):
+            BANDWIDTH.wait_running()  # no file starts while paused
             return work(item)
 
     def count_moving() -> None:
