@@ -42,6 +42,13 @@ def of_project_by_path(conn: sqlite3.Connection, user_id: str, slug: str) -> lis
     return list(map(FileRow._make, cursor))
 
 
+def of_project_changed(conn: sqlite3.Connection, user_id: str, slug: str) -> list[FileRow]:
+    """The project's rows holding a local edit or delete waiting to be sent."""
+    cursor = _rows(conn, f"SELECT {_FIELDS} FROM files WHERE user_id = ? AND slug = ? AND state IN (?, ?)",
+                   (user_id, slug, DIRTY, DELETED))  # fmt: skip
+    return list(map(FileRow._make, cursor))
+
+
 def record_remote(conn: sqlite3.Connection, user_id: str, slug: str, entry: FileEntry) -> None:
     """What a listing or a HEAD said of the file: a new row knows only the remote version, a known row
     takes the remote fields and keeps its copy and state."""

@@ -229,6 +229,11 @@ class CacheStore:
         with self.index.reading() as conn:
             return files_table.of_project_by_path(conn, self.user_id, slug)
 
+    def changed_files(self, slug: str) -> list[FileRow]:
+        """The project's files with a local edit or delete waiting to be sent (few, however big the project)."""
+        with self.index.reading() as conn:
+            return files_table.of_project_changed(conn, self.user_id, slug)
+
     def files_listed(self, slug: str) -> bool:
         with self.index.reading() as conn:
             return projects_table.files_listed(conn, self.user_id, slug)

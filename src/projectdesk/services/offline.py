@@ -319,7 +319,9 @@ class CachedProjectService(ProjectService):
                          row.remote_modified or 0.0)  # fmt: skip
 
     def _merged_entries(self, slug: str, entries: Sequence[FileEntry]) -> list[FileEntry]:
-        by_path = {row.path: row for row in self.cache.files(slug)}
+        by_path = {row.path: row for row in self.cache.changed_files(slug)}
+        if not by_path:
+            return sorted(entries, key=lambda e: e.path)
         bases = self.cache.edit_bases(slug)
         merged: list[FileEntry] = []
         for entry in entries:
