@@ -93,7 +93,7 @@ def test_filter_typing_at_10000_rows_takes_under_50_ms_a_key(qtbot: Any) -> None
     assert shown and all(s.endswith("99") or "99" in s for s in shown)
     assert shown == sorted(shown, reverse=True)  # still newest first
     assert statistics.median(per_key) < 0.075, [f"{t * 1000:.0f} ms" for t in per_key]
-    assert max(per_key) < 0.200, [f"{t * 1000:.0f} ms" for t in per_key]
+    assert max(per_key) < 0.300, [f"{t * 1000:.0f} ms" for t in per_key]
 
 
 def test_sorting_10000_rows_keeps_the_selection(qtbot: Any) -> None:

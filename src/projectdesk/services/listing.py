@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 
 CHECKS_PER_RUN = 64  # catalog entries whose manifest is re-read (If-None-Match) per run
 READ_THREADS = 16
+CHECK_THREADS = 8  # the slug listing and the manifest checks (starting threads costs, on a busy machine)
 CATALOG_ATTEMPTS = 8
 FATAL = (AuthError, BucketMissing, Offline, Cancelled)  # not one project's fault: the whole listing fails
 
@@ -168,7 +169,7 @@ class ProjectLister:
                 log.warning("the project catalog could not be read (%s); projects are read directly", exc)
         entries = dict(catalog.entries) if catalog is not None else {}
         checking = list(entries) if check_all else self.memo.least_checked(list(entries), self.checks_per_run)
-        with ThreadPoolExecutor(max_workers=READ_THREADS) as pool:
+        with ThreadPoolExecutor(max_workers=CHECK_THREADS) as pool:
             slugs_asked = pool.submit(self.backend.list_slugs_split, list(entries))
             checks = list(pool.map(lambda slug: (slug, self._check(slug, entries[slug])), checking))
             slugs = slugs_asked.result()

@@ -249,6 +249,9 @@ class ProjectBrowser(QObject):
         self.project_model.add_projects(infos)
         if self.first_rows_in is None:
             self.first_rows_in = time.perf_counter() - self._load_started
+            service = self.session.service
+            if service is not None and not service.is_offline:
+                self.session.connected()  # the store answered: not "Connecting…" while the rest arrives
         self.project_view.set_placeholder(EMPTY_TEXT, EMPTY_HINT)
         if done < total:
             self.feedback.notify(f"Loading projects… {done:,} of ~{total:,}", timeout_ms=0)
