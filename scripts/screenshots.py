@@ -5,6 +5,7 @@
     .venv/bin/python scripts/screenshots.py --only-history  # file history and restore (SeaweedFS, versioning on)
     .venv/bin/python scripts/screenshots.py --only-sso      # Sign in with AWS SSO (SeaweedFS, fake Identity Center)
     .venv/bin/python scripts/screenshots.py --only-proxy    # a store behind an HTTP proxy with a login (SeaweedFS)
+    .venv/bin/python scripts/screenshots.py --only-projects  # 3,000 projects: the list filling in, then filtered
     .venv/bin/python scripts/screenshots.py --only-bandwidth  # a limited upload, paused; the store's Bandwidth row
     .venv/bin/python scripts/screenshots.py --only-share    # Share Project… and Shared Links… (SeaweedFS)
 
@@ -922,6 +923,62 @@ async def sso_scenario(window: Any, out: Path, fake: Any) -> list[Path]:
     return d.shots
 
 
+async def projects_scenario(args: argparse.Namespace, work: Path) -> list[Path]:
+    """3,000 projects another tool wrote (no manifest) on SeaweedFS: the list filling in with its count, then
+    filtered."""
+    from tests.servers.seaweedfs import SeaweedServer
+
+    from projectdesk.app import create_window
+    from projectdesk.config.paths import Paths
+    from projectdesk.config.profiles import Profile, ProfileStore
+
+    count = 3000
+    words = ["shop", "blog", "notes", "dashboard", "api", "landing", "chat", "docs"]
+    react = b'{"dependencies": {"react": "^18", "vite": "^5"}}'
+    flask = b"flask==3.0\n"
+    with SeaweedServer(work / "weed-list") as server:
+        server.create_bucket("many")
+        client = server.client()
+        objects: list[tuple[str, bytes]] = []
+        for i in range(count):
+            prefix = f"projects/anonymous/{words[i % len(words)]}-{i:05d}/"
+            objects.append((prefix + "README.md", b"# project\n"))
+            objects.append((prefix + ("package.json" if i % 3 else "requirements.txt"), react if i % 3 else flask))
+            objects.append((prefix + ("src/App.jsx" if i % 3 else "app.py"), b"x\n" * (i % 50 + 1)))
+
+        def plant() -> None:
+            with ThreadPoolExecutor(32) as pool:
+                list(pool.map(lambda kv: client.put_object(Bucket="many", Key=kv[0], Body=kv[1]), objects))
+
+        await asyncio.get_running_loop().run_in_executor(None, plant)
+        os.environ["AWS_ACCESS_KEY_ID"] = server.access_key
+        os.environ["AWS_SECRET_ACCESS_KEY"] = server.secret_key
+        paths = Paths.default()
+        profile = Profile(name="many", endpoint_url=server.endpoint_url, region="us-east-1", bucket="many",
+                          path_style=True)  # fmt: skip
+        ProfileStore(paths).add(profile)
+        ProfileStore(paths).set_default("many")
+        window = create_window(paths)
+        window.showMaximized()
+        print("Listing 3,000 projects (SeaweedFS):")
+        d = Director(window, args.out, "list-")
+        status = window.statusBar()
+        rows = window.project_model.rowCount
+        await d.wait(lambda: status.currentMessage().startswith("Loading projects… ") and rows() > 0,
+                     timeout=300, what="the first rows")  # fmt: skip
+        d.shot("01-loading")
+        await d.wait(lambda: rows() == count and not status.currentMessage().startswith("Loading"),
+                     timeout=300, what="every row")  # fmt: skip
+        await d.idle()
+        window.filter_field.setText("react shop 1")
+        await d.idle()
+        d.shot("02-filtered")
+        window.force_close()
+        await asyncio.sleep(0.5)
+    ProfileStore(Paths.default()).remove("many")
+    return d.shots
+
+
 async def run_all(args: argparse.Namespace, work: Path) -> list[Path]:
     """Both scenarios in one run of the event loop (the app, too, runs it once)."""
     from projectdesk.app import create_window
@@ -929,6 +986,8 @@ async def run_all(args: argparse.Namespace, work: Path) -> list[Path]:
     from projectdesk.config.profiles import Profile, ProfileStore
 
     shots: list[Path] = []
+    if args.only_projects:
+        return await projects_scenario(args, work)
     if args.seaweedfs or args.only_sso:
         from tests.servers.fake_sso import FakeSso, RoleKeys
         from tests.servers.seaweedfs import SeaweedServer
@@ -1116,6 +1175,7 @@ def main() -> int:
     parser.add_argument("--only-history", action="store_true", help="only file history and restore (SeaweedFS)")
     parser.add_argument("--only-sso", action="store_true", help="only Sign in with AWS SSO (SeaweedFS)")
     parser.add_argument("--only-proxy", action="store_true", help="only a store behind an HTTP proxy (SeaweedFS)")
+    parser.add_argument("--only-projects", action="store_true", help="only 3,000 projects listed (SeaweedFS)")
     parser.add_argument("--only-share", action="store_true", help="only Share Project… and Shared Links… (SeaweedFS)")
     parser.add_argument("--only-bandwidth", action="store_true", help="only a limited upload and Pause (SeaweedFS)")
     args = parser.parse_args()
