@@ -188,8 +188,9 @@ PAUSE_RATE = 16 * MIB  # the whole transfer takes ≈1.1 s; it is paused for lon
 
 @pytest.mark.parametrize("drop", [False, True], ids=["connection-kept", "connection-dropped"])
 def test_pause_moves_nothing_and_resume_completes(seaweed: SeaweedServer, tmp_path: Path, drop: bool) -> None:
-    """Paused longer than the transfer takes: no byte moves; after resume the file is whole. With `drop`, the
-    connection is reset while paused (idle 0.5 s): the request is made again and the file still lands whole."""
+    """Paused longer than the transfer takes, and than the client's read timeout: no byte moves; after resume the
+    file is whole, each byte sent once (the pause cost no retry). With `drop`, the connection is reset while
+    paused (idle 0.5 s): the request is made again and the file still lands whole."""
     bucket = f"pd-bw-{os.urandom(6).hex()}"
     seaweed.create_bucket(bucket)
     proxy = IdleDropProxy(("127.0.0.1", int(seaweed.endpoint_url.rsplit(":", 1)[1])), 0.5) if drop else None
@@ -200,11 +201,13 @@ def test_pause_moves_nothing_and_resume_completes(seaweed: SeaweedServer, tmp_pa
             region=seaweed.region,
             credentials=Credentials(seaweed.access_key, seaweed.secret_key),
             path_style=True,
+            read_timeout=1.0,  # shorter than the pause: a pause must not run into it
         )
         repo = S3Repository(client, bucket, endpoint=endpoint, transfer_engine="boto3")
         BANDWIDTH.set_limits(BandwidthLimits(PAUSE_RATE, PAUSE_RATE))
         path, data = _file(tmp_path, "big.bin", PAUSE_SIZE)
         pause_for = PAUSE_SIZE / PAUSE_RATE + 0.5
+        before = dict(BANDWIDTH.moved)
 
         def upload() -> None:
             report = repo.upload_tree("p", [UploadItem("big.bin", path, PAUSE_SIZE)], project_name="p")
@@ -221,6 +224,9 @@ def test_pause_moves_nothing_and_resume_completes(seaweed: SeaweedServer, tmp_pa
         assert seaweed.client().get_object(Bucket=bucket, Key="projects/anonymous/p/big.bin")["Body"].read() == data
         if proxy is not None:
             assert proxy.drops >= 2  # both paused requests lost their connection
+        else:
+            assert BANDWIDTH.moved[UP] - before[UP] == PAUSE_SIZE  # no part sent twice
+            assert BANDWIDTH.moved[DOWN] - before[DOWN] == PAUSE_SIZE  # no read timed out and started again
         assert not seaweed.client().list_multipart_uploads(Bucket=bucket).get("Uploads")
     finally:
         if proxy is not None:
