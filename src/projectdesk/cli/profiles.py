@@ -10,7 +10,8 @@ import getpass
 import sys
 from typing import TYPE_CHECKING, Any
 
-from projectdesk.cli import bandwidth
+from projectdesk.cli.bandwidth import add_bwlimit_option, apply_bwlimit
+from projectdesk.cli.bandwidth import add_edit_command as add_bandwidth_edit_command
 from projectdesk.cli.common import (
     EXIT_FAILED,
     EXIT_OK,
@@ -135,7 +136,7 @@ def profiles_add(ctx: Context) -> int:
     if a.max_project_mb:
         profile.max_project_bytes = int(a.max_project_mb * 1_000_000)
     apply_proxy_args(profile, a)
-    bandwidth.apply_bwlimit(profile, a)
+    apply_bwlimit(profile, a)
     previous = ctx.profiles.check_add(profile, replace=a.replace)  # before any keyring write
     secrets = SecretStore()
     if source == "keyring":
@@ -305,7 +306,7 @@ def register(sub: Any) -> None:
     p.add_argument("--write", action="store_true", help="test writing too (implies --test)")
     p.add_argument("--create-bucket", action="store_true", help="create the bucket if missing (implies --test)")
     add_proxy_options(p)
-    bandwidth.add_bwlimit_option(p)
+    add_bwlimit_option(p)
     p.set_defaults(handler=profiles_add)
 
     p = psub.add_parser("set-secret", help="store a profile's key in the keyring (prompt or --secret-stdin)")
@@ -333,7 +334,7 @@ def register(sub: Any) -> None:
 
     add_login_command(psub)
 
-    bandwidth.add_edit_command(psub)  # `edit --bwlimit`; the proxy's options join it
+    add_bandwidth_edit_command(psub)  # `edit --bwlimit`; the proxy's options join it
     add_edit_command(psub)
 
     p = psub.add_parser("default", help="make a profile the default")
