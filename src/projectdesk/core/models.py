@@ -76,18 +76,8 @@ class Manifest:
     links: dict[str, str] = field(default_factory=dict)  # path -> target: these objects are symbolic links
 
     def to_json(self) -> dict[str, Any]:
-        # by hand: dataclasses.asdict deep-copies every map (≈40 ms for a 2,000-file project)
         return {
-            "name": self.name,
-            "slug": self.slug,
-            "user_id": self.user_id,
-            "created_date": self.created_date,
-            "updated_date": self.updated_date,
-            "files_count": self.files_count,
-            "total_bytes": self.total_bytes,
-            "tech_stack": list(self.tech_stack),
-            "has_frontend": self.has_frontend,
-            "has_backend": self.has_backend,
+            **_backend_fields(self),
             "files": dict(self.files),
             "file_etags": dict(self.file_etags),
             "links": dict(self.links),
@@ -253,19 +243,7 @@ class ProjectInfo:
         self.total_bytes = _bounded_count(self.total_bytes)
 
     def to_json(self) -> dict[str, Any]:
-        # by hand: dataclasses.asdict deep-copies (0.4 s of listing 10,000 projects as JSON)
-        return {
-            "name": self.name,
-            "slug": self.slug,
-            "user_id": self.user_id,
-            "created_date": self.created_date,
-            "updated_date": self.updated_date,
-            "files_count": self.files_count,
-            "total_bytes": self.total_bytes,
-            "tech_stack": list(self.tech_stack),
-            "has_frontend": self.has_frontend,
-            "has_backend": self.has_backend,
-        }
+        return _backend_fields(self)
 
     @classmethod
     def from_manifest(cls, manifest: Manifest, user_id: str) -> ProjectInfo:
@@ -281,6 +259,23 @@ class ProjectInfo:
             has_frontend=manifest.has_frontend,
             has_backend=manifest.has_backend,
         )
+
+
+def _backend_fields(project: Manifest | ProjectInfo) -> dict[str, Any]:
+    """The project fields the web backend shares, as JSON. By hand: dataclasses.asdict deep-copies every field
+    (≈40 ms of a 2,000-file manifest; 0.4 s of listing 10,000 projects as JSON)."""
+    return {
+        "name": project.name,
+        "slug": project.slug,
+        "user_id": project.user_id,
+        "created_date": project.created_date,
+        "updated_date": project.updated_date,
+        "files_count": project.files_count,
+        "total_bytes": project.total_bytes,
+        "tech_stack": list(project.tech_stack),
+        "has_frontend": project.has_frontend,
+        "has_backend": project.has_backend,
+    }
 
 
 @dataclass(frozen=True, slots=True)
