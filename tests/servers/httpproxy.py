@@ -20,13 +20,13 @@ import contextlib
 import socket
 import threading
 from dataclasses import dataclass
-from types import TracebackType
-from typing import Final, Self
+from typing import Final
 from urllib.parse import urlsplit
+
+from tests.servers.threaded import HOST, ThreadedServer
 
 __all__ = ["HttpProxy", "ProxiedRequest"]
 
-HOST: Final = "127.0.0.1"
 UPSTREAM_HOSTS: Final = frozenset({"127.0.0.1", "localhost"})
 HEAD_LIMIT: Final = 64 * 1024
 _HOP_BY_HOP: Final = frozenset(
@@ -81,19 +81,15 @@ def _header(headers: list[tuple[str, str]], name: str) -> str:
     return next((value for key, value in headers if key.lower() == name), "")
 
 
-class HttpProxy:
+class HttpProxy(ThreadedServer):
     """Start with `start()` or as a context manager; `url` is what HTTP(S)_PROXY or a profile takes."""
 
     def __init__(self, *, user: str = "", password: str = "") -> None:
+        super().__init__()
         self.user = user
         self.password = password
         self.requests: list[ProxiedRequest] = []
         self.rejected_logins: list[str] = []  # the Proxy-Authorization values of requests answered 407
-        self._lock = threading.Lock()
-        self._listener: socket.socket | None = None
-        self._threads: list[threading.Thread] = []
-        self._sockets: set[socket.socket] = set()
-        self.port = 0
 
     @property
     def url(self) -> str:
@@ -110,56 +106,6 @@ class HttpProxy:
     def targets(self, method: str | None = None) -> list[str]:
         with self._lock:
             return [r.target for r in self.requests if r.allowed and (method is None or r.method == method)]
-
-    # ---- lifecycle -------------------------------------------------------------------------------
-
-    def start(self) -> Self:
-        listener = socket.create_server((HOST, 0))
-        self.port = listener.getsockname()[1]
-        self._listener = listener
-        self._spawn(self._accept_loop, listener)
-        return self
-
-    def refuse(self) -> None:
-        """Stop listening: from now on connections to the port are refused."""
-        listener, self._listener = self._listener, None
-        if listener is not None:
-            with contextlib.suppress(OSError):
-                listener.shutdown(socket.SHUT_RDWR)
-            listener.close()
-
-    def stop(self) -> None:
-        self.refuse()
-        with self._lock:
-            sockets = list(self._sockets)
-        for sock in sockets:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-        for thread in list(self._threads):
-            thread.join(timeout=5)
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None) -> None:
-        self.stop()
-
-    def _spawn(self, target: object, *args: object) -> None:
-        thread = threading.Thread(target=target, args=args, daemon=True)  # type: ignore[arg-type]
-        self._threads.append(thread)
-        thread.start()
-
-    def _track(self, sock: socket.socket, on: bool) -> None:
-        with self._lock:
-            (self._sockets.add if on else self._sockets.discard)(sock)
-
-    def _accept_loop(self, listener: socket.socket) -> None:
-        while True:
-            try:
-                client, _ = listener.accept()
-            except OSError:
-                return
-            self._spawn(self._serve, client)
 
     # ---- one client connection -------------------------------------------------------------------
 

@@ -14,14 +14,11 @@ import ipaddress
 import select
 import socket
 import ssl
-import threading
 from pathlib import Path
-from types import TracebackType
-from typing import Final, Self
+
+from tests.servers.threaded import HOST, ThreadedServer
 
 __all__ = ["TlsFront"]
-
-HOST: Final = "127.0.0.1"
 
 
 def _write_certificate(folder: Path) -> tuple[Path, Path]:
@@ -53,79 +50,33 @@ def _write_certificate(folder: Path) -> tuple[Path, Path]:
     return cert_file, key_file
 
 
-class TlsFront:
+class TlsFront(ThreadedServer):
     def __init__(self, folder: Path, upstream_port: int) -> None:
+        super().__init__()
         self.ca_file, key_file = _write_certificate(folder)
         self._context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         self._context.load_cert_chain(self.ca_file, key_file)
         self._upstream_port = upstream_port
-        self._listener: socket.socket | None = None
-        self._sockets: set[socket.socket] = set()
-        self._threads: list[threading.Thread] = []
-        self._lock = threading.Lock()
-        self.port = 0
 
     @property
     def endpoint_url(self) -> str:
         return f"https://{HOST}:{self.port}"
 
-    def start(self) -> Self:
-        self._listener = socket.create_server((HOST, 0))
-        self.port = self._listener.getsockname()[1]
-        self._spawn(self._accept_loop, self._listener)
-        return self
-
-    def stop(self) -> None:
-        listener, self._listener = self._listener, None
-        if listener is not None:
-            with contextlib.suppress(OSError):
-                listener.shutdown(socket.SHUT_RDWR)
-            listener.close()
-        with self._lock:
-            sockets = list(self._sockets)
-        for sock in sockets:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-        for thread in list(self._threads):
-            thread.join(timeout=5)
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None) -> None:
-        self.stop()
-
-    def _spawn(self, target: object, *args: object) -> None:
-        thread = threading.Thread(target=target, args=args, daemon=True)  # type: ignore[arg-type]
-        self._threads.append(thread)
-        thread.start()
-
-    def _accept_loop(self, listener: socket.socket) -> None:
-        while True:
-            try:
-                client, _ = listener.accept()
-            except OSError:
-                return
-            self._spawn(self._serve, client)
-
     def _serve(self, raw: socket.socket) -> None:
         upstream: socket.socket | None = None
         client: socket.socket = raw
-        with self._lock:
-            self._sockets.add(raw)
+        self._track(raw, True)
         try:
             client = self._context.wrap_socket(raw, server_side=True)
             upstream = socket.create_connection((HOST, self._upstream_port))
-            with self._lock:
-                self._sockets.add(upstream)
+            self._track(upstream, True)
             _relay(client, upstream)
         except (OSError, ssl.SSLError):
             pass
         finally:
-            with self._lock:
-                self._sockets.discard(raw)
-                if upstream is not None:
-                    self._sockets.discard(upstream)
+            self._track(raw, False)
+            if upstream is not None:
+                self._track(upstream, False)
             for sock in (client, upstream):
                 if sock is not None:
                     with contextlib.suppress(OSError):
