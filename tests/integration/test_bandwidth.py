@@ -183,7 +183,7 @@ def _wait_until(condition: Callable[[], bool], timeout: float) -> None:
 
 
 PAUSE_SIZE = 17 * MIB  # above the multipart threshold: parts on the upload side, one stream down
-PAUSE_RATE = 16 * MIB  # the whole transfer takes ≈1.1 s; it is paused for longer than that
+PAUSE_RATE = 32 * MIB  # the whole transfer takes ≈0.5 s; it is paused for longer than that
 
 
 @pytest.mark.parametrize("drop", [False, True], ids=["connection-kept", "connection-dropped"])
@@ -206,7 +206,7 @@ def test_pause_moves_nothing_and_resume_completes(seaweed: SeaweedServer, tmp_pa
         repo = S3Repository(client, bucket, endpoint=endpoint, transfer_engine="boto3")
         BANDWIDTH.set_limits(BandwidthLimits(PAUSE_RATE, PAUSE_RATE))
         path, data = _file(tmp_path, "big.bin", PAUSE_SIZE)
-        pause_for = PAUSE_SIZE / PAUSE_RATE + 0.5
+        pause_for = max(PAUSE_SIZE / PAUSE_RATE, 1.0) + 0.3  # longer than the transfer and the read timeout
         before = dict(BANDWIDTH.moved)
 
         def upload() -> None:
@@ -271,7 +271,7 @@ def test_no_file_starts_while_paused(seaweed: SeaweedServer, tmp_path: Path, eng
     result: list[object] = []
     thread = threading.Thread(target=lambda: result.append(repo.upload_tree("p", items, project_name="p")))
     thread.start()
-    thread.join(1.0)
+    thread.join(0.5)
     assert thread.is_alive() and not repo.list_files("p")
     BANDWIDTH.resume()
     thread.join(30)
