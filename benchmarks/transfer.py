@@ -10,7 +10,10 @@ tree polled from /proc, CPU seconds from wait4):
   plus three 20 MB files;
 - one 200 MB file up and down;
 - a re-push of the same folder after 10 files changed: `projectdesk-cli push --slug` against
-  `s5cmd sync` and `rclone sync`.
+  `s5cmd sync` and `rclone sync`;
+- `--only huge` (run alone: not part of the default set): a 100,000-file project (`--huge-files N`; 0.5–2 KB
+  each, folders nested up to 6 deep) pushed, listed and pulled by `projectdesk-cli push`, `ls --json` and
+  `pull` against `s5cmd cp`, `s5cmd ls` and `s5cmd cp` on the same tree, same server, same rounds.
 
 Every tool runs once per round, in an order that rotates between rounds; ratios are against s5cmd in
 the same round (the median over rounds), so a busy neighbour on a shared machine skews both sides.
@@ -60,6 +63,14 @@ class Shape:
 
 FULL = Shape(2000, 512, 20 * 1024, 3, 20 * MB, 200 * MB, 10, 3)
 SMOKE = Shape(200, 512, 20 * 1024, 3, 1 * MB, 8 * MB, 10, 1)
+HUGE_FILES = 100_000
+HUGE_ROUNDS = 2  # a round is ~5 minutes here: both tools push, list and pull 100,000 files
+
+
+def huge_shape(files: int, rounds: int | None) -> Shape:
+    """The `huge` variant's tree: `files` small files (0.5–2 KB: the count is what is measured, not bytes)."""
+    return Shape(files, 512, 2048, 0, 0, 0, 0, rounds or HUGE_ROUNDS)
+
 
 EXTENSIONS = [".js", ".ts", ".py", ".css", ".html", ".json", ".md", ".txt", ".svg", ".go"]
 
@@ -245,12 +256,16 @@ def _exe(name: str) -> str:
     return str(found) if found.exists() else (shutil.which(name) or "")
 
 
+def pd_command() -> list[str]:
+    pd = _exe("projectdesk-cli")
+    return [pd] if pd else [sys.executable, "-m", "projectdesk.cli"]
+
+
 def make_tools(env: Env) -> list[Tool]:
     s5 = _exe("s5cmd")
     rclone = _exe("rclone")
     aws = _exe("aws")
-    pd = _exe("projectdesk-cli")
-    pd_cmd = [pd] if pd else [sys.executable, "-m", "projectdesk.cli"]
+    pd_cmd = pd_command()
     ep = env.endpoint
 
     def s5cmd(*args: str) -> list[str]:
@@ -697,12 +712,71 @@ def bench_idle(
         results.add_round(op, samples)
 
 
+def bench_huge(
+    env: Env, tools: list[Tool], shape: Shape, results: Results, log: Callable[[str], None], ls_cmd: list[str]
+) -> tuple[int, int]:
+    """push, list and pull of a project of `shape.small_files` files: projectdesk-cli against s5cmd, same tree."""
+    src = env.work / "huge"
+    started = time.perf_counter()
+    make_dataset(src, shape, seed=100_000)
+    files, nbytes = tree_stats(src)
+    log(f"huge dataset: {files:,} files, {nbytes / MB:.1f} MB (generated in {time.perf_counter() - started:.0f}s)")
+    usable = [t for t in tools if t.installed and t.up and t.down and t.name in ("s5cmd", "projectdesk-cli")]
+    ops = {"up": f"push {files:,} files", "ls": f"list {files:,} files", "down": f"pull {files:,} files"}
+    for tool in usable:
+        for op in ops.values():
+            results.row(op, tool.name, files, nbytes)
+    s5 = _exe("s5cmd")
+    for rnd in range(shape.rounds):
+        samples: dict[str, dict[str, Sample]] = {kind: {} for kind in ops}
+        for tool in rotate(usable, rnd):
+            assert tool.up and tool.down
+            name = f"h{rnd}-{usable.index(tool)}-{random.randrange(1 << 30):x}"
+            settle()
+            samples["up"][tool.name] = run(tool.up(src, name), env.base)
+            settle()
+            if tool.name == "s5cmd":
+                listing = run([s5, "--endpoint-url", env.endpoint, "ls", f"s3://{BUCKET}/{name}/*"], env.base)
+                listed = len(listing.stdout.splitlines())
+            else:
+                listing = run([*ls_cmd, "ls", name, "--json"], env.base)
+                found = json.loads(listing.stdout)
+                listed = len(found["files"] if isinstance(found, dict) else found)
+            samples["ls"][tool.name] = listing
+            if listed != files:
+                raise CommandFailed(f"{tool.name} listed {listed} files, expected {files}")
+            dest = env.work / "pulled-huge" / name
+            settle()
+            samples["down"][tool.name] = run(tool.down(name, dest), env.base)
+            got = tree_stats(dest)
+            if got != (files, nbytes):
+                raise CommandFailed(f"{tool.name} pulled {got}, expected {(files, nbytes)}")
+            log(f"  round {rnd + 1}: {tool.name:16} push {samples['up'][tool.name].seconds:6.1f}s  "
+                f"ls {listing.seconds:5.1f}s  pull {samples['down'][tool.name].seconds:6.1f}s")  # fmt: skip
+            shutil.rmtree(dest)
+            remove_prefix(env, tool.prefix_of(name))
+        for kind, op in ops.items():
+            results.add_round(op, samples[kind])
+    shutil.rmtree(src)
+    return files, nbytes
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.transfer", description=__doc__.split("\n\n")[0])
     parser.add_argument("--smoke", action="store_true", help="200 small files, 20 MB big file, one round")
     parser.add_argument("--rounds", type=int, help="rounds per measurement (default 3; smoke 1)")
     parser.add_argument("--no-install", action="store_true", help="do not pip-install missing tools")
-    parser.add_argument("--only", default="tree,big,repush", help="comma-separated subset of tree,big,repush")
+    parser.add_argument(
+        "--only",
+        default="tree,big,repush",
+        help="comma-separated subset of tree,big,repush,huge (huge: not in the default set)",
+    )
+    parser.add_argument(
+        "--huge-files",
+        type=int,
+        default=HUGE_FILES,
+        help=f"files in the huge variant's project (default {HUGE_FILES:,}; {HUGE_ROUNDS} rounds)",
+    )
     parser.add_argument("--tools", help="comma-separated subset of tool names (s5cmd is always included)")
     parser.add_argument("--json", type=Path, help="also write the raw samples here")
     parser.add_argument("--work", type=Path, help="working folder (default: a new temp folder, removed after)")
@@ -735,9 +809,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 wanted = {name.strip() for name in args.tools.split(",")} | {"s5cmd"}
                 tools = [t for t in tools if t.name in wanted]
             src = work / "project"
-            make_dataset(src, shape)
-            files, nbytes = tree_stats(src)
-            log(f"dataset: {files} files, {nbytes / MB:.1f} MB; SeaweedFS at {server.endpoint_url}; load {load_before}")
+            files = nbytes = 0
+            if only & {"tree", "big", "repush"}:
+                make_dataset(src, shape)
+                files, nbytes = tree_stats(src)
+                log(f"dataset: {files} files, {nbytes / MB:.1f} MB; SeaweedFS at {server.endpoint_url}; "
+                    f"load {load_before}")  # fmt: skip
             if "tree" in only:
                 log("push and pull of the project:")
                 bench_tree(env, tools, src, shape, results, log)
@@ -747,6 +824,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             if "repush" in only:
                 log(f"re-push after {shape.changed} files changed:")
                 bench_repush(env, tools, src, shape, results, log)
+            if "huge" in only:
+                huge = huge_shape(args.huge_files, args.rounds)
+                log(f"{huge.small_files:,} files, {huge.rounds} round(s); load {load()}:")
+                files, nbytes = bench_huge(env, tools, huge, results, log, pd_command())
+                if only == {"huge"}:
+                    shape = huge
             tool_versions = versions(env)
     finally:
         shutil.rmtree(work, ignore_errors=True)
