@@ -276,3 +276,12 @@ def test_no_file_starts_while_paused(seaweed: SeaweedServer, tmp_path: Path, eng
     BANDWIDTH.resume()
     thread.join(30)
     assert sorted(entry.path for entry in repo.list_files("p")) == sorted(item.path for item in items)
+
+
+def test_a_large_manifest_reads_whole_under_a_limit(seaweed: SeaweedServer) -> None:
+    """Bodies read with a size (a manifest's bounded read) come whole, however small the limit's chunks."""
+    repo = _repo(seaweed, "boto3")
+    BANDWIDTH.set_limits(BandwidthLimits(64 * MIB, 64 * MIB))
+    data = os.urandom(300 * KIB)
+    etag = repo.write_manifest_bytes("p", data, "p")
+    assert repo.read_manifest_versioned("p") == (data, etag)

@@ -237,9 +237,16 @@ class ThrottledStream:
         self._bandwidth = bandwidth
 
     def read(self, size: int | None = None) -> bytes:
+        """Up to `size` bytes (all with None), short only at the end, as botocore's StreamingBody reads:
+        charged chunk by chunk on the way."""
         if size is None or size < 0:
             return b"".join(iter(lambda: self._read_some(1 << 30), b""))
-        return self._read_some(size) if size else b""
+        parts: list[bytes] = []
+        left = size
+        while left > 0 and (data := self._read_some(left)):
+            parts.append(data)
+            left -= len(data)
+        return b"".join(parts)
 
     def _read_some(self, size: int) -> bytes:
         self._bandwidth.wait_running()
