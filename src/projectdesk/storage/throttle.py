@@ -1,8 +1,8 @@
 """The process's bandwidth: one token bucket per direction, and the pause gate of the window's transfers.
 
 Bytes are charged where they flow: an upload's body as the HTTP connection reads it (`ThrottledBody`),
-a download's body as it is read from the response (`ThrottledStream`), each read at most one chunk
-(`core.bandwidth.chunk_for`) so the rate holds over short windows. Every thread and every store of the
+a download's body as it is read from the response (`ThrottledStream`), a chunk at a time
+(`core.bandwidth.chunk_for`: about 1/20 s) so the rate holds over short windows. Every thread and every store of the
 process shares `BANDWIDTH`: two transfers at once share the limit.
 
 Pausing (the window's Pause All Transfers) blocks the readers and writers of transfers — work run by
@@ -36,7 +36,7 @@ _local = threading.local()
 
 
 class Bandwidth:
-    """BandwidthLimits, pause and byte counts for one process (thread-safe). `clock`/`sleep` are for tests."""
+    """Limits, pause and byte counts for one process (thread-safe). `clock`/`sleep` are for tests."""
 
     def __init__(
         self, clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep
@@ -48,7 +48,6 @@ class Bandwidth:
         self._buckets: dict[str, TokenBucket | None] = {UP: None, DOWN: None}
         self._paused = False
         self.moved = {UP: 0, DOWN: 0}  # bytes charged so far (tests and benchmarks read these)
-        self.listeners: list[Callable[[], None]] = []  # called (on the caller's thread) when limits or pause change
 
     # ---- settings -----------------------------------------------------------------------------------
 
@@ -67,7 +66,6 @@ class Bandwidth:
                     self._buckets[direction] = TokenBucket(rate, burst_for(rate), self._clock)
                 else:
                     bucket.set_rate(rate, burst_for(rate))
-        self._changed()
 
     def limit(self, direction: str) -> int:
         return self._limits.up if direction == UP else self._limits.down
@@ -79,17 +77,11 @@ class Bandwidth:
     def pause(self) -> None:
         with self._cond:
             self._paused = True
-        self._changed()
 
     def resume(self) -> None:
         with self._cond:
             self._paused = False
             self._cond.notify_all()
-        self._changed()
-
-    def _changed(self) -> None:
-        for listener in list(self.listeners):
-            listener()
 
     # ---- charging -----------------------------------------------------------------------------------
 
