@@ -59,10 +59,10 @@ def test_watch_benchmark_quick_prints_its_tables(tmp_path: Path) -> None:
 
 
 def test_projects_benchmark_small_prints_its_figures(tmp_path: Path) -> None:
-    """benchmarks/projects.py with 100 projects of each kind, one round (no figure asserted: the machine may be
+    """benchmarks/projects.py with 50 projects of each kind, one round (no figure asserted: the machine may be
     busy); it checks itself that every listing names all the projects."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    result = subprocess.run([sys.executable, "-m", "benchmarks.projects", "--count", "100", "--rounds", "1",
+    result = subprocess.run([sys.executable, "-m", "benchmarks.projects", "--count", "50", "--rounds", "1",
                              "--work", str(tmp_path)], cwd=ROOT, env=env, capture_output=True, text=True,
                             timeout=600)  # fmt: skip
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]

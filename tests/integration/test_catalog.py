@@ -243,3 +243,65 @@ def test_split_listings_find_every_slug_and_object_whatever_the_server_order(
         for slug in wanted:
             assert sorted(e.path for e in got[slug].files) == sorted(e.path for e in store.repo.list_files(slug))
             assert (got[slug].manifest is not None) == (SLUGS.index(slug) % 3 == 0)
+
+
+def _catalog_machine(store: Store) -> type:
+    from hypothesis import strategies as st
+    from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
+
+    from projectdesk.core.models import Manifest
+
+    slugs = st.sampled_from(["a", "b", "c", "d"])
+    writer = st.integers(0, 2)
+
+    class CatalogWriters(RuleBasedStateMachine):
+        """Three writers (separate processes: each its own memo of the catalog, so each holds copies others have
+        replaced), recording and forgetting projects in any order; another tool sometimes clobbers the object."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            backend = backend_for(store.repo)
+            if backend.read_catalog().data is not None:
+                backend.write_catalog(b"{}")  # a fresh start per example: unreadable, so read as empty
+            self.writers = [CatalogWriter(store.repo, ListingMemo(), backend) for _ in range(3)]
+            self.expected: dict[str, str] = {}
+            self.version = 0
+
+        @rule(who=writer, slug=slugs)
+        def record(self, who: int, slug: str) -> None:
+            self.version += 1
+            etag = f"etag-{self.version}"
+            self.writers[who].record(Manifest(slug.upper(), slug, store.repo.user_id, 1.0, 2.0), etag)
+            self.expected[slug] = etag
+
+        @rule(who=writer, slug=slugs)
+        def forget(self, who: int, slug: str) -> None:
+            self.writers[who].forget(slug)
+            self.expected.pop(slug, None)
+
+        @rule()
+        def clobber(self) -> None:
+            store.plant(catalog_key(store.repo.user_id), b"not a catalog")
+            self.expected.clear()  # an unreadable catalog is rebuilt from what writers and listings add
+
+        @invariant()
+        def catalog_holds_what_was_written(self) -> None:
+            read = backend_for(store.repo).read_catalog()
+            if read.data is None or read.data == b"not a catalog" or read.data == b"{}":
+                assert self.expected == {}
+                return
+            entries = Catalog.from_bytes(read.data, store.repo.user_id).entries
+            assert {slug: e.manifest_etag for slug, e in entries.items()} == self.expected
+
+    return CatalogWriters
+
+
+@pytest.mark.parametrize("store", ["local", "moto", "seaweedfs"], indirect=True)
+def test_writers_with_stale_copies_never_lose_an_entry(store: Store) -> None:
+    from hypothesis import HealthCheck, Phase, settings
+    from hypothesis.stateful import run_state_machine_as_test
+
+    examples = {"local": 25, "moto": 10, "seaweedfs": 5}[store.kind]
+    run_state_machine_as_test(_catalog_machine(store), settings=settings(
+        max_examples=examples, stateful_step_count=12, derandomize=True, database=None, deadline=None,
+        phases=[Phase.explicit, Phase.reuse, Phase.generate], suppress_health_check=list(HealthCheck)))  # fmt: skip
