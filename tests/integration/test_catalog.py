@@ -305,3 +305,18 @@ def test_writers_with_stale_copies_never_lose_an_entry(store: Store) -> None:
     run_state_machine_as_test(_catalog_machine(store), settings=settings(
         max_examples=examples, stateful_step_count=12, derandomize=True, database=None, deadline=None,
         phases=[Phase.explicit, Phase.reuse, Phase.generate], suppress_health_check=list(HealthCheck)))  # fmt: skip
+
+
+def test_the_catalog_is_heard_at_once_and_the_listing_has_the_last_word(store: Store, tmp_path: Path) -> None:
+    from projectdesk.core.models import Manifest
+
+    service = ProjectService(store.repo, data_dir=tmp_path / "data")
+    _push(service, tmp_path, "real", {"f.txt": b"f"})
+    CatalogWriter(store.repo, ListingMemo()).record(Manifest("Ghost", "ghost", store.repo.user_id, 1.0, 2.0), "e1")
+    store.plant(object_key(store.repo.user_id, "other", "main.go"), b"package main\n")
+    batches: list[tuple[list[str], int, int]] = []
+    final = _fresh_lister(store).list_projects(lambda infos, done, total: batches.append(
+        (sorted(p.slug for p in infos), done, total)))  # fmt: skip
+    assert batches[0] == (["ghost", "real"], 2, 2)  # before the slug listing
+    assert batches[1:] == [(["other"], 2, 2)]  # then what the catalog lacked, counted against the slugs
+    assert sorted(p.slug for p in final) == ["other", "real"]

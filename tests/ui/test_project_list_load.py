@@ -112,3 +112,11 @@ def test_sorting_10000_rows_keeps_the_selection(qtbot: Any) -> None:
     names = [proxy.index(r, 0).data(SLUG_ROLE) for r in range(3)]
     assert names == ["project-00000", "project-00001", "project-00010"]  # by name: "Project number 10" < "…2"
     assert view.currentIndex().data(SLUG_ROLE) == chosen
+
+
+def test_rows_heard_early_and_not_in_the_final_list_are_removed() -> None:
+    model = ProjectListModel()
+    model.begin_load()
+    model.add_projects([_info(1), _info(2), _info(3)])
+    model.end_load([_info(1), _info(3)])
+    assert sorted(model.slugs()) == ["project-00001", "project-00003"] and model.row_of("project-00003") >= 0

@@ -155,8 +155,9 @@ class ProjectLister:
     def list_projects(
         self, on_batch: OnBatch | None = None, cancel: threading.Event | None = None, *, check_all: bool = False
     ) -> list[ProjectInfo]:
-        """Every project, newest first; `on_batch` hears them as they arrive. `check_all`: every catalog entry's
-        manifest is checked this run (`projectdesk-cli list --check`)."""
+        """Every project, newest first; `on_batch` hears them as they arrive — the catalog's at once, before the
+        slug listing has confirmed them: the list returned is the truth, rows heard of and not in it are gone.
+        `check_all`: every catalog entry's manifest is checked this run (`projectdesk-cli list --check`)."""
         catalog: Catalog | None = None
         base: str | None = None
         self.unchanged = False
@@ -168,6 +169,9 @@ class ProjectLister:
             except ProjectDeskError as exc:
                 log.warning("the project catalog could not be read (%s); projects are read directly", exc)
         entries = dict(catalog.entries) if catalog is not None else {}
+        shown = dict(entries)  # what the caller was told so far
+        if on_batch is not None and shown:  # at once, before the slug listing: the catalog is rarely wrong
+            on_batch([entry.info for entry in shown.values()], len(shown), len(shown))
         checking = list(entries) if check_all else self.memo.least_checked(list(entries), self.checks_per_run)
         with ThreadPoolExecutor(max_workers=CHECK_THREADS) as pool:
             slugs_asked = pool.submit(self.backend.list_slugs_split, list(entries))
@@ -185,8 +189,9 @@ class ProjectLister:
         known = [entry.info for slug, entry in entries.items() if slug in listed]
         for info in known:
             found[info.slug] = info
-        if on_batch is not None and known:
-            on_batch(list(known), len(found), total)
+        news = [info for info in known if shown.get(info.slug) != entries[info.slug]]  # checks changed them
+        if on_batch is not None and news:
+            on_batch(news, len(found), total)
         unknown = [slug for slug in slugs if slug not in found]
         fresh: dict[str, CatalogEntry] = {}
         for batch in self.backend.list_project_objects(unknown, slugs):

@@ -235,7 +235,7 @@ class ProjectBrowser(QObject):
         if not service.is_offline:
             self.session.connected()
         self.project_model.add_projects(projects)
-        self.project_model.end_load()
+        self.project_model.end_load(projects)
         self.project_view.set_placeholder(EMPTY_TEXT, EMPTY_HINT)
         if self.session.slug:
             self._select_in_view(self.session.slug)

@@ -152,9 +152,12 @@ class ProjectListModel(QAbstractTableModel):
         if self._sort is not None and (new or changed):
             self.sort(*self._sort)
 
-    def end_load(self) -> None:
-        """The load is complete: rows it did not deliver are removed (deleted since the last list)."""
+    def end_load(self, final: Iterable[ProjectInfo] | None = None) -> None:
+        """The load is complete: rows it did not deliver — or, given the `final` list, rows not in it — are
+        removed (deleted since the last list, or delivered early and not confirmed)."""
         seen, self._seen = self._seen, None
+        if final is not None:
+            seen = {info.slug for info in final}
         if seen is None:
             return
         gone = [row for row, item in enumerate(self._rows) if item.info.slug not in seen]
