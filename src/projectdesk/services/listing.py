@@ -175,7 +175,14 @@ class ProjectLister:
         checking = list(entries) if check_all else self.memo.least_checked(list(entries), self.checks_per_run)
         with ThreadPoolExecutor(max_workers=CHECK_THREADS) as pool:
             slugs_asked = pool.submit(self.backend.list_slugs_split, list(entries))
-            checks = list(pool.map(lambda slug: (slug, self._check(slug, entries[slug])), checking))
+            chunks = [checking[i :: CHECK_THREADS - 1] for i in range(CHECK_THREADS - 1)]  # a few jobs: submit costs
+            checks = [
+                pair
+                for chunk in pool.map(
+                    lambda chunk: [(slug, self._check(slug, entries[slug])) for slug in chunk], chunks
+                )
+                for pair in chunk
+            ]
             slugs = slugs_asked.result()
         self.memo.mark_checked(checking, time.time())
         for slug, checked in checks:
