@@ -66,7 +66,9 @@ def _info(i: int) -> ProjectInfo:
                        i * 1000, stack, False, False)  # fmt: skip
 
 
-def test_filter_typing_at_10000_rows_takes_under_50_ms_a_key(qtbot: Any) -> None:
+def test_filter_typing_at_10000_rows_is_a_matter_of_milliseconds(qtbot: Any) -> None:
+    """Goal 50 ms a key (about 40 ms measured here); the bounds leave room for a shared, loaded machine: the
+    median key under 75 ms of the GUI thread's CPU, the slowest (all 10,000 rows shown again) under 300 ms."""
     view = ProjectListView()
     qtbot.addWidget(view)
     model = ProjectListModel(view)
