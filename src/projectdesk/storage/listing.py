@@ -17,10 +17,11 @@ import contextlib
 import hashlib
 import logging
 import os
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from projectdesk.core import keys
 from projectdesk.core.catalog import MAX_CATALOG_BYTES, catalog_key
@@ -28,7 +29,9 @@ from projectdesk.core.errors import Conflict, NotFound, StorageError
 from projectdesk.core.models import MAX_MANIFEST_BYTES, FileEntry
 from projectdesk.storage.local import LocalRepository
 from projectdesk.storage.repository import Repository
-from projectdesk.storage.s3 import WRITTEN_BY, S3Repository
+
+if TYPE_CHECKING:  # loaded with an S3 store only: the window on the local store never imports botocore
+    from projectdesk.storage.s3 import S3Repository
 
 log = logging.getLogger(__name__)
 
@@ -197,6 +200,8 @@ class S3Listing(ListingBackend):
             conditions["IfMatch"] = f'"{if_match}"'
         if if_none_match:
             conditions["IfNoneMatch"] = "*"
+        from projectdesk.storage.s3 import WRITTEN_BY
+
         with repo._errors("project catalog"):
             response = repo._call(
                 "put_object", Bucket=repo.bucket, Key=catalog_key(repo.user_id), Body=data,
@@ -376,8 +381,11 @@ def _not_modified(exc: BaseException) -> bool:
 
 
 def backend_for(repo: Repository) -> ListingBackend:
-    if isinstance(repo, S3Repository):
-        return S3Listing(repo)
     if isinstance(repo, LocalRepository):
         return LocalListing(repo)
+    if "projectdesk.storage.s3" in sys.modules:  # an S3 store's module is loaded by the time one exists
+        from projectdesk.storage.s3 import S3Repository
+
+        if isinstance(repo, S3Repository):
+            return S3Listing(repo)
     return ListingBackend(repo)
