@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QPushButton,
+    QSizePolicy,
     QStyle,
     QStyledItemDelegate,
     QStyleOptionProgressBar,
@@ -371,6 +372,9 @@ class TransfersPanel(QWidget):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
             header.resizeSection(column, metrics.horizontalAdvance(sample) + 24)
         self.summary = QLabel("No transfers yet. Drop a folder on the project list to upload it.", self)
+        # The sentence gives way to the buttons in a narrow window (cut, not wrapped): it must not set the window's
+        # narrowest width, which would push the window past a small screen.
+        self.summary.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.cancel_button = QPushButton("Cancel", self)
         self.retry_button = QPushButton("Retry", self)
         self.details_button = QPushButton("Details…", self)
