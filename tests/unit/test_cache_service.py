@@ -516,6 +516,33 @@ def test_a_pull_downloads_once_links_the_copy_and_an_edit_in_place_never_passes_
     assert report.failed == [] and (tmp_path / "fourth" / "a.txt").read_bytes() == b"server v1"
 
 
+def test_a_pull_keeps_each_batch_in_the_cache_while_the_rest_still_arrives(
+    make: ServiceFactory, plant: Callable[..., str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from projectdesk.services import offline
+
+    monkeypatch.setattr(offline, "ADOPT_BATCH", 2)
+    files = {f"f{i}.txt": f"file {i}".encode() for i in range(5)}
+    for path, data in files.items():
+        plant(path, data)
+    service = make()
+    cached_when_landed: list[int] = []
+
+    def landed(entry: FileEntry, where: Path) -> None:
+        cached_when_landed.append(sum(1 for row in service.cache.files(SLUG) if row.has_blob))
+
+    entries = service.list_files(SLUG)
+    report = service.deliver(SLUG, tmp_path / "work", entries, on_done=landed)
+    assert not report.failed and not report.skipped and len(report.downloaded) == 5
+    assert cached_when_landed == [0, 0, 2, 2, 4]  # two at a time, linked while the others were still coming
+    rows = {row.path: row for row in service.cache.files(SLUG)}
+    assert sorted(p for p, row in rows.items() if row.has_blob) == sorted(files)  # the last one after the transfer
+    for path, data in files.items():
+        assert os.path.samefile(service.cache.blobs.path("anonymous", SLUG, path), tmp_path / "work" / path)
+        assert service.cache.blobs.path("anonymous", SLUG, path).read_bytes() == data
+        assert rows[path].blob_sha256 == hashlib.sha256(data).hexdigest()
+
+
 def test_a_pull_copies_where_links_fail_and_always_copies_local_edits(
     make: ServiceFactory, plant: Callable[..., str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

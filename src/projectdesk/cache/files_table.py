@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from collections.abc import Sequence
 
 from projectdesk.cache.blobs import BlobInfo
 from projectdesk.cache.index import BLOB_STATES, CLEAN, CONFLICT, DELETED, DIRTY, REMOTE, FileRow
@@ -17,6 +18,7 @@ _KEY = "user_id = ? AND slug = ? AND path = ?"
 # The columns in FileRow's order: a row is read as a plain tuple and becomes a FileRow as it is (by name, through
 # sqlite3.Row, it took ~20 µs a row).
 _FIELDS = ", ".join(FileRow._fields)
+_IN_BATCH = 500  # paths per IN (...): well under SQLite's limit on bound parameters
 
 
 def _rows(conn: sqlite3.Connection, sql: str, parameters: tuple[object, ...]) -> sqlite3.Cursor:
@@ -34,6 +36,18 @@ def of_project(conn: sqlite3.Connection, user_id: str, slug: str) -> dict[str, F
     """The project's rows by path."""
     cursor = _rows(conn, f"SELECT {_FIELDS} FROM files WHERE user_id = ? AND slug = ?", (user_id, slug))
     return {row.path: row for row in map(FileRow._make, cursor)}
+
+
+def of_paths(conn: sqlite3.Connection, user_id: str, slug: str, paths: Sequence[str]) -> dict[str, FileRow]:
+    """The rows of these paths of the project, by path (a batch of a long pull need not read all of them)."""
+    found: dict[str, FileRow] = {}
+    for start in range(0, len(paths), _IN_BATCH):
+        chunk = paths[start : start + _IN_BATCH]
+        marks = ", ".join("?" * len(chunk))
+        cursor = _rows(conn, f"SELECT {_FIELDS} FROM files WHERE user_id = ? AND slug = ? AND path IN ({marks})",
+                       (user_id, slug, *chunk))  # fmt: skip
+        found.update((row.path, row) for row in map(FileRow._make, cursor))
+    return found
 
 
 def of_project_by_path(conn: sqlite3.Connection, user_id: str, slug: str) -> list[FileRow]:

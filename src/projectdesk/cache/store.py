@@ -45,6 +45,7 @@ if sys.platform != "win32":
 log = logging.getLogger(__name__)
 
 SESSIONS_DIR = "sessions"
+ROWS_READ_WHOLE = 1000  # adopt_downloads: from this many files on, the project's rows are read in one scan
 
 
 @dataclass(frozen=True, slots=True)
@@ -348,7 +349,10 @@ class CacheStore:
         try:
             with self._mutex, self.index.transaction() as conn:
                 projects_table.ensure(conn, self.user_id, slug)
-                rows = files_table.of_project(conn, self.user_id, slug)
+                if len(files) < ROWS_READ_WHOLE:  # a batch of a pull in progress: only its own rows
+                    rows = files_table.of_paths(conn, self.user_id, slug, [entry.path for entry, _ in files])
+                else:
+                    rows = files_table.of_project(conn, self.user_id, slug)
                 gate = self.blobs.gate(self.user_id, slug)
                 queued = outbox.queued_paths(conn, self.user_id, slug)
                 for entry, source in files:

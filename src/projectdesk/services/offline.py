@@ -64,6 +64,7 @@ KEEP_THEIRS: Choice = "theirs"
 KEEP_BOTH: Choice = "both"
 
 COPY_WORKERS = 4  # giving a pull's destination its files: links and copies, bound by the disk
+ADOPT_BATCH = 256  # a pull links what landed into the cache this many files at a time, while the rest arrives
 BACKOFF_FIRST = 1.0
 BACKOFF_MAX = 60.0
 
@@ -651,16 +652,34 @@ class CachedProjectService(ProjectService):
         staging = self.cache.blobs.new_staging() if into is None else None
         folder = into if into is not None else staging
         assert folder is not None
+        hashes: dict[str, str] = {}
+        batch: list[tuple[FileEntry, Path]] = []
+        refused: list[tuple[str, str]] = []
+        landed = on_done
+
+        if into is not None:  # a pull: each batch is linked into the cache while the rest is still arriving
+
+            def landed(entry: FileEntry, where: Path) -> None:
+                if on_done is not None:
+                    on_done(entry, where)
+                batch.append((entry, where))
+                if len(batch) >= ADOPT_BATCH:
+                    refused.extend(self.cache.adopt_downloads(slug, batch, hashes=hashes, move=False))
+                    batch.clear()
+
         try:
             fetched = self.remote(
                 self.repo.download_tree, slug, folder, entries=wanted, progress=progress, cancel=cancel,
-                on_done=on_done,
+                on_done=landed, hashes=hashes,
             )  # fmt: skip
             offline = [error for _, error in fetched.failed if isinstance(error, Offline)]
             if offline:
                 self._went_offline(offline[0])
-            files = [(entry, fetched.written[entry.path]) for entry in fetched.downloaded]
-            refused = self.cache.adopt_downloads(slug, files, hashes=fetched.sha256, move=staging is not None)
+            if into is not None:
+                refused.extend(self.cache.adopt_downloads(slug, batch, hashes=hashes, move=False))
+            else:
+                files = [(entry, fetched.written[entry.path]) for entry in fetched.downloaded]
+                refused = self.cache.adopt_downloads(slug, files, hashes=fetched.sha256, move=True)
             kept = f"kept in {into} but not" if into is not None else "not kept"
             fetched.skipped += [(path, f"{kept} in the offline cache: {why}") for path, why in refused]
         finally:

@@ -343,13 +343,15 @@ class Repository(ABC):
         progress: ProgressCallback | None = None,
         cancel: threading.Event | None = None,
         on_done: Callable[[FileEntry, Path], None] | None = None,
+        hashes: dict[str, str] | None = None,
     ) -> DownloadReport:
         """Download the project (or `entries`) under `dest`; unsafe names are skipped, never written.
         `on_done(entry, written_to)` is called on this thread as each file is in place.
+        `hashes` becomes the report's `sha256`, filled as files land (each before its `on_done`).
 
         Each file written is the version its entry lists (stores that can pin a GET to an ETag do, so a
         file replaced on the server meanwhile fails rather than arriving as another version)."""
-        report = DownloadReport()
+        report = DownloadReport() if hashes is None else DownloadReport(sha256=hashes)
         dest.mkdir(parents=True, exist_ok=True)
         gate = PathGate(dest)
         wanted: list[tuple[FileEntry, Path]] = []
