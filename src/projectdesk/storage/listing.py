@@ -13,7 +13,6 @@ one (no catalog: every project read directly, as before).
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import logging
 import os
@@ -27,7 +26,7 @@ from projectdesk.core import keys
 from projectdesk.core.catalog import MAX_CATALOG_BYTES, catalog_key
 from projectdesk.core.errors import Conflict, NotFound, StorageError
 from projectdesk.core.models import MAX_MANIFEST_BYTES, FileEntry
-from projectdesk.storage.local import LocalRepository
+from projectdesk.storage.local import LocalRepository, local_etag
 from projectdesk.storage.repository import Repository
 
 if TYPE_CHECKING:  # loaded with an S3 store only: the window on the local store never imports botocore
@@ -87,15 +86,18 @@ class ListingBackend:
         """The objects of the projects `wanted` (among all the slugs `listed`), in batches as they arrive."""
         batch: list[ProjectObjects] = []
         for slug in wanted:
-            manifest: FileEntry | None = None
-            with contextlib.suppress(NotFound):
-                manifest = self.repo.stat_file(slug, keys.MANIFEST_NAME)
-            batch.append(ProjectObjects(slug, self.repo.list_files(slug), manifest))
+            batch.append(ProjectObjects(slug, self.repo.list_files(slug), self._manifest_entry(slug)))
             if len(batch) >= LIST_BATCH:
                 yield batch
                 batch = []
         if batch:
             yield batch
+
+    def _manifest_entry(self, slug: str) -> FileEntry | None:
+        try:
+            return self.repo.stat_file(slug, keys.MANIFEST_NAME)
+        except NotFound:
+            return None
 
 
 class LocalListing(ListingBackend):
@@ -142,21 +144,13 @@ class LocalListing(ListingBackend):
                 raise StorageError(f"The project catalog could not be written: {exc.strerror or exc}.") from None
         return hashlib.sha256(data).hexdigest()
 
-    def list_project_objects(self, wanted: Sequence[str], listed: Sequence[str]) -> Iterator[list[ProjectObjects]]:
-        """Each project's folder walked; the manifest is one stat."""
-        batch: list[ProjectObjects] = []
-        for slug in wanted:
-            manifest: FileEntry | None = None
-            with contextlib.suppress(OSError):
-                stat = os.stat(self.repo.root / keys.manifest_key(self.repo.user_id, slug))
-                etag = f"{stat.st_size:x}-{stat.st_mtime_ns:x}-{stat.st_ino:x}"  # as the local store's versions
-                manifest = FileEntry(keys.MANIFEST_NAME, stat.st_size, etag, stat.st_mtime)
-            batch.append(ProjectObjects(slug, self.repo.list_files(slug), manifest))
-            if len(batch) >= LIST_BATCH:
-                yield batch
-                batch = []
-        if batch:
-            yield batch
+    def _manifest_entry(self, slug: str) -> FileEntry | None:
+        """One stat (the store's own `stat_file` checks the path first: the slug is a listed folder's name)."""
+        try:
+            stat = os.stat(self.repo.root / keys.manifest_key(self.repo.user_id, slug))
+        except OSError:
+            return None
+        return FileEntry(keys.MANIFEST_NAME, stat.st_size, local_etag(stat), stat.st_mtime)
 
 
 class S3Listing(ListingBackend):

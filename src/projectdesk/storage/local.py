@@ -30,7 +30,7 @@ def _not_utf8(path: str) -> bool:
     return False
 
 
-def _etag(stat: os.stat_result) -> str:
+def local_etag(stat: os.stat_result) -> str:
     """Changes whenever the file is replaced or rewritten (atomic writes give a new inode)."""
     return f"{stat.st_size:x}-{stat.st_mtime_ns:x}-{stat.st_ino:x}"
 
@@ -122,7 +122,7 @@ class LocalRepository(Repository):
                     stat = os.stat(os.path.join(directory, name), follow_symlinks=False)
                 except OSError:
                     continue  # vanished while listing
-                entries.append(FileEntry(path, stat.st_size, _etag(stat), stat.st_mtime))
+                entries.append(FileEntry(path, stat.st_size, local_etag(stat), stat.st_mtime))
         return entries
 
     # ---- single files ----------------------------------------------------------------------------
@@ -134,7 +134,7 @@ class LocalRepository(Repository):
     def stat_file(self, slug: str, path: str) -> FileEntry:
         with self._os_errors(f"{slug}/{path}"):
             stat = self._file(slug, path).stat()
-        return FileEntry(path, stat.st_size, _etag(stat), stat.st_mtime)
+        return FileEntry(path, stat.st_size, local_etag(stat), stat.st_mtime)
 
     def write_file(
         self,
@@ -156,7 +156,7 @@ class LocalRepository(Repository):
         exists = target.is_file()
         if if_none_match and exists:
             raise Conflict(f"{path} already exists in '{slug}'; nothing was overwritten.")
-        if if_match is not None and (not exists or _etag(target.stat()) != if_match):
+        if if_match is not None and (not exists or local_etag(target.stat()) != if_match):
             raise Conflict(f"{path} changed in '{slug}' since it was last read; nothing was overwritten.")
 
     def delete_file(self, slug: str, path: str, *, if_match: str | None = None) -> None:
@@ -212,7 +212,7 @@ class LocalRepository(Repository):
         A file replaced since it was listed fails, as an If-Match GET does."""
         source = self._file(slug, entry.path)
         with self._os_errors(f"{slug}/{entry.path}", target), open(source, "rb") as handle:
-            if entry.etag and _etag(os.fstat(handle.fileno())) != entry.etag:
+            if entry.etag and local_etag(os.fstat(handle.fileno())) != entry.etag:
                 raise Conflict(f"{entry.path} changed in '{slug}' since it was listed; it was not downloaded.")
             copy_replace(handle, target)
 
@@ -222,7 +222,7 @@ class LocalRepository(Repository):
         try:
             with open(self._project_dir(slug) / keys.MANIFEST_NAME, "rb") as handle:
                 # never more than one byte past the cap: a huge manifest is refused, not read whole
-                return handle.read(MAX_MANIFEST_BYTES + 1), _etag(os.fstat(handle.fileno()))
+                return handle.read(MAX_MANIFEST_BYTES + 1), local_etag(os.fstat(handle.fileno()))
         except FileNotFoundError:
             return None, None
         except OSError as exc:
@@ -241,7 +241,7 @@ class LocalRepository(Repository):
         with self._write_lock(), self._os_errors(f"manifest of {slug}", target):
             self._check_condition(slug, keys.MANIFEST_NAME, target, if_match, if_none_match)
             write_atomic(target, data)
-            return _etag(target.stat())
+            return local_etag(target.stat())
 
     def delete_manifest(self, slug: str) -> None:
         (self._project_dir(slug) / keys.MANIFEST_NAME).unlink(missing_ok=True)
