@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import gc
 import logging
+import sys
 import threading
 from collections.abc import Callable, Coroutine
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -32,6 +34,13 @@ P = ParamSpec("P")
 T = TypeVar("T")
 CALL_WORKERS = 4  # listing, reading, saving: short calls
 TRANSFER_WORKERS = 3  # pushes and pulls at once (each runs its own pool of connections below)
+# Seconds: how long a thread running Python keeps the GIL while another waits for it, while transfers run
+# (Python's default is 5 ms). A transfer keeps several threads busy in Python (the driver's bookkeeping, the
+# CRT's callbacks, the download's writers) and the GUI thread gives the GIL back at each call into Qt, so it
+# queued behind them up to 5 ms per call: 269 ms of one 291 ms stall while 2,000 files came down
+# (benchmarks/stall.py splits each stall into CPU, run queue and GIL wait). At 1 ms the GIL's share of the
+# longest stall was ≤ 3 ms, and the transfers took as long.
+TRANSFER_SWITCH_INTERVAL = 0.001
 
 
 def on_gui_thread() -> bool:
@@ -92,6 +101,49 @@ def post_to_gui(fn: Callable[..., object], *args: object) -> None:
     _gui_poster().post(run)
 
 
+class _Transferring:
+    """While at least one transfer runs (counted: they overlap), Python's thread switch interval is shortened and
+    the objects alive when the first began are left out of the cyclic garbage collector's passes (`gc.freeze`).
+
+    A full collection holds the GIL from start to end whichever thread triggers it: with the window's ~180,000
+    objects (botocore's models, Qt's wrappers) one took 100-380 ms on a transfer's threads, and the GUI thread
+    waited for all of it. Frozen objects are still freed when their last reference goes; cycles among them wait
+    until the last transfer ends (`gc.unfreeze`), when the collector sees them again.
+    """
+
+    def __init__(self, interval: float) -> None:
+        self._interval = interval
+        self._lock = threading.Lock()
+        self._running = 0
+        self._saved = sys.getswitchinterval()
+
+    def __enter__(self) -> None:
+        with self._lock:
+            if self._running == 0:
+                self._saved = sys.getswitchinterval()
+                sys.setswitchinterval(min(self._interval, self._saved))
+                gc.freeze()
+            self._running += 1
+
+    def __exit__(self, *exc: object) -> None:
+        with self._lock:
+            self._running -= 1
+            if self._running == 0:
+                sys.setswitchinterval(self._saved)
+                gc.unfreeze()
+
+
+_TRANSFERRING = _Transferring(TRANSFER_SWITCH_INTERVAL)
+
+
+def _transferring(fn: Callable[[], T]) -> Callable[[], T]:
+    def run() -> T:
+        with _TRANSFERRING:
+            return fn()
+
+    return run
+
+
 class _Job:
     """One call in a pool. It lets go of the call (and so of its arguments: services, relays) on the
     worker before the result is handed over, while the awaiting coroutine still holds its own: the job
@@ -132,7 +184,7 @@ class Tasks:
 
     async def transfer(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run a transfer (push, pull, import) in the transfer pool and return its result."""
-        return await self._submit(self._transfers, functools.partial(fn, *args, **kwargs))
+        return await self._submit(self._transfers, _transferring(functools.partial(fn, *args, **kwargs)))
 
     def _submit(self, pool: ThreadPoolExecutor, fn: Callable[[], T]) -> asyncio.Future[T]:
         loop = asyncio.get_running_loop()
