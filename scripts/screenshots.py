@@ -220,6 +220,26 @@ class Director:
         await self.wait(lambda: not self.window.wait_idle_tasks(), what="window tasks")
         await asyncio.sleep(0.3)
 
+    async def new_store(self, name: str, server: Any) -> tuple[Any, Any]:
+        """Store ▸ Manage Stores ▸ Add, the SeaweedFS server's details typed in: (accounts dialog, store editor)."""
+        actions = self.window.commands
+        actions.store.accounts_action.trigger()
+        await self.wait(
+            lambda: actions.store.accounts_dialog is not None and actions.store.accounts_dialog.add_button.isEnabled()
+        )
+        accounts = actions.store.accounts_dialog
+        accounts.add_button.click()
+        await self.wait(lambda: accounts.editor is not None and accounts.editor.isVisible(), what="the store editor")
+        editor = accounts.editor
+        editor.name_field.setText(name)
+        editor.service_box.setCurrentIndex(editor.service_box.findData("custom"))
+        editor.endpoint_field.setText(server.endpoint_url)
+        editor.region_field.setText(server.region)
+        editor.bucket_field.setText("projects")
+        editor.key_id_field.setText(server.access_key)
+        editor.secret_field.setText(server.secret_key)
+        return accounts, editor
+
     def shot(self, name: str) -> Path:
         from PySide6.QtGui import QGuiApplication
 
@@ -617,19 +637,7 @@ async def stores_scenario(window: Any, out: Path, work: Path, server: Any) -> li
     await d.idle()
 
     # 1. Store ▸ Manage Stores ▸ Add: a SeaweedFS server, its keys typed once, tested, saved to the keyring
-    actions.store.accounts_action.trigger()
-    await d.wait(lambda: actions.store.accounts_dialog is not None and actions.store.accounts_dialog.add_button.isEnabled())
-    accounts = actions.store.accounts_dialog
-    accounts.add_button.click()
-    await d.wait(lambda: accounts.editor is not None and accounts.editor.isVisible(), what="the store editor")
-    editor = accounts.editor
-    editor.name_field.setText("seaweed")
-    editor.service_box.setCurrentIndex(editor.service_box.findData("custom"))
-    editor.endpoint_field.setText(server.endpoint_url)
-    editor.region_field.setText(server.region)
-    editor.bucket_field.setText("projects")
-    editor.key_id_field.setText(server.access_key)
-    editor.secret_field.setText(server.secret_key)
+    accounts, editor = await d.new_store("seaweed", server)
     editor.default_box.setChecked(True)
     editor.test_button.click()
     await d.wait(lambda: editor.last_report is not None, what="the connection test")
@@ -643,7 +651,9 @@ async def stores_scenario(window: Any, out: Path, work: Path, server: Any) -> li
     await asyncio.sleep(0.4)
     d.shot("05-accounts")
     accounts.reject()
-    await d.wait(lambda: window.session.profile is not None and window.session.profile.name == "seaweed", what="the new store")
+    await d.wait(
+        lambda: window.session.profile is not None and window.session.profile.name == "seaweed", what="the new store"
+    )
     await d.wait(lambda: window.service is not None and window.connection_label.text() == "Online")
     await d.idle()
 
@@ -705,7 +715,10 @@ async def stores_scenario(window: Any, out: Path, work: Path, server: Any) -> li
     window.session.track(window.browser.refresh_status())
     await d.wait(lambda: actions.conflicts.resolve_action.isEnabled(), what="the conflict")
     actions.conflicts.resolve_action.trigger()
-    await d.wait(lambda: actions.conflicts.conflict_dialog is not None and actions.conflicts.conflict_dialog.isVisible(), what="the diff")
+    await d.wait(
+        lambda: actions.conflicts.conflict_dialog is not None and actions.conflicts.conflict_dialog.isVisible(),
+        what="the diff",
+    )
     await asyncio.sleep(0.6)
     d.shot("08-conflict-diff")
     resolved: list[Any] = []
@@ -804,22 +817,9 @@ async def proxy_scenario(window: Any, out: Path, server: Any, proxy: Any) -> lis
     (tests/servers/httpproxy.py is the proxy): first without the login (the proxy's 407 in one sentence),
     then with it."""
     d = Director(window, out, prefix="proxy-")
-    actions = window.commands
     await d.wait(lambda: window.service is not None, what="the local store")
     await d.idle()
-    actions.store.accounts_action.trigger()
-    await d.wait(lambda: actions.store.accounts_dialog is not None and actions.store.accounts_dialog.add_button.isEnabled())
-    accounts = actions.store.accounts_dialog
-    accounts.add_button.click()
-    await d.wait(lambda: accounts.editor is not None and accounts.editor.isVisible(), what="the store editor")
-    editor = accounts.editor
-    editor.name_field.setText("office")
-    editor.service_box.setCurrentIndex(editor.service_box.findData("custom"))
-    editor.endpoint_field.setText(server.endpoint_url)
-    editor.region_field.setText(server.region)
-    editor.bucket_field.setText("projects")
-    editor.key_id_field.setText(server.access_key)
-    editor.secret_field.setText(server.secret_key)
+    accounts, editor = await d.new_store("office", server)
     editor.proxy_field.setText(proxy.url)
     editor.last_report = None
     editor.test_button.click()
