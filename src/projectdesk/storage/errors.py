@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import socket
+from collections.abc import Iterator
 from enum import StrEnum
 from pathlib import Path
 
@@ -325,22 +326,12 @@ _TUNNEL_FAILED = re.compile(r"Tunnel connection failed: (\d{3})")
 
 def _classify_proxy_error(exc: BaseException) -> Failure:
     """Refused (no listener, or the proxy would not tunnel), a login wanted (407), or unreachable."""
-    seen: set[int] = set()
-    todo: list[object] = [exc]
-    while todo:
-        item = todo.pop()
-        if not isinstance(item, BaseException) or id(item) in seen:
-            continue
-        seen.add(id(item))
+    for item in _causes(exc):
         if isinstance(item, ConnectionRefusedError) or getattr(item, "errno", None) == errno.ECONNREFUSED:
             return Failure.PROXY_REFUSED
         tunnel = _TUNNEL_FAILED.search(str(item)) if isinstance(item, OSError) else None
         if tunnel is not None:
             return Failure.PROXY_LOGIN if tunnel.group(1) == "407" else Failure.PROXY_REFUSED
-        kwargs = getattr(item, "kwargs", None)
-        if isinstance(kwargs, dict):
-            todo.append(kwargs.get("error"))
-        todo += [item.__cause__, item.__context__, getattr(item, "original_error", None), *item.args]
     return Failure.PROXY_UNREACHABLE
 
 
@@ -411,25 +402,26 @@ def _status(exc: ClientError) -> int:
 
 def _disk_full_cause(exc: BaseException) -> BaseException | None:
     """The OSError (ENOSPC, EDQUOT) or CRT failure behind `exc` that says the disk is full, if any."""
-    seen: set[int] = set()
-    todo: list[object] = [exc]
-    while todo:
-        item = todo.pop()
-        if not isinstance(item, BaseException) or id(item) in seen:
-            continue
-        seen.add(id(item))
+    for item in _causes(exc):
         if isinstance(item, OSError) and item.errno in _DISK_FULL_ERRNOS:
             return item
         kwargs = getattr(item, "kwargs", None)  # botocore errors keep their fields there (CrtTransferError: name)
         name = str(kwargs.get("name", "")) if isinstance(kwargs, dict) else str(getattr(item, "name", "") or "")
         if any(part in name for part in _DISK_FULL_NAMES):
             return item
-        todo += [item.__cause__, item.__context__, getattr(item, "botocore_error", None)]
     return None
 
 
 def _is_dns_failure(exc: BaseException) -> bool:
     """Whether a connection error comes from name resolution (urllib3's NameResolutionError, gaierror)."""
+    return any(
+        isinstance(item, socket.gaierror) or type(item).__name__ == "NameResolutionError" for item in _causes(exc)
+    )
+
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    """`exc` and every exception behind it, each once: Python's cause and context, what botocore, urllib3 and
+    the CRT keep inside theirs (`kwargs['error']`, `original_error`, `botocore_error`, `reason`, arguments)."""
     seen: set[int] = set()
     todo: list[object] = [exc]
     while todo:
@@ -437,10 +429,9 @@ def _is_dns_failure(exc: BaseException) -> bool:
         if not isinstance(item, BaseException) or id(item) in seen:
             continue
         seen.add(id(item))
-        if isinstance(item, socket.gaierror) or type(item).__name__ == "NameResolutionError":
-            return True
+        yield item
         kwargs = getattr(item, "kwargs", None)
         if isinstance(kwargs, dict):
             todo.append(kwargs.get("error"))
-        todo += [item.__cause__, item.__context__, getattr(item, "reason", None)]
-    return False
+        todo += [item.__cause__, item.__context__, *item.args]
+        todo += [getattr(item, name, None) for name in ("original_error", "botocore_error", "reason")]
