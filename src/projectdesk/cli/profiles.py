@@ -10,8 +10,7 @@ import getpass
 import sys
 from typing import TYPE_CHECKING, Any
 
-from projectdesk.cli.bandwidth import add_bwlimit_option, apply_bwlimit
-from projectdesk.cli.bandwidth import add_edit_command as add_bandwidth_edit_command
+from projectdesk.cli.bandwidth import add_bwlimit_option, apply_bwlimit, describe_limits
 from projectdesk.cli.common import (
     EXIT_FAILED,
     EXIT_OK,
@@ -24,12 +23,13 @@ from projectdesk.cli.common import (
     warn,
 )
 from projectdesk.cli.proxy import (
-    add_edit_command,
     add_proxy_options,
     apply_proxy_args,
     describe_proxy,
     forget_proxy_password,
+    proxy_change_asked,
     read_proxy_password,
+    save_proxy_password,
     store_proxy_password,
 )
 from projectdesk.config.profiles import KIND_S3, Profile
@@ -276,6 +276,28 @@ def _add_secret_options(p: Any) -> None:
     p.add_argument("--ask-session-token", dest="ask_token", action="store_true", help="also prompt for a session token")
 
 
+def profiles_edit(ctx: Context) -> int:
+    """Change an S3 profile's bandwidth limit (--bwlimit) or proxy (--proxy, --proxy-user, --no-proxy)."""
+    a = ctx.args
+    proxy = proxy_change_asked(a)
+    if a.bwlimit is None and not proxy:
+        raise CliError("Say what to change, e.g. --bwlimit 2M or --proxy URL (see 'profiles edit --help').")
+    profile = ctx.profiles.get(a.name)
+    if profile.kind != KIND_S3:
+        raise CliError(f"'{profile.name}' is not an S3 profile: it has no proxy, and its copies are never limited.")
+    apply_bwlimit(profile, a)
+    apply_proxy_args(profile, a)
+    ctx.profiles.check_add(profile, replace=True)  # validates before anyone types a password
+    if proxy:
+        save_proxy_password(profile, a)
+    ctx.profiles.add(profile, replace=True)
+    said = ([describe_limits(profile.bandwidth)] if a.bwlimit is not None else []) + (
+        [describe_proxy(profile)] if proxy else []
+    )
+    print(f"Profile '{profile.name}' saved: {'; '.join(said)}.")
+    return EXIT_OK
+
+
 def register(sub: Any) -> None:
     profiles = sub.add_parser("profiles", help="manage profiles (stores)", description="Manage profiles (stores).")
     psub = profiles.add_subparsers(dest="profiles_command", required=True, metavar="ACTION")
@@ -334,8 +356,13 @@ def register(sub: Any) -> None:
 
     add_login_command(psub)
 
-    add_bandwidth_edit_command(psub)  # `edit --bwlimit`; the proxy's options join it
-    add_edit_command(psub)
+    p = psub.add_parser(
+        "edit", help="change an S3 profile's bandwidth limit or proxy", description=profiles_edit.__doc__
+    )
+    p.add_argument("name")
+    add_bwlimit_option(p)
+    add_proxy_options(p, edit=True)
+    p.set_defaults(handler=profiles_edit)
 
     p = psub.add_parser("default", help="make a profile the default")
     p.add_argument("name")

@@ -12,8 +12,8 @@ import getpass
 import sys
 from typing import Any
 
-from projectdesk.cli.common import EXIT_OK, CliError, Context, warn
-from projectdesk.config.profiles import KIND_S3, Profile
+from projectdesk.cli.common import CliError, warn
+from projectdesk.config.profiles import Profile
 from projectdesk.config.secrets import SecretStore
 from projectdesk.core.display import printable
 from projectdesk.core.errors import KeyringUnavailable
@@ -102,38 +102,14 @@ def describe_proxy(profile: Profile) -> str:
     return f"its requests go through the proxy {printable(profile.proxy_url)}{user}"
 
 
-def profiles_edit(ctx: Context) -> int:
-    profile = ctx.profiles.get(ctx.args.name)
-    if profile.kind != KIND_S3:
-        raise CliError(f"'{profile.name}' is not an S3 profile: it has no proxy.")
-    apply_proxy_args(profile, ctx.args)
-    ctx.profiles.check_add(profile, replace=True)  # validates before anyone types a password
-    password = read_proxy_password(profile, ctx.args)
+def proxy_change_asked(args: Any) -> bool:
+    return args.proxy is not None or args.proxy_user is not None or bool(args.proxy_password_stdin or args.no_proxy)
+
+
+def save_proxy_password(profile: Profile, args: Any) -> None:
+    """The proxy's password as `profiles edit` was given it (prompted or stdin), into the keyring."""
+    password = read_proxy_password(profile, args)
     secrets = SecretStore()
     if password is not None:
         secrets.check()
     store_proxy_password(secrets, profile, password)
-    ctx.profiles.add(profile, replace=True)
-    print(f"Profile '{profile.name}' saved: {describe_proxy(profile)}.")
-    return EXIT_OK
-
-
-def add_edit_command(psub: Any) -> None:
-    """`profiles edit NAME` with the proxy options (added to an `edit` command registered before, if any)."""
-    existing = psub.choices.get("edit")
-    if existing is None:
-        p = psub.add_parser("edit", help="change a profile's proxy", description="Change an S3 profile's proxy.")
-        p.add_argument("name")
-        add_proxy_options(p, edit=True)
-        p.set_defaults(handler=profiles_edit)
-        return
-    add_proxy_options(existing, edit=True)
-    other = existing.get_default("handler")
-
-    def both(ctx: Context) -> int:
-        args = ctx.args
-        if args.proxy is not None or args.proxy_user is not None or args.proxy_password_stdin or args.no_proxy:
-            profiles_edit(ctx)
-        return int(other(ctx))
-
-    existing.set_defaults(handler=both)
