@@ -20,6 +20,7 @@ https, a client not made by `make_client` whose events cannot be hooked safely) 
 from __future__ import annotations
 
 import errno
+import hashlib
 import logging
 import os
 import secrets
@@ -76,6 +77,7 @@ UPLOAD_CONNECTIONS = 3  # per large file
 RANGED_THRESHOLD = MULTIPART_THRESHOLD
 RANGED_PARALLEL = 8
 RANGE_SIZE = 2 * 1024 * 1024
+HASH_CHUNK = 1024 * 1024  # a ranged download's SHA-256 reads back what landed this much at a time
 MAX_CONNECTIONS: int | None = None  # small files; None: sized by the CRT from its throughput target
 
 
@@ -343,17 +345,19 @@ class CrtTransfers:
         on_done: Done,
         on_progress: Callable[[int], None] | None = None,
         etag: str = "",
+        on_hash: Callable[[str], None] | None = None,
     ) -> Any:
         """Write `key` into `temp_path` (the caller renames it); returns a cancellable handle. With `etag`,
         only that version is written (If-Match), as in `start_fetch`.
 
-        Up to one part: one GET the CRT writes to the file itself. Larger: see `_RangedDownload`.
+        Up to one part: one GET the CRT writes to the file itself. Larger: see `_RangedDownload`, which also
+        hands `on_hash` the file's SHA-256 (hex) before `on_done` when it succeeds.
         """
         import awscrt.http
         import awscrt.s3
 
         if size > RANGED_THRESHOLD:
-            download = _RangedDownload(self, template, key, temp_path, size, etag, on_done, on_progress)
+            download = _RangedDownload(self, template, key, temp_path, size, etag, on_done, on_progress, on_hash)
             download.start()
             return download
         headers = [*template.headers, ("Content-Length", "0"), *_if_match(etag)]
@@ -475,6 +479,10 @@ class _RangedDownload:
     the disk was busy a 200 MB download reached ≈200 MB RSS that way (≈110 MB when it was not). Every
     range carries If-Match with the listed ETag, so a file replaced on the server mid-download fails
     instead of mixing two versions.
+
+    With `on_hash`, the file's SHA-256 is computed as it arrives: each time the ranges from the start are
+    complete, they are read back (from the page cache, on the launcher thread) into the hash, so a caller
+    that needs the digest does not read the whole file again after the last range.
     """
 
     def __init__(
@@ -487,10 +495,17 @@ class _RangedDownload:
         etag: str,
         on_done: Done,
         on_progress: Callable[[int], None] | None,
+        on_hash: Callable[[str], None] | None = None,
     ) -> None:
         import awscrt.http
 
         self._engine = engine
+        self._on_hash = on_hash
+        self._size = size
+        self._sha = hashlib.sha256() if on_hash is not None else None
+        self._hashed = 0  # bytes from the start already in the hash
+        self._landed: dict[int, int] = {}  # ranges complete, not yet hashed: first byte -> end (exclusive)
+        self._hash_lock = threading.Lock()
         self._on_done = on_done
         self._on_progress = on_progress
         self._path = template.path(key)
@@ -504,7 +519,8 @@ class _RangedDownload:
         self._error: CrtError | None = None
         self._finished = False
         self._temp_path = temp_path
-        self._fd = os.open(temp_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0), 0o666)
+        mode = os.O_RDWR if on_hash is not None else os.O_WRONLY  # the hash reads back what landed
+        self._fd = os.open(temp_path, mode | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0), 0o666)
 
     def start(self) -> None:
         for _ in range(RANGED_PARALLEL):
@@ -552,7 +568,7 @@ class _RangedDownload:
         def done(error: BaseException | None = None, **kwargs: Any) -> None:
             if error is None and written[0] != last - first + 1:
                 error = ValueError(f"{written[0]} bytes for a range of {last - first + 1}")
-            self._range_done(request_id, error, kwargs, last - first + 1)
+            self._range_done(request_id, error, kwargs, first, last - first + 1)
 
         try:
             handle = self._engine._s3_large.make_request(
@@ -569,9 +585,13 @@ class _RangedDownload:
             if request_id in self._active:
                 self._active[request_id] = handle
 
-    def _range_done(self, request_id: int, error: BaseException | None, details: dict[str, Any], size: int) -> None:
+    def _range_done(
+        self, request_id: int, error: BaseException | None, details: dict[str, Any], first: int, size: int
+    ) -> None:
         with self._lock:
             self._active.pop(request_id, None)
+            if error is None and self._sha is not None:
+                self._landed[first] = first + size
             if error is not None and self._error is None:
                 self._error = self._engine._error(error, details, self._temp_path)
                 self._ranges.clear()
@@ -583,9 +603,38 @@ class _RangedDownload:
         if error is None and self._on_progress is not None:
             self._on_progress(size)
         if error is None:
-            self._engine._launch(self._launch_next)  # not from this CRT callback thread
+            self._engine._launch(self._next_and_hash)  # not from this CRT callback thread
         else:
             self._maybe_finish()
+
+    def _next_and_hash(self) -> None:
+        self._launch_next()
+        self._hash_landed()
+
+    def _hash_landed(self, final: bool = False) -> None:
+        """Add to the hash the ranges complete from where it stopped (each written whole before its on_done).
+        Once the download is finished only `_maybe_finish` (`final`) reads: the descriptor is closed after it."""
+        if self._sha is None:
+            return
+        with self._hash_lock:
+            while True:
+                with self._lock:
+                    if self._error is not None or (self._finished and not final):
+                        return
+                    end = self._landed.pop(self._hashed, None)
+                if end is None:
+                    return
+                try:
+                    while self._hashed < end:
+                        chunk = os.pread(self._fd, min(HASH_CHUNK, end - self._hashed), self._hashed)
+                        if not chunk:
+                            raise OSError(errno.EIO, "short read of a range just written", self._temp_path)
+                        self._sha.update(chunk)
+                        self._hashed += len(chunk)
+                except OSError as exc:  # no digest then: the caller hashes the file itself, the download stands
+                    log.info("no SHA-256 from the ranged download of %s: %s", self._temp_path, exc)
+                    self._sha = None
+                    return
 
     def _maybe_finish(self) -> None:
         with self._lock:
@@ -593,11 +642,18 @@ class _RangedDownload:
                 return
             self._finished = True
             error = self._error
+        digest = None
+        if error is None and self._sha is not None:
+            self._hash_landed(final=True)
+            sha = self._sha
+            digest = sha.hexdigest() if sha is not None and self._hashed == self._size else None
         try:
             os.close(self._fd)
         except OSError as exc:  # delayed write errors show here (a full disk, NFS)
             if error is None:
                 error = self._engine._error(exc, {}, self._temp_path)
+        if error is None and digest is not None and self._on_hash is not None:
+            self._on_hash(digest)
         self._on_done(error, "")
 
 

@@ -617,9 +617,14 @@ class S3Repository(Repository):
             def done(error: CrtError | None, etag: str) -> None:
                 finish(lambda: self._downloaded(slug, entry, target, temp, error))
 
+            def hashed(sha: str) -> None:  # large files: the ranged download hashes what landed as it goes
+                if hashes is not None:
+                    hashes[entry.path] = sha
+
             return crt.start_download(
-                template, prefix + entry.path, str(temp), entry.size, done, advance, etag=entry.etag
-            )
+                template, prefix + entry.path, str(temp), entry.size, done, advance, etag=entry.etag,
+                on_hash=hashed if hashes is not None else None,
+            )  # fmt: skip
 
         try:
             return run_async(
