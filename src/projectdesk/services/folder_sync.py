@@ -607,15 +607,18 @@ class _Run:
         if rows:
             self.states.record_many(self.binding, rows)
 
-    def _record(self, path: str, etag: str, sha: str, *, hashed_as: Signature | bool | None = True) -> None:
+    def _record(
+        self, path: str, etag: str, sha: str, *, hashed_as: Signature | bool | None = True, local: Path | None = None
+    ) -> None:
         """The folder's `path` now agrees with server version `etag` (content `sha`).
 
         The file's stat signature is remembered with it so it need not be read again — for a file we
         sent, only if it is still the one that was hashed (`hashed_as`: the plan's signature; a save during
-        the upload must not pass for the version sent); for a file we wrote, as it is now."""
+        the upload must not pass for the version sent); for a file we wrote, as it is now (`local`: where the
+        download wrote it, the path the gate gave for it)."""
         assert self.binding is not None
         try:
-            stat = os.lstat(self._local_path(path))
+            stat = os.lstat(local if local is not None else self._local_path(path))
         except (OSError, ProjectDeskError):
             sig = None
         else:
@@ -725,7 +728,7 @@ class _Run:
 
             def landed(entry: FileEntry, where: Path) -> None:
                 sha = known(entry.path, entry.etag) or sha256_file(where)
-                self._record(entry.path, entry.etag, sha)
+                self._record(entry.path, entry.etag, sha, local=where)
                 self.report.downloaded.append(entry.path)
 
             report = self.service.deliver(
