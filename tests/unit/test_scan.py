@@ -162,6 +162,7 @@ _SCAN_AS_NOBODY = textwrap.dedent(
     import json, os, sys
     from pathlib import Path
     from projectdesk.services.scan import scan_folder
+    import pathspec  # the ignore rules load it on first use: now, while the venv (under /root in CI) is readable
 
     root = Path(sys.argv[1])
     os.chdir(root)  # as root, so non-traversable ancestors of the tree do not matter
