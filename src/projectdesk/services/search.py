@@ -477,10 +477,11 @@ class ProjectSearch:
             except ProjectDeskError as exc:
                 failure.append(exc)
 
-        # ripgrep starts first, over the whole cache folder, and runs while the copies it may count are sorted out.
+        # ripgrep starts first, over the whole cache folder, and runs while the copies it may count are sorted out;
+        # the listing starts once they are (before, it took half the GIL from that sorting: the first results came
+        # later in the window).
         first = Ripgrep(root, self.options)
         lister = threading.Thread(target=list_project, name="search-listing", daemon=True)
-        lister.start()
         ignored = _ignored_by(self.options)
         try:
             known = SearchScope(slug, root, offline=True)  # nothing fetched in pass 1
@@ -491,6 +492,7 @@ class ProjectSearch:
             seen = {e.path: _copy_version(e, copies.get(e.path)) for e in cached}
             _sort_by_copy(service, known, cached, fetch=False, ignored=ignored, rows=copies)
             wanted = _wanted(known, self.options, None)
+            lister.start()
             if wanted:
                 report = first.read(wanted, on_match, SearchReport(), cancel=cancel)
             else:
@@ -498,7 +500,8 @@ class ProjectSearch:
                 report = SearchReport()
         finally:
             first.close()
-            lister.join()  # never left running: the caller may close the service (and its cache) next
+            if lister.ident is not None:
+                lister.join()  # never left running: the caller may close the service (and its cache) next
         if failure:
             raise failure[0]
         if not listed or service.is_offline or report.cancelled:
