@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from PySide6.QtWidgets import QDialog, QMessageBox, QWidget
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QDialog, QLabel, QMessageBox, QWidget
 
 
 async def run_dialog(dialog: QDialog) -> int:
@@ -45,3 +46,13 @@ async def ask(
     answer = box.standardButton(clicked) if clicked is not None else QMessageBox.StandardButton.Cancel
     box.deleteLater()
     return answer
+
+
+def bold_label(text: str, parent: QWidget) -> QLabel:
+    """A dialog's heading: plain text (names from the store are never read as markup), in bold."""
+    label = QLabel(text, parent)
+    label.setTextFormat(Qt.TextFormat.PlainText)
+    font = label.font()
+    font.setBold(True)
+    label.setFont(font)
+    return label

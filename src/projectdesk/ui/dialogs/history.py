@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 
 from projectdesk.core.models import FileVersion
 from projectdesk.services.history import Moment, RestorePlan, RestoreStep
+from projectdesk.ui.dialogs import bold_label
 from projectdesk.ui.dialogs.conflict import DiffView
 from projectdesk.ui.diff import SideBySide
 from projectdesk.ui.formatting import human_bytes, long_date, relative_time
@@ -44,15 +45,6 @@ COST_SENTENCE = "Old versions are kept, and billed, until a lifecycle rule remov
 def when_text(epoch: float) -> str:
     """'5 min ago · 2026-12-06 14:02:13'."""
     return f"{relative_time(epoch)} · {long_date(epoch)}"
-
-
-def _bold_label(text: str, parent: QWidget) -> QLabel:
-    label = QLabel(text, parent)
-    label.setTextFormat(Qt.TextFormat.PlainText)
-    font = label.font()
-    font.setBold(True)
-    label.setFont(font)
-    return label
 
 
 def _sentence(parent: QWidget, name: str) -> QLabel:
@@ -92,7 +84,7 @@ class FileHistoryDialog(QDialog):
         self.versions: list[FileVersion] = []
         self._items: list[QTreeWidgetItem] = []
         layout = QVBoxLayout(self)
-        layout.addWidget(_bold_label(f"{path} — {project}", self))
+        layout.addWidget(bold_label(f"{path} — {project}", self))
         self.summary = _sentence(self, "historySummary")
         self.summary.setText("Reading the file's versions…")
         layout.addWidget(self.summary)
@@ -252,7 +244,7 @@ class VersionDialog(QDialog):
         self.setObjectName("versionDialog")
         self.setWindowTitle(f"{path} as of {long_date(version.last_modified)}")
         layout = QVBoxLayout(self)
-        layout.addWidget(_bold_label(f"{path} — {when_text(version.last_modified)} (read-only)", self))
+        layout.addWidget(bold_label(f"{path} — {when_text(version.last_modified)} (read-only)", self))
         self.view = QPlainTextEdit(self)
         self.view.setObjectName("versionText")
         self.view.setReadOnly(True)
@@ -338,14 +330,14 @@ class RestoreDialog(QDialog):
         left = QWidget(splitter)
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(0, 0, 0, 0)
-        left_layout.addWidget(_bold_label("Pushes and saves", left))
+        left_layout.addWidget(bold_label("Pushes and saves", left))
         self.moments = QListWidget(left)
         self.moments.setObjectName("restoreMoments")
         left_layout.addWidget(self.moments, 1)
         right = QWidget(splitter)
         right_layout = QVBoxLayout(right)
         right_layout.setContentsMargins(0, 0, 0, 0)
-        right_layout.addWidget(_bold_label("What a restore would change", right))
+        right_layout.addWidget(bold_label("What a restore would change", right))
         self.preview = QTreeWidget(right)
         self.preview.setObjectName("restorePreview")
         self.preview.setHeaderLabels(["File", "Restore does"])

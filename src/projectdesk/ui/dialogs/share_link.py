@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 
 from projectdesk.core.errors import ProjectDeskError
 from projectdesk.services.projects import MAX_SHARE_SECONDS, ShareLink
+from projectdesk.ui.dialogs import bold_label
 from projectdesk.ui.dialogs.owned import OwnsTasks
 from projectdesk.ui.tasks import spawn
 
@@ -71,11 +72,7 @@ class ShareLinkDialog(OwnsTasks, QDialog):
         self.link: ShareLink | None = None
         self.copied = False
         layout = QVBoxLayout(self)
-        heading = QLabel(f"Share a download link for {path}", self)
-        heading.setTextFormat(Qt.TextFormat.PlainText)
-        font = heading.font()
-        font.setBold(True)
-        heading.setFont(font)
+        heading = bold_label(f"Share a download link for {path}", self)
         layout.addWidget(heading)
         form = QFormLayout()
         self.expiry = QComboBox(self)

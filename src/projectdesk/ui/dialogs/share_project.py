@@ -18,21 +18,13 @@ from PySide6.QtWidgets import (
 )
 
 from projectdesk.core.shares import ProjectShare, share_sentence
+from projectdesk.ui.dialogs import bold_label
 from projectdesk.ui.dialogs.share_link import DEFAULT_EXPIRY, EXPIRY_CHOICES
 
 SNAPSHOT_NOTE = (
     "The zip is made now from the files on the server and stored beside the projects; later changes are not in it. "
     "Revoke it in Project ▸ Shared Links… to end the link early."
 )
-
-
-def _heading(text: str, parent: QWidget) -> QLabel:
-    label = QLabel(text, parent)
-    label.setTextFormat(Qt.TextFormat.PlainText)
-    font = label.font()
-    font.setBold(True)
-    label.setFont(font)
-    return label
 
 
 def _plain(text: str, parent: QWidget, name: str = "") -> QLabel:
@@ -56,7 +48,7 @@ class ShareProjectDialog(QDialog):
         self.setObjectName("shareProjectDialog")
         self.setWindowTitle(f"Share {name}")
         layout = QVBoxLayout(self)
-        self.heading = _heading(f"Share {name} ({summary}) as a zip, by link", self)
+        self.heading = bold_label(f"Share {name} ({summary}) as a zip, by link", self)
         layout.addWidget(self.heading)
         form = QFormLayout()
         self.expiry = QComboBox(self)
@@ -99,7 +91,7 @@ class ProjectLinkDialog(QDialog):
         self.share = share
         self.copied = False
         layout = QVBoxLayout(self)
-        layout.addWidget(_heading(f"{share.name} is shared", self))
+        layout.addWidget(bold_label(f"{share.name} is shared", self))
         self.url_field = QLineEdit(share.url, self)
         self.url_field.setReadOnly(True)
         self.url_field.setCursorPosition(0)

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from projectdesk.ui.dialogs import bold_label
 from projectdesk.ui.dialogs.owned import OwnsTasks
 
 
@@ -44,11 +45,7 @@ class SsoSignInDialog(OwnsTasks, QDialog):
         self.user_code = ""
         self._open_url = open_url
         layout = QVBoxLayout(self)
-        heading = QLabel(f"Sign in to AWS profile '{aws_profile}'", self)
-        heading.setTextFormat(Qt.TextFormat.PlainText)
-        font = heading.font()
-        font.setBold(True)
-        heading.setFont(font)
+        heading = bold_label(f"Sign in to AWS profile '{aws_profile}'", self)
         layout.addWidget(heading)
         intro = QLabel(
             f"Your browser opens the sign-in page of {start_url}. Check that it shows this code, then choose "
