@@ -45,6 +45,7 @@ from projectdesk.core.keys import PathGate, is_safe_relative_path, safe_relative
 from projectdesk.core.limits import Limits
 from projectdesk.core.models import FileEntry, Manifest, ProjectInfo
 from projectdesk.core.threeway import Direction
+from projectdesk.services.conflicts import KEEP_BOTH, KEEP_MINE, KEEP_THEIRS, Choice, ConflictedCopy
 from projectdesk.services.listing import OnBatch
 from projectdesk.services.projects import ProjectService, PushPlan, PushResult
 from projectdesk.services.sync import FlushReport, OutboxFlusher
@@ -58,10 +59,6 @@ log = logging.getLogger(__name__)
 P = ParamSpec("P")
 T = TypeVar("T")
 FileState = Literal["clean", "dirty", "conflict", "remote"]
-Choice = Literal["mine", "theirs", "both"]
-KEEP_MINE: Choice = "mine"
-KEEP_THEIRS: Choice = "theirs"
-KEEP_BOTH: Choice = "both"
 
 COPY_WORKERS = 4  # giving a pull's destination its files: links and copies, bound by the disk
 ADOPT_BATCH = 256  # a pull links what landed into the cache this many files at a time, while the rest arrives
@@ -88,14 +85,6 @@ class NotAvailableOffline(Offline):
     """Offline, and the cache has no copy of what was asked for."""
 
     title = "Not available offline"
-
-
-class ConflictedCopy(Conflict):
-    """A save met a remote change: the remote version kept the name and ours became a conflicted copy."""
-
-    def __init__(self, record: ConflictRecord) -> None:
-        super().__init__(record.message)
-        self.record = record
 
 
 @dataclass(frozen=True)

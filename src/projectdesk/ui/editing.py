@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QLabel, QMessageBox, QWidget
 
 from projectdesk.core.errors import InvalidInput, ProjectDeskError
 from projectdesk.core.models import FileEntry
-from projectdesk.services.offline import ConflictedCopy
+from projectdesk.services.conflicts import ConflictedCopy
 from projectdesk.ui.browser import ProjectBrowser
 from projectdesk.ui.content import BINARY, IMAGE, TEXT, FileContent, classify
 from projectdesk.ui.dialogs import ask, run_dialog

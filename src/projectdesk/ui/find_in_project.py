@@ -28,7 +28,7 @@ from projectdesk.core.display import printable
 from projectdesk.core.errors import InvalidInput, ProjectDeskError
 from projectdesk.core.ignore import DEFAULT_PATTERNS, IgnoreRules
 from projectdesk.core.models import Progress
-from projectdesk.services.offline import ConflictedCopy
+from projectdesk.services.conflicts import ConflictedCopy
 from projectdesk.services.replace import (
     NOT_UTF8,
     FileChange,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Signal
 
 from projectdesk.cache.index import ConflictRecord
-from projectdesk.services.offline import KEEP_BOTH, KEEP_MINE, KEEP_THEIRS, Choice
+from projectdesk.services.conflicts import KEEP_BOTH, KEEP_MINE, KEEP_THEIRS, Choice
 from projectdesk.ui.commands.base import CommandContext, CommandGroup
 from projectdesk.ui.dialogs import run_dialog
 from projectdesk.ui.dialogs.conflict import ConflictDialog

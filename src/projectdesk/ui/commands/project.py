@@ -13,8 +13,8 @@ from PySide6.QtWidgets import QFileDialog, QInputDialog, QLineEdit, QMessageBox,
 
 from projectdesk.core.errors import InvalidInput, NotFound
 from projectdesk.core.threeway import Direction
+from projectdesk.services.conflicts import KEEP_BOTH, KEEP_MINE, KEEP_THEIRS
 from projectdesk.services.folder_sync import FolderConflict
-from projectdesk.services.offline import KEEP_BOTH, KEEP_MINE, KEEP_THEIRS
 from projectdesk.ui.commands.base import CommandContext, CommandGroup
 from projectdesk.ui.commands.conflicts import conflict_choices, resolved_sentence
 from projectdesk.ui.dialogs import ask, run_dialog

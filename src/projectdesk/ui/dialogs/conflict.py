@@ -31,9 +31,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from projectdesk.services.offline import KEEP_BOTH as KEEP_BOTH  # the choices, as services.offline takes them
-from projectdesk.services.offline import KEEP_MINE as KEEP_MINE
-from projectdesk.services.offline import KEEP_THEIRS as KEEP_THEIRS
+from projectdesk.services.conflicts import KEEP_BOTH as KEEP_BOTH  # the choices, as services.offline takes them
+from projectdesk.services.conflicts import KEEP_MINE as KEEP_MINE
+from projectdesk.services.conflicts import KEEP_THEIRS as KEEP_THEIRS
 from projectdesk.ui.diff import ADDED, CHANGED, EQUAL, REMOVED, SideBySide
 
 FILLER = "filler"
