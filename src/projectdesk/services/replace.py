@@ -14,10 +14,13 @@ import codecs
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from projectdesk.core.errors import InvalidInput, NotFound
-from projectdesk.services.offline import CachedProjectService
-from projectdesk.services.search import SearchOptions
+
+if TYPE_CHECKING:
+    from projectdesk.services.offline import CachedProjectService
+    from projectdesk.services.search import SearchOptions
 
 NOT_UTF8 = "not UTF-8 text"
 BINARY = "binary"

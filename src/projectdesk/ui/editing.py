@@ -8,24 +8,25 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import TYPE_CHECKING
 
 from pygments.lexer import Lexer
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QLabel, QMessageBox, QWidget
 
 from projectdesk.core.errors import InvalidInput, ProjectDeskError
-from projectdesk.core.models import FileEntry
 from projectdesk.services.conflicts import ConflictedCopy
-from projectdesk.ui.browser import ProjectBrowser
 from projectdesk.ui.content import BINARY, IMAGE, TEXT, FileContent, classify
 from projectdesk.ui.dialogs import ask, run_dialog
-from projectdesk.ui.dialogs.quick_open import QuickOpenDialog
 from projectdesk.ui.editor import EditorArea, EditorPage, decode_image, is_dark
 from projectdesk.ui.feedback import WARNING, Feedback
 from projectdesk.ui.formatting import human_bytes
-from projectdesk.ui.highlighter import prepare_lexer
-from projectdesk.ui.session import Session
 from projectdesk.ui.tasks import handler
+
+if TYPE_CHECKING:
+    from projectdesk.core.models import FileEntry
+    from projectdesk.ui.browser import ProjectBrowser
+    from projectdesk.ui.session import Session
 
 
 class EditorFlow(QObject):
@@ -85,6 +86,8 @@ class EditorFlow(QObject):
         return task
 
     async def _open_file(self, slug: str, path: str) -> None:
+        from projectdesk.ui.highlighter import prepare_lexer
+
         service = self.session.service
         if service is None:
             return
@@ -124,6 +127,8 @@ class EditorFlow(QObject):
     @handler
     async def quick_open(self) -> None:
         """Go to a file of the current project by typing part of its path (Ctrl+P)."""
+        from projectdesk.ui.dialogs.quick_open import QuickOpenDialog
+
         if not self.session.slug:
             self.feedback.notify("Select a project first.")
             return

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 from pathlib import PurePosixPath
+from typing import TYPE_CHECKING
 
 from pygments.lexer import Lexer
 from PySide6.QtCore import QByteArray, QSize, Qt, Signal
@@ -36,11 +37,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from projectdesk.core.models import FileEntry
 from projectdesk.ui.code_editor import CodeEditor, FindBar, is_dark
 from projectdesk.ui.content import IMAGE, TEXT, FileContent
 from projectdesk.ui.formatting import human_bytes
-from projectdesk.ui.highlighter import PygmentsHighlighter
+
+if TYPE_CHECKING:
+    from projectdesk.core.models import FileEntry
+    from projectdesk.ui.highlighter import PygmentsHighlighter
 
 __all__ = ["CodeEditor", "EditorArea", "EditorPage", "FindBar", "decode_image", "hex_dump", "is_dark"]
 
@@ -156,6 +159,8 @@ class EditorPage(QWidget):
         `lexer` (from highlighter.prepare_lexer, run in a worker) turns highlighting on. Returns the
         seconds it took. The editor is read-only until the whole text is in.
         """
+        from projectdesk.ui.highlighter import PygmentsHighlighter
+
         editor = self.editor
         assert editor is not None
         started = time.perf_counter()

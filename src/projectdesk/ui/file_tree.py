@@ -8,6 +8,7 @@ store's delete markers, shown on request) sit among the others, greyed, with the
 
 from __future__ import annotations
 
+from bisect import bisect_left, insort
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
@@ -52,6 +53,14 @@ def _sort_key(name: str) -> tuple[str, str]:
     return (name.casefold(), name)
 
 
+def _entry_key(entry: FileEntry) -> tuple[str, str]:
+    return _sort_key(entry.path.rsplit("/", 1)[-1])
+
+
+def _node_key(node: _Node) -> tuple[str, str]:
+    return _sort_key(node.name)
+
+
 @dataclass
 class TreeIndex:
     """Folders and files of one project, grouped by folder path ('' is the root). Plain data, no Qt."""
@@ -63,6 +72,22 @@ class TreeIndex:
     hidden: int = 0  # entries not shown: the manifest is not counted, unsafe names are
     links: dict[str, str] = field(default_factory=dict)  # files that are symbolic links -> their target
     deleted: dict[str, float] = field(default_factory=dict)  # deleted files shown -> when they were deleted
+    pending: set[str] = field(default_factory=set)  # folders shown before their files were listed
+    _paths: set[str] | None = field(default=None, repr=False, compare=False)  # files there are, made by `add`
+
+    @classmethod
+    def top(cls, folders: Iterable[str], files: Iterable[FileEntry]) -> TreeIndex:
+        """A project's top level before the rest is listed: `folders` (raw names, unsafe ones left out) are
+        pending, shown as folders that may hold files until the listing ends."""
+        index = cls.build(files)
+        for name in folders:
+            if name in index.sizes or "/" in name or not is_safe_relative_path(name):
+                continue
+            index.dirs[name], index.files[name], index.sizes[name], index.counts[name] = [], [], 0, 0
+            index.dirs[""].append(name)
+            index.pending.add(name)
+        index.dirs[""].sort(key=_sort_key)
+        return index
 
     @classmethod
     def build(
@@ -112,7 +137,65 @@ class TreeIndex:
         return index
 
     def has_children(self, folder: str) -> bool:
-        return bool(self.dirs.get(folder)) or bool(self.files.get(folder))
+        return bool(self.dirs.get(folder)) or bool(self.files.get(folder)) or folder in self.pending
+
+    def add(
+        self, entries: Iterable[FileEntry]
+    ) -> tuple[dict[str, list[tuple[bool, str, FileEntry | None]]], list[FileEntry]]:
+        """Files listed since the index was built, added in place (a path already there is replaced).
+
+        Returns the children each folder gained, (is a folder, name, entry) in the order added, and the entries
+        that replaced others. Names unsafe as paths and the manifest are left out (the final index counts them)."""
+        gained: dict[str, list[tuple[bool, str, FileEntry | None]]] = {}
+        replaced: list[FileEntry] = []
+        if self._paths is None:
+            self._paths = {entry.path for listing in self.files.values() for entry in listing}
+        paths, sizes, counts = self._paths, self.sizes, self.counts
+        by_folder: dict[str, list[FileEntry]] = {}
+        for entry in entries:
+            path = entry.path
+            if path == MANIFEST_NAME or path in self.deleted or not is_safe_relative_path(path):
+                continue
+            if path in paths:
+                self._replace(entry)
+                replaced.append(entry)
+                continue
+            paths.add(path)
+            by_folder.setdefault(path.rpartition("/")[0], []).append(entry)
+        for folder, group in by_folder.items():
+            total = sum(entry.size for entry in group)
+            sizes[""] += total
+            counts[""] += len(group)
+            parent = ""
+            for part in folder.split("/") if folder else ():
+                child = f"{parent}/{part}" if parent else part
+                if child not in sizes:
+                    self.dirs[child], self.files[child], sizes[child], counts[child] = [], [], 0, 0
+                    insort(self.dirs[parent], part, key=_sort_key)
+                    gained.setdefault(parent, []).append((True, part, None))
+                sizes[child] += total
+                counts[child] += len(group)
+                parent = child
+            keyed = sorted((_entry_key(entry), entry) for entry in group)
+            listing = self.files[folder]
+            if not listing or _entry_key(listing[-1]) < keyed[0][0]:
+                listing += [entry for _, entry in keyed]  # the common case: a listing in key order appends
+            else:
+                for _, entry in keyed:
+                    insort(listing, entry, key=_entry_key)
+            gained.setdefault(folder, []).extend((False, key[1], entry) for key, entry in keyed)
+        return gained, replaced
+
+    def _replace(self, entry: FileEntry) -> None:
+        """A file listed again: its entry replaced, its folders' sizes changed by the difference."""
+        folder = entry.path.rpartition("/")[0]
+        listing = self.files[folder]
+        at = bisect_left(listing, _entry_key(entry), key=_entry_key)
+        delta = entry.size - listing[at].size
+        listing[at] = entry
+        parts = folder.split("/") if folder else []
+        for depth in range(len(parts) + 1):
+            self.sizes["/".join(parts[:depth])] += delta
 
     def iter_files(self) -> Iterator[FileEntry]:
         """The files there are (deleted ones shown left out)."""
@@ -151,6 +234,7 @@ class FileTreeModel(QAbstractItemModel):
         self._root = _Node("", "", None, 0, True, None)
         self._root.children = []
         self._states: dict[str, str] = {}
+        self._dir_nodes: dict[str, _Node] = {"": self._root}  # folders whose child nodes are made, by path
         self._dir_icon = QIcon()
         self._file_icon = QIcon()
         self._link_icon = QIcon()
@@ -164,7 +248,83 @@ class FileTreeModel(QAbstractItemModel):
         self._states = dict(states or {})
         self._root = _Node("", "", None, 0, True, None)
         self._root.children = self._make_children(self._root)
+        self._dir_nodes = {"": self._root}
         self.endResetModel()
+
+    def add_entries(self, entries: Iterable[FileEntry]) -> None:
+        """Files that arrived while the project is listed, added to the tree shown: rows are inserted (never a
+        reset) in the folders whose rows exist, sizes of those shown repainted; others are made when expanded."""
+        gained, replaced = self._index.add(entries)
+        for folder, items in gained.items():
+            node = self._dir_nodes.get(folder)
+            if node is not None and node.children is not None:
+                self._insert_children(node, items)
+        for entry in replaced:
+            folder = entry.path.rpartition("/")[0]
+            node = self._dir_nodes.get(folder)
+            found = self._file_node(node, entry.path) if node is not None else None
+            if found is not None:
+                found.entry = entry
+                index = self._index_of(found)
+                self.dataChanged.emit(index, index.siblingAtColumn(self.SIZE))
+        for node in self._dir_nodes.values():
+            folders = self._dir_count(node)
+            if folders:
+                parent = self._index_of(node)
+                self.dataChanged.emit(self.index(0, self.SIZE, parent), self.index(folders - 1, self.SIZE, parent))
+
+    def set_links(self, links: Mapping[str, str], hidden: int) -> None:
+        """The listing's symbolic links (their icons repainted) and count of entries not shown."""
+        old, self._index.links = self._index.links, dict(links)
+        self._index.hidden = hidden
+        for path in set(old) ^ set(links):
+            index = self.index_for_path(path, fetch=False)
+            if index.isValid():
+                self.dataChanged.emit(index, index)
+
+    def end_listing(self) -> bool:
+        """The listing is complete: folders no longer wait for files. False when a folder shown before it was
+        listed turned out to hold none (the caller shows the complete index instead)."""
+        pending, self._index.pending = self._index.pending, set()
+        return all(self._index.counts.get(folder, 0) for folder in pending)
+
+    def _insert_children(self, node: _Node, items: list[tuple[bool, str, FileEntry | None]]) -> None:
+        children = node.children
+        assert children is not None
+        folders = self._dir_count(node)
+        places = []
+        for is_dir, name, entry in items:
+            low, high = (0, folders) if is_dir else (folders, len(children))
+            places.append((bisect_left(children, _sort_key(name), low, high, key=_node_key), not is_dir, name, entry))
+        places.sort(key=lambda place: (place[0], place[1], _sort_key(place[2])))
+        parent, prefix, shift, start = self._index_of(node), f"{node.path}/" if node.path else "", 0, 0
+        while start < len(places):
+            end = start
+            while end < len(places) and places[end][0] == places[start][0]:
+                end += 1
+            at = places[start][0] + shift
+            made = [
+                _Node(name, prefix + name, node, 0, not is_file, entry) for _, is_file, name, entry in places[start:end]
+            ]
+            self.beginInsertRows(parent, at, at + len(made) - 1)
+            children[at:at] = made
+            for row in range(at, len(children)):
+                children[row].row = row
+            self.endInsertRows()
+            shift += len(made)
+            start = end
+
+    @staticmethod
+    def _dir_count(node: _Node) -> int:
+        """How many of the node's children are folders (they come first)."""
+        return bisect_left(node.children or [], True, key=lambda child: not child.is_dir)
+
+    def _file_node(self, folder: _Node, path: str) -> _Node | None:
+        children = folder.children or []
+        folders = self._dir_count(folder)
+        name = path.rpartition("/")[2]
+        at = bisect_left(children, _sort_key(name), folders, len(children), key=_node_key)
+        return children[at] if at < len(children) and children[at].path == path else None
 
     def set_files(self, entries: Iterable[FileEntry], states: Mapping[str, str] | None = None) -> None:
         self.set_index(TreeIndex.build(entries), states)
@@ -293,7 +453,7 @@ class FileTreeModel(QAbstractItemModel):
             return False
         if node.children is None:
             return self._index.has_children(node.path)
-        return bool(node.children)
+        return bool(node.children) or node.path in self._index.pending
 
     def canFetchMore(self, parent: AnyIndex) -> bool:
         node = self._node(parent)
@@ -304,6 +464,7 @@ class FileTreeModel(QAbstractItemModel):
         if not node.is_dir or node.children is not None:
             return
         children = self._make_children(node)
+        self._dir_nodes[node.path] = node
         if not children:
             node.children = []
             return

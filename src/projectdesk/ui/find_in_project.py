@@ -18,7 +18,7 @@ import re
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QModelIndex, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QTextCursor
@@ -27,30 +27,25 @@ from PySide6.QtWidgets import QDockWidget, QMainWindow, QWidget
 from projectdesk.core.display import printable
 from projectdesk.core.errors import InvalidInput, ProjectDeskError
 from projectdesk.core.ignore import DEFAULT_PATTERNS, IgnoreRules
-from projectdesk.core.models import Progress
 from projectdesk.services.conflicts import ConflictedCopy
-from projectdesk.services.replace import (
-    NOT_UTF8,
-    FileChange,
-    compile_pattern,
-    plan_file,
-    plural,
-    replace_text,
-    replacer,
-)
-from projectdesk.services.search import Match, ProjectSearch, SearchOptions, SearchReport, shown
-from projectdesk.ui.browser import ProjectBrowser
 from projectdesk.ui.dialogs import run_dialog
-from projectdesk.ui.dialogs.replace_preview import ReplacePreviewDialog
-from projectdesk.ui.diff import side_by_side
-from projectdesk.ui.editing import EditorFlow
-from projectdesk.ui.editor import EditorPage
 from projectdesk.ui.feedback import WARNING, Feedback
 from projectdesk.ui.find_panel import FindPanel, split_globs
 from projectdesk.ui.find_results import ResultLine, result_line
 from projectdesk.ui.formatting import human_bytes
-from projectdesk.ui.session import Session
 from projectdesk.ui.tasks import ProgressRelay, handler, post_to_gui
+
+if TYPE_CHECKING:
+    from projectdesk.core.models import Progress
+    from projectdesk.services.replace import (
+        FileChange,
+    )
+    from projectdesk.services.search import Match, SearchOptions, SearchReport
+    from projectdesk.ui.browser import ProjectBrowser
+    from projectdesk.ui.dialogs.replace_preview import ReplacePreviewDialog
+    from projectdesk.ui.editing import EditorFlow
+    from projectdesk.ui.editor import EditorPage
+    from projectdesk.ui.session import Session
 
 DRAIN_MS = 50  # the GUI takes the results that came in at most this often
 SLICE_SECONDS = 0.012  # and spends at most about this long on them in one turn
@@ -169,12 +164,18 @@ def wanted(items: list[tuple[str, str]], options: SearchOptions) -> list[tuple[s
 
 def matches_in(matches: int, files: int) -> str:
     """Says "37 matches in 12 files"."""
+    from projectdesk.services.replace import (
+        plural,
+    )
+
     return f"{matches:,} match{'' if matches == 1 else 'es'} in {plural(files, 'file')}"
 
 
 def editor_span(line: str, encoding: str, span: tuple[int, int]) -> tuple[int, int]:
     """Where a match the search gave (offsets in its shown line: odd bytes and control characters escaped) lies
     in the editor's text of that line (decoded with `encoding`)."""
+    from projectdesk.services.search import shown
+
     if encoding == "utf-8" and printable(line.replace("\t", " ")) == line.replace("\t", " "):
         return min(span[0], len(line)), min(span[1], len(line))
     offsets = [0]
@@ -339,6 +340,8 @@ class FindInProject(QObject):
 
     def options(self) -> SearchOptions:
         """What the panel asks for, with the profile's ignore rules."""
+        from projectdesk.services.search import SearchOptions
+
         panel = self.panel
         service = self.session.service
         globs = [*split_globs(panel.include_field.text()), *("!" + g for g in split_globs(panel.exclude_field.text()))]
@@ -359,6 +362,8 @@ class FindInProject(QObject):
     @handler
     async def search(self) -> None:
         """Search the open project for what the panel says, streaming the results into it."""
+        from projectdesk.services.search import ProjectSearch
+
         self.cancel()
         self._reset()
         self._generation += 1
@@ -413,6 +418,10 @@ class FindInProject(QObject):
         self.panel.set_running(False)
 
     def _deliver(self, events: list[Event]) -> None:
+        from projectdesk.services.replace import (
+            plural,
+        )
+
         model = self.panel.model
         batch: list[ResultLine] = []
         stopped = self._halted  # cancelled, or stopped at MAX_MATCHES
@@ -453,6 +462,10 @@ class FindInProject(QObject):
             self.panel.say(f"Searching… {self._count()}")
 
     def _finish(self, report: SearchReport | None) -> None:
+        from projectdesk.services.replace import (
+            plural,
+        )
+
         self._stopped()
         if self._relay is not None:
             self._relay.close()
@@ -522,6 +535,17 @@ class FindInProject(QObject):
     @handler
     async def replace_all(self) -> None:
         """Replace All…: preview every matched file's replacement, then write the files chosen."""
+        from projectdesk.services.replace import (
+            NOT_UTF8,
+            FileChange,
+            compile_pattern,
+            plan_file,
+            plural,
+            replace_text,
+            replacer,
+        )
+        from projectdesk.ui.dialogs.replace_preview import ReplacePreviewDialog
+
         options, slug = self._options, self._slug
         if self.running:
             self.panel.say("Wait for the search to finish (or cancel it) before replacing.", error=True)
@@ -593,6 +617,8 @@ class FindInProject(QObject):
         await self._write(slug, [by_path[p] for p in chosen], pattern, change, skipped)
 
     def _show_diff(self, dialog: ReplacePreviewDialog, item: FileChange) -> None:
+        from projectdesk.ui.diff import side_by_side
+
         async def compute() -> None:
             diff = await self.session.tasks.call(side_by_side, item.old, item.new)
             if not dialog.isVisible():
@@ -609,6 +635,10 @@ class FindInProject(QObject):
         change: Callable[[re.Match[str]], str],
         skipped: list[tuple[str, str]],
     ) -> None:
+        from projectdesk.services.replace import (
+            plural,
+        )
+
         service = self.session.require_service()
         area = self.editing.editor_area
         replaced = files = 0

@@ -7,13 +7,14 @@ from __future__ import annotations
 import bisect
 import itertools
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QAbstractItemModel, QModelIndex, QObject, QPersistentModelIndex, QRect, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette
 from PySide6.QtWidgets import QApplication, QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
-from projectdesk.services.search import Match
+if TYPE_CHECKING:
+    from projectdesk.services.search import Match
 
 SHOWN_COLUMNS = 240  # a longer line is shown cut around its first match
 CONTEXT_BEFORE = 40  # characters kept before the first match of a cut line

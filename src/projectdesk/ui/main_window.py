@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import html
 import logging
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QGuiApplication, QIcon, QPaintEvent, QShowEvent
@@ -29,12 +30,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from projectdesk import __version__
-from projectdesk.config.paths import Paths
 from projectdesk.config.profiles import ProfileStore
 from projectdesk.config.secrets import SecretStore
 from projectdesk.core.errors import Cancelled, Offline, ProjectDeskError, SignInRequired
-from projectdesk.services.offline import CachedProjectService
 from projectdesk.ui.banner import ERROR, INFO, WARNING, Banner
 from projectdesk.ui.browser import ProjectBrowser
 from projectdesk.ui.commands import CommandContext, Commands
@@ -57,6 +55,10 @@ from projectdesk.ui.transfers import Transfer, TransferModel, TransfersPanel
 from projectdesk.ui.uploads import Uploads
 from projectdesk.ui.window_menus import build_menus
 from projectdesk.ui.working_folders import WorkingFolders
+
+if TYPE_CHECKING:
+    from projectdesk.config.paths import Paths
+    from projectdesk.services.offline import CachedProjectService
 
 log = logging.getLogger(__name__)
 
@@ -502,6 +504,8 @@ class MainWindow(QMainWindow):
             self._apply_palette()
 
     def show_about(self) -> None:
+        from projectdesk import __version__
+
         QMessageBox.about(
             self,
             "About ProjectDesk",

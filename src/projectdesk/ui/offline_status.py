@@ -18,12 +18,12 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLay
 
 from projectdesk.ui.feedback import INFO, WARNING, Feedback
 from projectdesk.ui.resources import state_icon
-from projectdesk.ui.session import Session
 from projectdesk.ui.sync_state import Connection, Pair, SyncSnapshot, pending_and_conflicts
 from projectdesk.ui.tasks import handler
 
 if TYPE_CHECKING:
     from projectdesk.services.offline import CachedProjectService
+    from projectdesk.ui.session import Session
 
 RETRY_DELAYS = (2.0, 4.0, 8.0, 16.0, 30.0, 60.0)  # seconds between tries while offline, then every 60 s
 

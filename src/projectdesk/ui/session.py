@@ -12,21 +12,23 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Signal
 
-from projectdesk.config.paths import Paths
 from projectdesk.config.profiles import KIND_LOCAL, Profile, ProfileStore
-from projectdesk.config.secrets import SecretStore
 from projectdesk.core.errors import InvalidInput, Offline
-from projectdesk.services.offline import CachedProjectService
 from projectdesk.ui.sync_state import Connection, SyncSnapshot, TreeState, file_states, snapshot
 from projectdesk.ui.tasks import ErrorSink, Tasks, post_to_gui, spawn
 
+if TYPE_CHECKING:
+    from projectdesk.config.paths import Paths
+    from projectdesk.config.secrets import SecretStore
+    from projectdesk.services.offline import CachedProjectService
+
 log = logging.getLogger(__name__)
 
-ServiceFactory = Callable[[Profile], CachedProjectService]
+ServiceFactory = Callable[[Profile], "CachedProjectService"]
 THREAD_JOIN_SECONDS = 10.0  # closing waits this long for long-lived workers (folder watches) to end
 
 

@@ -13,6 +13,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
 from PySide6.QtGui import QAction, QPainter
@@ -35,9 +36,11 @@ from PySide6.QtWidgets import (
 )
 
 from projectdesk.core.bandwidth import BandwidthLimits, rate_label
-from projectdesk.core.models import Progress
 from projectdesk.ui.formatting import duration_text, human_bytes, rate_text
 from projectdesk.ui.tasks import assert_gui_thread
+
+if TYPE_CHECKING:
+    from projectdesk.core.models import Progress
 
 AnyIndex = QModelIndex | QPersistentModelIndex
 

@@ -7,22 +7,25 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QModelIndex, QObject
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
-from projectdesk.services.projects import PushPlan
-from projectdesk.ui.browser import ProjectBrowser
 from projectdesk.ui.dialogs import run_dialog
-from projectdesk.ui.dialogs.push_preview import PushPreviewDialog
 from projectdesk.ui.drops import DroppedItems, sort_drop
 from projectdesk.ui.feedback import INFO, Feedback
 from projectdesk.ui.formatting import human_bytes
-from projectdesk.ui.jobs import TransferJobs
-from projectdesk.ui.session import Session
 from projectdesk.ui.staging import new_staging_folder, remove_staging, stage_drop, staged_links
 from projectdesk.ui.tasks import handler
 from projectdesk.ui.transfers import Transfer
+
+if TYPE_CHECKING:
+    from projectdesk.services.projects import PushPlan
+    from projectdesk.ui.browser import ProjectBrowser
+    from projectdesk.ui.dialogs.push_preview import PushPreviewDialog
+    from projectdesk.ui.jobs import TransferJobs
+    from projectdesk.ui.session import Session
 
 
 class Uploads(QObject):
@@ -132,6 +135,8 @@ class Uploads(QObject):
                 await self.session.tasks.call(remove_staging, staging)
 
     async def _preview(self, plan: PushPlan, source: str = "") -> PushPlan | None:
+        from projectdesk.ui.dialogs.push_preview import PushPreviewDialog
+
         dialog = PushPreviewDialog(
             plan, known_slugs=self.browser.project_model.slugs(), source=source, parent=self._parent
         )
@@ -158,6 +163,8 @@ class Uploads(QObject):
     @handler
     async def upload_into(self, slug: str, folder: str, paths: list[Path]) -> None:
         """Upload dropped files and folders into `folder` of project `slug` (previewed when something is wrong)."""
+        from projectdesk.ui.dialogs.push_preview import PushPreviewDialog
+
         service = self.session.require_service()
         staging: Path | None = await self.session.tasks.call(stage_drop, list(paths), folder)
         assert staging is not None

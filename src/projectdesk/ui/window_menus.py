@@ -6,18 +6,19 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QMenu, QMenuBar, QStyle, QToolBar, QWidget
 
-from projectdesk.ui.editing import EditorFlow
-from projectdesk.ui.editor import EditorArea
-from projectdesk.ui.file_tree import FileTreeView
-from projectdesk.ui.find_in_project import FindInProject
-from projectdesk.ui.project_list import ProjectListView
-from projectdesk.ui.uploads import Uploads
+if TYPE_CHECKING:
+    from projectdesk.ui.editing import EditorFlow
+    from projectdesk.ui.editor import EditorArea
+    from projectdesk.ui.file_tree import FileTreeView
+    from projectdesk.ui.find_in_project import FindInProject
+    from projectdesk.ui.project_list import ProjectListView
+    from projectdesk.ui.uploads import Uploads
 
 
 class MenuHost(Protocol):

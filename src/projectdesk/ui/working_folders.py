@@ -19,24 +19,28 @@ import os
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
 
 from projectdesk.core.errors import ProjectDeskError
-from projectdesk.services.folder_sync import FolderConflict, FolderReport
-from projectdesk.services.offline import CachedProjectService
-from projectdesk.services.watch import FolderWatch, WatchEvent, WatchState, WatchTiming
+from projectdesk.services.watch_events import WatchState, WatchTiming
 from projectdesk.storage.atomic import TEMP_PREFIX
-from projectdesk.ui.browser import ProjectBrowser
 from projectdesk.ui.content import TEXT, classify
-from projectdesk.ui.editing import EditorFlow
 from projectdesk.ui.editor import CHUNK_CHARS, EditorPage
 from projectdesk.ui.feedback import WARNING, Feedback
 from projectdesk.ui.resources import icon_path
-from projectdesk.ui.session import Session
 from projectdesk.ui.sync_state import Connection
 from projectdesk.ui.tasks import handler, post_to_gui
+
+if TYPE_CHECKING:
+    from projectdesk.services.folder_sync import FolderConflict, FolderReport
+    from projectdesk.services.offline import CachedProjectService
+    from projectdesk.services.watch import FolderWatch, WatchEvent
+    from projectdesk.ui.browser import ProjectBrowser
+    from projectdesk.ui.editing import EditorFlow
+    from projectdesk.ui.session import Session
 
 log = logging.getLogger(__name__)
 
@@ -253,6 +257,8 @@ class WorkingFolders(QObject):
 
     def watch(self, folder: Path, slug: str) -> None:
         """Keep `folder` in sync with `slug` (already bound: pulled once) until stopped, in later runs too."""
+        from projectdesk.services.watch import FolderWatch
+
         service = self.session.service
         if service is None or self.session.closing:
             return

@@ -5,22 +5,24 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QMessageBox, QStyle, QWidget
 
 from projectdesk.core.errors import ProjectDeskError
-from projectdesk.ui.browser import ProjectBrowser
 from projectdesk.ui.dialogs import run_dialog
-from projectdesk.ui.editing import EditorFlow
-from projectdesk.ui.feedback import Feedback
-from projectdesk.ui.offline_status import OfflineMonitor
-from projectdesk.ui.session import Session
 from projectdesk.ui.tasks import ProgressRelay
 from projectdesk.ui.transfers import CANCELLED, FAILED, Transfer, TransferModel
-from projectdesk.ui.working_folders import WorkingFolders
+
+if TYPE_CHECKING:
+    from projectdesk.ui.browser import ProjectBrowser
+    from projectdesk.ui.editing import EditorFlow
+    from projectdesk.ui.feedback import Feedback
+    from projectdesk.ui.offline_status import OfflineMonitor
+    from projectdesk.ui.session import Session
+    from projectdesk.ui.working_folders import WorkingFolders
 
 T = TypeVar("T")
 

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import Signal
 
-from projectdesk.cache.index import ConflictRecord
 from projectdesk.services.conflicts import KEEP_BOTH, KEEP_MINE, KEEP_THEIRS, Choice
 from projectdesk.ui.commands.base import CommandContext, CommandGroup
 from projectdesk.ui.dialogs import run_dialog
-from projectdesk.ui.dialogs.conflict import ConflictDialog
-from projectdesk.ui.diff import side_by_side
 from projectdesk.ui.feedback import INFO
 from projectdesk.ui.resources import state_icon
-from projectdesk.ui.sync_state import SyncSnapshot
 from projectdesk.ui.tasks import handler
+
+if TYPE_CHECKING:
+    from projectdesk.cache.index import ConflictRecord
+    from projectdesk.ui.dialogs.conflict import ConflictDialog
+    from projectdesk.ui.sync_state import SyncSnapshot
 
 CHOICES: dict[str, Choice] = {KEEP_MINE: KEEP_MINE, KEEP_THEIRS: KEEP_THEIRS, KEEP_BOTH: KEEP_BOTH}
 
@@ -120,6 +123,9 @@ class ConflictCommands(CommandGroup):
 
     async def resolve(self, record: ConflictRecord) -> str:
         """Show one conflict side by side and apply the choice; returns it ('' when decided later)."""
+        from projectdesk.ui.dialogs.conflict import ConflictDialog
+        from projectdesk.ui.diff import side_by_side
+
         service = self.session.service
         if service is None:
             return ""

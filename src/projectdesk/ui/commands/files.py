@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QStyle
 
 from projectdesk.core.errors import InvalidInput
-from projectdesk.services.projects import ShareLink
 from projectdesk.ui.commands.base import CommandContext, CommandGroup
 from projectdesk.ui.dialogs import run_dialog
-from projectdesk.ui.dialogs.name_input import PathDialog
-from projectdesk.ui.dialogs.share_link import ShareLinkDialog
 from projectdesk.ui.tasks import handler
+
+if TYPE_CHECKING:
+    from projectdesk.services.projects import ShareLink
+    from projectdesk.ui.dialogs.share_link import ShareLinkDialog
 
 PENDING_NOTE = (
     "Your latest changes to this file are still waiting to be uploaded: until they are, the link gives the "
@@ -98,6 +100,8 @@ class FileCommands(CommandGroup):
 
     @handler
     async def new_file(self) -> None:
+        from projectdesk.ui.dialogs.name_input import PathDialog
+
         service, slug = self.session.require_project()
         tree = self.browser.tree_view
         folder = tree.folder_at(tree.currentIndex())
@@ -121,6 +125,8 @@ class FileCommands(CommandGroup):
 
     @handler
     async def rename_file(self) -> None:
+        from projectdesk.ui.dialogs.name_input import PathDialog
+
         service, slug = self.session.require_project()
         old, is_dir = self.browser.selected_path()
         if not old or is_dir:
@@ -195,6 +201,8 @@ class FileCommands(CommandGroup):
 
     @handler
     async def share_link(self) -> None:
+        from projectdesk.ui.dialogs.share_link import ShareLinkDialog
+
         service, slug = self.session.require_project()
         path, is_dir = self.browser.selected_path()
         if not path or is_dir:

@@ -5,30 +5,29 @@ row of the transfers panel). A store without versioning says so in one sentence 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 from projectdesk.core.errors import Conflict, InvalidInput, NoHistory, ProjectDeskError
-from projectdesk.core.models import FileVersion
-from projectdesk.services import history
-from projectdesk.services.history import RestorePlan, RestoreReport, RestoreStep
-from projectdesk.services.offline import CachedProjectService
 from projectdesk.ui.commands.base import CommandContext, CommandGroup, confirm
 from projectdesk.ui.dialogs import run_dialog
-from projectdesk.ui.dialogs.history import (
-    COST_SENTENCE,
-    CompareDialog,
-    FileHistoryDialog,
-    RestoreDialog,
-    VersionDialog,
-    when_text,
-)
-from projectdesk.ui.diff import decode_text, side_by_side
 from projectdesk.ui.feedback import INFO, WARNING
 from projectdesk.ui.formatting import long_date
 from projectdesk.ui.tasks import handler
 from projectdesk.ui.transfers import DONE, FAILED, Transfer
+
+if TYPE_CHECKING:
+    from projectdesk.core.models import FileVersion
+    from projectdesk.services.history import RestorePlan, RestoreReport, RestoreStep
+    from projectdesk.services.offline import CachedProjectService
+    from projectdesk.ui.dialogs.history import (
+        CompareDialog,
+        FileHistoryDialog,
+        RestoreDialog,
+        VersionDialog,
+    )
 
 ENABLE_TEXT = "Keep File History"
 
@@ -92,6 +91,11 @@ class HistoryCommands(CommandGroup):
     async def history_available(self, service: CachedProjectService, *, writing: bool = False) -> bool:
         """True when the store keeps versions; else the one sentence, and (when the bucket allows) the offer
         to turn versioning on."""
+        from projectdesk.services import history
+        from projectdesk.ui.dialogs.history import (
+            COST_SENTENCE,
+        )
+
         try:
             await self.session.tasks.call(history.require_history, service, writing=writing)
             return True
@@ -147,6 +151,10 @@ class HistoryCommands(CommandGroup):
         await self.run_history(service, slug, page.path)
 
     async def run_history(self, service: CachedProjectService, slug: str, path: str) -> None:
+        from projectdesk.ui.dialogs.history import (
+            FileHistoryDialog,
+        )
+
         page = self.browser.editor_area.find_page(slug, path)
         has_edit = page is not None and page.editor is not None and page.loaded
         dialog = FileHistoryDialog(path, self.browser.project_name(slug), has_edit=has_edit, parent=self.context.parent)
@@ -171,6 +179,8 @@ class HistoryCommands(CommandGroup):
 
     @handler
     async def load_versions(self, dialog: FileHistoryDialog, slug: str, path: str) -> None:
+        from projectdesk.services import history
+
         service = self.session.require_service()
 
         async def load() -> None:
@@ -181,6 +191,8 @@ class HistoryCommands(CommandGroup):
 
     @handler
     async def fill_writers(self, dialog: FileHistoryDialog, slug: str, path: str) -> None:
+        from projectdesk.services import history
+
         service = self.session.require_service()
         dialog.writers_button.setEnabled(False)
         dialog.show_message("Asking who wrote each version…")
@@ -200,6 +212,12 @@ class HistoryCommands(CommandGroup):
 
     @handler
     async def open_version(self, parent: FileHistoryDialog, slug: str, path: str, version: FileVersion) -> None:
+        from projectdesk.services import history
+        from projectdesk.ui.dialogs.history import (
+            VersionDialog,
+        )
+        from projectdesk.ui.diff import decode_text
+
         service = self.session.require_service()
         try:
             data = await self.session.tasks.call(history.read_version, service, slug, path, version.version_id)
@@ -219,6 +237,11 @@ class HistoryCommands(CommandGroup):
         self, parent: FileHistoryDialog, slug: str, path: str, older: FileVersion, newer: FileVersion | None
     ) -> None:
         """`older` against `newer` (None: the file on the server now), side by side."""
+        from projectdesk.services import history
+        from projectdesk.ui.dialogs.history import (
+            when_text,
+        )
+
         service = self.session.require_service()
         newer_id = newer.version_id if newer is not None else None
         try:
@@ -234,6 +257,11 @@ class HistoryCommands(CommandGroup):
     @handler
     async def compare_with_edit(self, parent: FileHistoryDialog, slug: str, path: str, version: FileVersion) -> None:
         """The version against the open page's text (unsaved edits included)."""
+        from projectdesk.services import history
+        from projectdesk.ui.dialogs.history import (
+            when_text,
+        )
+
         service = self.session.require_service()
         page = self.browser.editor_area.find_page(slug, path)
         if page is None or page.editor is None or page.closed:
@@ -251,6 +279,11 @@ class HistoryCommands(CommandGroup):
 
     async def _show_diff(self, parent: QWidget, path: str, left: bytes, right: bytes, left_title: str,
                          right_title: str) -> None:  # fmt: skip
+        from projectdesk.ui.dialogs.history import (
+            CompareDialog,
+        )
+        from projectdesk.ui.diff import side_by_side
+
         diff = await self.session.tasks.call(side_by_side, left, right)
         dialog = CompareDialog(f"Compare: {path}", left_title, right_title, diff, parent=parent)
         self.compare_dialog = dialog
@@ -262,6 +295,8 @@ class HistoryCommands(CommandGroup):
     @handler
     async def restore_version(self, parent: FileHistoryDialog, slug: str, path: str, version: FileVersion) -> None:
         """Make `version` current again (asked first); a change by someone else meanwhile is never overwritten."""
+        from projectdesk.services import history
+
         service = self.session.require_service()
         when = long_date(version.last_modified)
         page = self.browser.editor_area.find_page(slug, path)
@@ -316,6 +351,8 @@ class HistoryCommands(CommandGroup):
 
     @handler
     async def undelete_selected(self) -> None:
+        from projectdesk.services import history
+
         service, slug = self.session.require_project()
         path, _ = self.browser.selected_path()
         if not path or self.browser.tree_model.deleted_at(path) is None:
@@ -330,6 +367,10 @@ class HistoryCommands(CommandGroup):
     @handler
     async def restore_to(self) -> None:
         """Pick a moment, preview what would change, then restore (a row of the transfers panel)."""
+        from projectdesk.ui.dialogs.history import (
+            RestoreDialog,
+        )
+
         service, slug = self.session.require_project()
         if not await self.history_available(service, writing=True):
             return
@@ -348,6 +389,8 @@ class HistoryCommands(CommandGroup):
 
     @handler
     async def load_moments(self, dialog: RestoreDialog, slug: str) -> None:
+        from projectdesk.services import history
+
         service = self.session.require_service()
         try:
             moments = await self.session.tasks.call(history.moments, service, slug)
@@ -358,6 +401,8 @@ class HistoryCommands(CommandGroup):
 
     @handler
     async def preview(self, dialog: RestoreDialog, slug: str, at: float) -> None:
+        from projectdesk.services import history
+
         service = self.session.require_service()
         dialog.show_busy(f"Comparing the project as of {long_date(at)} with now…")
         try:
@@ -373,6 +418,12 @@ class HistoryCommands(CommandGroup):
     @handler
     async def show_step(self, parent: RestoreDialog, slug: str, step: RestoreStep) -> None:
         """One file of the preview: its version of then (left) against now (right)."""
+        from projectdesk.services import history
+        from projectdesk.ui.dialogs.history import (
+            CompareDialog,
+        )
+        from projectdesk.ui.diff import side_by_side
+
         service = self.session.require_service()
 
         def read() -> tuple[bytes | None, bytes | None]:
@@ -401,6 +452,8 @@ class HistoryCommands(CommandGroup):
 
     async def run_restore(self, plan: RestorePlan) -> Transfer:
         """Carry the previewed plan out as a row of the transfers panel; say what was done and how to undo it."""
+        from projectdesk.services import history
+
         service = self.session.require_service()
         slug = plan.slug
         name = self.browser.project_name(slug)

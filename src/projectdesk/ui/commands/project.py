@@ -6,6 +6,7 @@ from __future__ import annotations
 import shlex
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QProcess, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
@@ -14,16 +15,17 @@ from PySide6.QtWidgets import QFileDialog, QInputDialog, QLineEdit, QMessageBox,
 from projectdesk.core.errors import InvalidInput, NotFound
 from projectdesk.core.threeway import Direction
 from projectdesk.services.conflicts import KEEP_BOTH, KEEP_MINE, KEEP_THEIRS
-from projectdesk.services.folder_sync import FolderConflict
 from projectdesk.ui.commands.base import CommandContext, CommandGroup
 from projectdesk.ui.commands.conflicts import conflict_choices, resolved_sentence
 from projectdesk.ui.dialogs import ask, run_dialog
-from projectdesk.ui.dialogs.conflict import ConflictDialog
-from projectdesk.ui.diff import side_by_side
 from projectdesk.ui.feedback import INFO, WARNING
 from projectdesk.ui.tasks import handler
 from projectdesk.ui.transfers import DONE, FAILED, Transfer
 from projectdesk.ui.working_folders import home_relative, open_conflicts, resolve_folder_conflict
+
+if TYPE_CHECKING:
+    from projectdesk.services.folder_sync import FolderConflict
+    from projectdesk.ui.dialogs.conflict import ConflictDialog
 
 ChooseFolder = Callable[[QWidget, str], Awaitable[Path | None]]  # (parent, title) -> a folder, or None
 AskText = Callable[[QWidget, str, str, str], Awaitable[str | None]]  # (parent, title, label, text) -> text
@@ -434,6 +436,9 @@ class ProjectCommands(CommandGroup):
 
     async def resolve_folder_conflict(self, slug: str, folder: Path, conflict: FolderConflict) -> bool:
         """One conflict side by side: the folder's copy (yours) and the file (the server's). False: decided later."""
+        from projectdesk.ui.dialogs.conflict import ConflictDialog
+        from projectdesk.ui.diff import side_by_side
+
         tasks = self.session.tasks
         mine = await tasks.call((folder / conflict.copy_path).read_bytes)
         theirs = await tasks.call((folder / conflict.path).read_bytes)

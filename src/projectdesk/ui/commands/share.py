@@ -5,20 +5,22 @@ a store opens, its expired snapshots removed in the background."""
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Signal
 
 from projectdesk.core import shares
 from projectdesk.core.errors import ProjectDeskError
-from projectdesk.core.shares import ProjectShare
 from projectdesk.core.sizes import human_bytes
-from projectdesk.services import share as service_share
 from projectdesk.ui.commands.base import CommandContext, CommandGroup
 from projectdesk.ui.dialogs import run_dialog
-from projectdesk.ui.dialogs.share_project import ProjectLinkDialog, ShareProjectDialog
-from projectdesk.ui.dialogs.shared_links import SharedLinksDialog
 from projectdesk.ui.tasks import handler
 from projectdesk.ui.transfers import DONE, Transfer
+
+if TYPE_CHECKING:
+    from projectdesk.core.shares import ProjectShare
+    from projectdesk.ui.dialogs.share_project import ProjectLinkDialog, ShareProjectDialog
+    from projectdesk.ui.dialogs.shared_links import SharedLinksDialog
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +71,9 @@ class ShareCommands(CommandGroup):
 
     @handler
     async def share_project(self) -> None:
+        from projectdesk.services import share as service_share
+        from projectdesk.ui.dialogs.share_project import ProjectLinkDialog, ShareProjectDialog
+
         service, slug = self.session.require_project()
         name = self.browser.project_name(slug)
         info = self.browser.project_model.project(slug)
@@ -103,6 +108,9 @@ class ShareCommands(CommandGroup):
 
     @handler
     async def shared_links(self) -> None:
+        from projectdesk.services import share as service_share
+        from projectdesk.ui.dialogs.shared_links import SharedLinksDialog
+
         service = self.session.require_service()
         tasks = self.session.tasks
 
@@ -137,6 +145,8 @@ class ShareCommands(CommandGroup):
     @handler
     async def remove_expired(self) -> None:
         """In the background; a failure (offline, a key that may not list shares/) is logged, not shown."""
+        from projectdesk.services import share as service_share
+
         service = self.session.service
         if service is None or not self.session.can_share or service.is_offline:
             return

@@ -4,17 +4,19 @@ offered by the banner whenever a store fails with SignInRequired; on success the
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QUrl
 from PySide6.QtGui import QDesktopServices
 
 from projectdesk.config.profiles import KIND_S3
 from projectdesk.core.errors import Cancelled, InvalidInput, ProjectDeskError
-from projectdesk.services.sso_login import DeviceSignIn, aws_profile_for, read_sso_config
 from projectdesk.ui.commands.base import CommandContext, CommandGroup
-from projectdesk.ui.dialogs.sso_sign_in import SsoSignInDialog
 from projectdesk.ui.feedback import INFO
 from projectdesk.ui.tasks import handler
+
+if TYPE_CHECKING:
+    from projectdesk.ui.dialogs.sso_sign_in import SsoSignInDialog
 
 SIGN_IN_TEXT = "Sign in with AWS SSO…"
 
@@ -51,6 +53,9 @@ class SignInCommands(CommandGroup):
     @handler
     async def sign_in(self) -> None:
         """The sign-in dialog for the open store's AWS profile; once signed in, the store is opened again."""
+        from projectdesk.services.sso_login import DeviceSignIn, aws_profile_for, read_sso_config
+        from projectdesk.ui.dialogs.sso_sign_in import SsoSignInDialog
+
         profile = self.session.profile
         if profile is None:
             raise InvalidInput("Choose a store first.")

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QUrl
 from PySide6.QtGui import QDesktopServices
 
 from projectdesk.ui.commands.base import CommandContext, CommandGroup
 from projectdesk.ui.dialogs import run_dialog
-from projectdesk.ui.dialogs.accounts import AccountsDialog
 from projectdesk.ui.tasks import handler
+
+if TYPE_CHECKING:
+    from projectdesk.ui.dialogs.accounts import AccountsDialog
 
 
 class StoreCommands(CommandGroup):
@@ -53,6 +56,8 @@ class StoreCommands(CommandGroup):
     @handler
     async def manage_stores(self) -> None:
         """The accounts dialog; afterwards the store list is read again and a changed store reopened."""
+        from projectdesk.ui.dialogs.accounts import AccountsDialog
+
         session, browser = self.session, self.browser
         dialog = AccountsDialog(session.paths, session.profiles, session.secrets, session.tasks, self.context.parent)
         self.accounts_dialog = dialog

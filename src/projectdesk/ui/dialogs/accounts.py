@@ -31,9 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from projectdesk.config.paths import Paths
 from projectdesk.config.profiles import KIND_LOCAL, KIND_S3, LOCAL, Profile, ProfileStore
-from projectdesk.config.secrets import SecretStore
 from projectdesk.core.errors import InvalidInput, KeyringUnavailable, ProjectDeskError
 from projectdesk.core.keys import DEFAULT_USER_ID
 from projectdesk.storage.s3client import Credentials
@@ -44,6 +42,8 @@ from projectdesk.ui.dialogs.versioning import VersioningRow, turn_on_versioning
 from projectdesk.ui.tasks import Tasks, handler
 
 if TYPE_CHECKING:
+    from projectdesk.config.paths import Paths
+    from projectdesk.config.secrets import SecretStore
     from projectdesk.services.connect import AwsProfileInfo
     from projectdesk.services.connection_test import ConnectionReport
 

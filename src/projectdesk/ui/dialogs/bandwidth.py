@@ -3,10 +3,14 @@ takes them (`2M`, `512k:4M`; empty or `off`: none), kept in the profile as KiB/s
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtWidgets import QLineEdit, QWidget
 
-from projectdesk.config.profiles import Profile
 from projectdesk.core.bandwidth import parse_bwlimit
+
+if TYPE_CHECKING:
+    from projectdesk.config.profiles import Profile
 
 
 class BandwidthField(QLineEdit):

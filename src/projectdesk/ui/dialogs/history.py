@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QDateTime, Qt, Signal
 from PySide6.QtGui import QFontDatabase
@@ -29,12 +30,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from projectdesk.core.models import FileVersion
-from projectdesk.services.history import Moment, RestorePlan, RestoreStep
 from projectdesk.ui.dialogs import bold_label
 from projectdesk.ui.dialogs.conflict import DiffView
-from projectdesk.ui.diff import SideBySide
 from projectdesk.ui.formatting import human_bytes, long_date, relative_time
+
+if TYPE_CHECKING:
+    from projectdesk.core.models import FileVersion
+    from projectdesk.services.history import Moment, RestorePlan
+    from projectdesk.ui.diff import SideBySide
 
 VERSION_ROLE = Qt.ItemDataRole.UserRole + 1
 STEP_ROLE = Qt.ItemDataRole.UserRole + 2
@@ -370,6 +373,8 @@ class RestoreDialog(QDialog):
     def moment(self) -> float:
         """The moment chosen, in epoch seconds: the push or save picked in the list (exact), else the end of the
         picker's second (versions stamped within it count)."""
+        from projectdesk.services.history import Moment
+
         seconds = self.when.dateTime().toSecsSinceEpoch()
         item = self.moments.currentItem()
         picked = item.data(MOMENT_ROLE) if item is not None else None
@@ -391,6 +396,8 @@ class RestoreDialog(QDialog):
             self.moments.addItem("No pushes or saves recorded yet.")
 
     def _moment_picked(self, item: QListWidgetItem | None, _previous: object = None) -> None:
+        from projectdesk.services.history import Moment
+
         moment = item.data(MOMENT_ROLE) if item is not None else None
         if isinstance(moment, Moment):
             self.set_moment(moment.at)
@@ -455,6 +462,8 @@ class RestoreDialog(QDialog):
         return found
 
     def _step_clicked(self, item: QTreeWidgetItem, _column: int = 0) -> None:
+        from projectdesk.services.history import RestoreStep
+
         step = item.data(0, STEP_ROLE)
         if isinstance(step, RestoreStep):
             self.stepChosen.emit(step)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Collection
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QFontMetrics, QPalette, QTextOption
@@ -22,8 +23,10 @@ from PySide6.QtWidgets import (
 )
 
 from projectdesk.core.slugs import new_slug, slugify
-from projectdesk.services.projects import PushPlan
 from projectdesk.ui.formatting import human_bytes
+
+if TYPE_CHECKING:
+    from projectdesk.services.projects import PushPlan
 
 LISTED_MAX = 400  # rows shown per section (the rest is counted)
 DETAIL_HINT = "Select a file to read its full path and reason here."

@@ -3,6 +3,8 @@ written), and the side-by-side diff of the selected one (ui/dialogs/conflict.py'
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
@@ -19,7 +21,9 @@ from PySide6.QtWidgets import (
 
 from projectdesk.services.replace import plural
 from projectdesk.ui.dialogs.conflict import DiffView
-from projectdesk.ui.diff import SideBySide
+
+if TYPE_CHECKING:
+    from projectdesk.ui.diff import SideBySide
 
 PATH = Qt.ItemDataRole.UserRole + 1
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
@@ -21,7 +22,10 @@ from PySide6.QtWidgets import (
 )
 
 from projectdesk.core.errors import ProjectDeskError
-from projectdesk.services.projects import MAX_SHARE_SECONDS, ShareLink
+from projectdesk.core.shares import MAX_SHARE_SECONDS
+
+if TYPE_CHECKING:
+    from projectdesk.services.projects import ShareLink
 from projectdesk.ui.dialogs import bold_label
 from projectdesk.ui.dialogs.owned import OwnsTasks
 from projectdesk.ui.tasks import spawn
@@ -34,7 +38,7 @@ EXPIRY_CHOICES = (  # (label, seconds)
 )
 DEFAULT_EXPIRY = 86400
 
-MakeLink = Callable[[int], Awaitable[ShareLink]]
+MakeLink = Callable[[int], Awaitable["ShareLink"]]
 
 
 def until_text(epoch: float, now: float | None = None) -> str:

@@ -3,13 +3,16 @@ files, and — only when it does not — a button that turns bucket versioning o
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from projectdesk.config.paths import Paths
-from projectdesk.config.profiles import Profile
-from projectdesk.config.secrets import SecretStore
-from projectdesk.storage.s3client import Credentials
+if TYPE_CHECKING:
+    from projectdesk.config.paths import Paths
+    from projectdesk.config.profiles import Profile
+    from projectdesk.config.secrets import SecretStore
+    from projectdesk.storage.s3client import Credentials
 
 ENABLED, SUSPENDED = "Enabled", "Suspended"
 NOTES = {
