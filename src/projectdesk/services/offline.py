@@ -23,7 +23,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal, ParamSpec, TypeVar
 
@@ -77,6 +77,7 @@ __all__ = [
     "NotAvailableOffline",
     "OutboxItem",
     "ProjectUsage",
+    "ServiceRecipe",
     "open_cached_service",
 ]
 
@@ -99,6 +100,21 @@ class ConflictVersions:
     theirs_path: str
     mine: bytes | None
     theirs: bytes | None
+
+
+@dataclass(frozen=True)
+class ServiceRecipe:
+    """How to open a profile's cached service again in another process (services/transfer_worker.py): picklable,
+    sent only over the worker's pipe. `credentials` are the keys the service was opened with when they came from
+    the caller or the keyring (session-only keys included); None: the profile's source resolves them there."""
+
+    profile: Profile
+    paths: Paths
+    offline: bool = False
+    credentials: Credentials | None = field(default=None, repr=False)
+
+    def open(self) -> CachedProjectService:
+        return open_cached_service(self.profile, self.paths, offline=self.offline, credentials=self.credentials)
 
 
 class CachedProjectService(ProjectService):
@@ -144,6 +160,12 @@ class CachedProjectService(ProjectService):
         self._retry_at = 0.0
         self._state_lock = threading.Lock()
         self._flush_lock = threading.Lock()
+        # Set by open_cached_service: how another process opens this service (None: built by hand, e.g. a test's).
+        self.recipe: ServiceRecipe | None = None
+
+    def transfer_recipe(self) -> ServiceRecipe | None:
+        """The recipe with the forced-offline state as it is now, or None when this service cannot be rebuilt."""
+        return None if self.recipe is None else replace(self.recipe, offline=self.forced_offline)
 
     def close(self) -> None:
         self.listing_memo.close()
@@ -868,8 +890,10 @@ def open_cached_service(
 ) -> CachedProjectService:
     """The service for a profile, with its cache under `paths.cache_root/{profile}/{user_id}/`.
     `repository_options` go to `connect.open_repository` (e.g. the secret store)."""
-    from projectdesk.services.connect import open_repository
+    from projectdesk.services.connect import open_repository, resolve_credentials
 
+    if credentials is None:  # keyring keys (session-only ones live in the secret store given), kept for the recipe
+        credentials = resolve_credentials(profile, repository_options.get("secrets"))
     repo = open_repository(profile, paths, credentials=credentials, **repository_options)
     cache = CacheStore(paths.cache_root, profile.name, profile.user_id)
     service = CachedProjectService(
@@ -883,4 +907,5 @@ def open_cached_service(
         data_dir=paths.data_dir,
     )
     service.profile_name = profile.name
+    service.recipe = ServiceRecipe(profile, paths, offline, credentials)
     return service

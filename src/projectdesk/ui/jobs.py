@@ -1,5 +1,6 @@
-"""Uploads, imports and downloads as rows of the transfers panel: started here, run in the transfer pool,
-with progress carried to the GUI thread, cancel, retry and a failure reason for every row."""
+"""Uploads, imports and downloads as rows of the transfers panel: started here, run in the transfer process (or
+the transfer pool, for a service that cannot be opened there: `Tasks.service_transfer`), with progress carried to
+the GUI thread, cancel, retry and a failure reason for every row."""
 
 from __future__ import annotations
 
@@ -121,7 +122,9 @@ class TransferJobs(QObject):
         self._model.start(transfer)
         keep_staging = True  # kept for Retry unless everything went up
         try:
-            result: PushResult = await self._tasks.transfer(service.push, plan, progress=relay, cancel=transfer.cancel)
+            result: PushResult = await self._tasks.service_transfer(
+                service, "push", plan, progress=relay, cancel=transfer.cancel
+            )
         except Cancelled as exc:
             self._model.finish(
                 transfer, CANCELLED, error=f"{exc.message} Files already sent are complete; Retry sends the rest."
@@ -181,8 +184,8 @@ class TransferJobs(QObject):
         relay = self._relay(transfer)
         self._model.start(transfer)
         try:
-            report: FolderReport = await self._tasks.transfer(
-                service.pull, slug, dest, progress=relay, cancel=transfer.cancel
+            report: FolderReport = await self._tasks.service_transfer(
+                service, "pull", slug, dest, progress=relay, cancel=transfer.cancel
             )
         except Cancelled as exc:
             self._model.finish(transfer, CANCELLED, error=f"{exc.message} Retry downloads again.")

@@ -20,13 +20,16 @@ import sys
 import threading
 from collections.abc import Callable, Coroutine
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, Protocol, TypeVar
 
 import qasync
 import shiboken6
 from PySide6.QtCore import QCoreApplication, QObject, Qt, Signal
 
 from projectdesk.core.models import Progress
+
+if TYPE_CHECKING:
+    from projectdesk.ui.transfer_process import TransferProcess
 
 log = logging.getLogger(__name__)
 
@@ -171,11 +174,21 @@ class Tasks:
     A long push never queues a file open behind it, and nothing blocking runs on the GUI thread.
     """
 
-    def __init__(self, *, call_workers: int = CALL_WORKERS, transfer_workers: int = TRANSFER_WORKERS) -> None:
+    def __init__(
+        self,
+        *,
+        call_workers: int = CALL_WORKERS,
+        transfer_workers: int = TRANSFER_WORKERS,
+        transfer_process: bool = True,
+    ) -> None:
         self._calls = ThreadPoolExecutor(call_workers, thread_name_prefix="pd-call")
         self._transfers = ThreadPoolExecutor(transfer_workers, thread_name_prefix="pd-transfer")
         self._count_lock = threading.Lock()
         self._unfinished = 0
+        # Bulk transfers of a service that can be opened again elsewhere run in a worker process
+        # (ui/transfer_process.py), started at the first one; False, or where unavailable: on the pool's threads.
+        self.use_process = transfer_process
+        self._process: TransferProcess | None = None
         _gui_poster()  # created here, on the GUI thread, before any worker posts
 
     async def call(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
@@ -185,6 +198,41 @@ class Tasks:
     async def transfer(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run a transfer (push, pull, import) in the transfer pool and return its result."""
         return await self._submit(self._transfers, _transferring(functools.partial(fn, *args, **kwargs)))
+
+    async def service_transfer(
+        self,
+        service: object,
+        method: str,
+        *args: Any,
+        progress: Callable[[Progress], None] | None = None,
+        cancel: threading.Event | None = None,
+    ) -> Any:
+        """Run a bulk transfer, `service.<method>(*args, progress=, cancel=)` ("push" or "pull"): in the worker
+        process when the service says how to open it there (`transfer_recipe`), else in the transfer pool. Results
+        and errors are the same types either way."""
+        recipe_of = getattr(service, "transfer_recipe", None)
+        recipe = recipe_of() if self.use_process and callable(recipe_of) else None
+        process = self.transfer_process() if recipe is not None else None
+        if process is None or recipe is None:
+            return await self.transfer(getattr(service, method), *args, progress=progress, cancel=cancel)
+        with self._count_lock:
+            self._unfinished += 1
+        try:
+            return await process.run(recipe, method, args, {}, progress=progress, cancel=cancel)
+        finally:
+            with self._count_lock:
+                self._unfinished -= 1
+
+    def transfer_process(self) -> TransferProcess | None:
+        """The worker process's client (made on first use), or None where transfers stay on threads."""
+        if self._process is None and self.use_process:
+            from projectdesk.ui import transfer_process
+
+            if not transfer_process.available():
+                self.use_process = False
+                return None
+            self._process = transfer_process.TransferProcess(_gui_poster())
+        return self._process
 
     def _submit(self, pool: ThreadPoolExecutor, fn: Callable[[], T]) -> asyncio.Future[T]:
         loop = asyncio.get_running_loop()
@@ -216,6 +264,10 @@ class Tasks:
         """
         self._calls.shutdown(wait=False, cancel_futures=True)
         self._transfers.shutdown(wait=False, cancel_futures=True)
+        if self._process is not None:
+            self._stop_process = self._process.shutdown()
+            self._process = None
+        self.use_process = False
         if wait:
             self._join()
             if then is not None:
@@ -223,9 +275,13 @@ class Tasks:
         elif then is not None:
             threading.Thread(target=self._join_then, args=(then,), name="pd-tasks-closer").start()
 
+    _stop_process: Callable[[], None] | None = None
+
     def _join(self) -> None:
         self._calls.shutdown(wait=True)
         self._transfers.shutdown(wait=True)
+        if self._stop_process is not None:
+            self._stop_process()  # the worker has cancelled its runs and exited
 
     def _join_then(self, then: Callable[[], object]) -> None:
         self._join()
