@@ -47,10 +47,10 @@ from projectdesk.core.models import FileEntry, Manifest, ProjectInfo
 from projectdesk.core.threeway import Direction
 from projectdesk.services.conflicts import KEEP_BOTH, KEEP_MINE, KEEP_THEIRS, Choice, ConflictedCopy
 from projectdesk.services.listing import OnBatch
-from projectdesk.services.projects import ProjectService, PushPlan, PushResult
+from projectdesk.services.projects import OnPage, ProjectService, PushPlan, PushResult
 from projectdesk.services.sync import FlushReport, OutboxFlusher
 from projectdesk.storage.atomic import copy_replace
-from projectdesk.storage.repository import DownloadReport, FolderMaker, Repository
+from projectdesk.storage.repository import DownloadReport, FolderMaker, Repository, TopLevel, top_level
 from projectdesk.storage.s3client import Credentials
 from projectdesk.storage.transfer import ProgressCallback
 
@@ -319,6 +319,72 @@ class CachedProjectService(ProjectService):
             return self._cached_entries(slug)
         self.cache.apply_listing(slug, entries)
         return self._merged_entries(slug, entries)
+
+    def list_top(self, slug: str) -> TopLevel:
+        """The project's top level as we see it (the server's with our queued changes); offline, the cached rows'."""
+        safe_segment(slug, "project slug")
+        try:
+            top = self.remote(self.repo.list_top, slug)
+        except Offline:
+            if not self.cache.files_listed(slug):
+                raise NotAvailableOffline(
+                    f"The files of '{slug}' are not available offline: open the project once while online."
+                ) from None
+            return top_level(self._cached_entries(slug))
+        local = {row.path: row for row in self.cache.changed_files(slug)}
+        if not local:
+            return top
+        bases = self.cache.edit_bases(slug)
+        files = self._as_seen(top.files, local, bases)
+        listed = {entry.path for entry in top.files}
+        added = [self._local_entry(r, bases) for p, r in local.items() if r.state == DIRTY and p not in listed]
+        seen = top_level(added)
+        return TopLevel(sorted({*top.folders, *seen.folders}), files + seen.files)
+
+    def list_files_paged(
+        self, slug: str, on_page: OnPage | None = None, cancel: threading.Event | None = None
+    ) -> list[FileEntry]:
+        """`list_files` heard page by page: each page with our queued changes applied (queued deletes left out,
+        queued edits as we see them), our new files not yet sent in a last one. The cache records the listing
+        once it is complete: a cancelled one (Cancelled) records nothing, as files it never reached are not gone."""
+        safe_segment(slug, "project slug")
+        local = {row.path: row for row in self.cache.changed_files(slug)}
+        bases = self.cache.edit_bases(slug) if local else {}
+        try:
+            entries = self._listed_pages(slug, on_page, cancel, lambda page: self._as_seen(page, local, bases))
+            missing = not entries and self.remote(self.repo.read_manifest_bytes, slug) is None
+            if missing and not self.cache.has_local_changes(slug):
+                self.cache.forget_project(slug)
+                raise NotFound(f"There is no project '{slug}'.")
+        except Offline:
+            if not self.cache.files_listed(slug):
+                raise NotAvailableOffline(
+                    f"The files of '{slug}' are not available offline: open the project once while online."
+                ) from None
+            return self._cached_entries(slug)
+        self.cache.apply_listing(slug, entries)
+        listed = {entry.path for entry in entries} if local else set()
+        added = [self._local_entry(r, bases) for p, r in local.items() if r.state == DIRTY and p not in listed]
+        if added and on_page is not None:
+            on_page(added)
+        return self._merged_entries(slug, entries)
+
+    def _as_seen(
+        self, entries: list[FileEntry], local: Mapping[str, FileRow], bases: Mapping[str, str | None]
+    ) -> list[FileEntry]:
+        """Listed entries with our queued changes (`local`: the changed rows by path) applied."""
+        if not local:
+            return entries
+        seen: list[FileEntry] = []
+        for entry in entries:
+            row = local.get(entry.path)
+            if row is None:
+                seen.append(entry)
+            elif row.state == DIRTY:
+                seen.append(self._local_entry(row, bases))
+            elif row.state != DELETED:
+                seen.append(entry)
+        return seen
 
     def _local_entry(self, row: FileRow, bases: Mapping[str, str | None] | None = None) -> FileEntry:
         """The file as we see it. A queued edit's etag is the version the edit replaces (its outbox

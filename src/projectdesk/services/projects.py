@@ -17,7 +17,7 @@ from typing import ParamSpec, TypeVar
 from projectdesk.cache.listing_memo import ListingMemo
 from projectdesk.config.paths import Paths
 from projectdesk.core import techstack
-from projectdesk.core.errors import Conflict, InvalidInput, NotFound, Offline, ProjectDeskError, StorageError
+from projectdesk.core.errors import Cancelled, Conflict, InvalidInput, NotFound, Offline, ProjectDeskError, StorageError
 from projectdesk.core.keys import is_safe_relative_path, safe_relative_path, safe_segment, user_path
 from projectdesk.core.limits import Limits
 from projectdesk.core.models import FileEntry, Manifest, ProjectInfo
@@ -27,10 +27,12 @@ from projectdesk.services.folder_sync import FolderPlan, FolderReport, FolderSyn
 from projectdesk.services.hashing import sha256_bytes
 from projectdesk.services.listing import OnBatch, ProjectLister
 from projectdesk.services.workfolders import FolderStates
-from projectdesk.storage.repository import DownloadReport, Repository
+from projectdesk.storage.repository import DownloadReport, Repository, TopLevel
 from projectdesk.storage.transfer import ProgressCallback
 
 log = logging.getLogger(__name__)
+
+OnPage = Callable[[list[FileEntry]], None]  # a page of a project's listing, as it arrives
 P = ParamSpec("P")
 T = TypeVar("T")
 
@@ -112,6 +114,45 @@ class ProjectService:
         if not entries and self.repo.read_manifest_bytes(slug) is None:
             raise NotFound(f"There is no project '{slug}'.")
         return sorted(entries, key=lambda e: e.path)
+
+    def list_top(self, slug: str) -> TopLevel:
+        """The project's top level from one folder-style listing (the window shows it before the rest)."""
+        safe_segment(slug, "project slug")
+        return self.remote(self.repo.list_top, slug)
+
+    def list_files_paged(
+        self, slug: str, on_page: OnPage | None = None, cancel: threading.Event | None = None
+    ) -> list[FileEntry]:
+        """`list_files`, heard page by page: `on_page` gets each page as it arrives (and may raise Cancelled to
+        stop the listing); `cancel`, once set, stops it before the next page with Cancelled."""
+        safe_segment(slug, "project slug")
+        entries = self._listed_pages(slug, on_page, cancel, lambda page: page)
+        if not entries and self.repo.read_manifest_bytes(slug) is None:
+            raise NotFound(f"There is no project '{slug}'.")
+        return sorted(entries, key=lambda e: e.path)
+
+    def _listed_pages(
+        self,
+        slug: str,
+        on_page: OnPage | None,
+        cancel: threading.Event | None,
+        shown: Callable[[list[FileEntry]], list[FileEntry]],
+    ) -> list[FileEntry]:
+        """Every page of the store's listing, each handed to `on_page` as `shown` makes it; the raw entries."""
+        pages = self.repo.iter_files(slug)
+        entries: list[FileEntry] = []
+        try:
+            while True:
+                if cancel is not None and cancel.is_set():
+                    raise Cancelled("Listing the files was cancelled.")
+                page = self.remote(next, pages, None)
+                if page is None:
+                    return entries
+                entries += page
+                if on_page is not None:
+                    on_page(shown(page))
+        finally:
+            pages.close()
 
     def read_file(self, slug: str, path: str) -> bytes:
         return self.repo.read_file(slug, safe_relative_path(path))

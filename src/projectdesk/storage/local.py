@@ -9,14 +9,14 @@ import os
 import shutil
 import sys
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from pathlib import Path
 
 from projectdesk.core import keys
 from projectdesk.core.errors import Conflict, NotFound, StorageError
 from projectdesk.core.models import MAX_MANIFEST_BYTES, FileEntry
 from projectdesk.storage.atomic import TEMP_PREFIX, copy_replace, write_atomic
-from projectdesk.storage.repository import DEFAULT_WORKERS, Repository, UploadItem
+from projectdesk.storage.repository import DEFAULT_WORKERS, Repository, TopLevel, UploadItem
 
 log = logging.getLogger(__name__)
 
@@ -104,26 +104,61 @@ class LocalRepository(Repository):
         return sorted(p.name for p in base.iterdir() if p.is_dir() and keys.is_safe_relative_path(p.name))
 
     def list_files(self, slug: str) -> list[FileEntry]:
+        return [entry for page in self.iter_files(slug) for entry in page]
+
+    def iter_files(self, slug: str) -> Generator[list[FileEntry], None, None]:
+        """The folder walked in order, its files handed on `listing_page` at a time."""
         base = self._project_dir(slug)
         entries: list[FileEntry] = []
         for directory, dirnames, filenames in os.walk(base):  # os.walk does not follow symlinks
             dirnames.sort()
             rel_dir = os.path.relpath(directory, base)
             for name in sorted(filenames):
-                if name.startswith(TEMP_PREFIX):
-                    continue
                 path = name if rel_dir == "." else f"{rel_dir.replace(os.sep, '/')}/{name}"
-                if path == keys.MANIFEST_NAME:
-                    continue
-                if not path.isprintable() and _not_utf8(path):
-                    log.warning("skipping a stored name that is not UTF-8: %r", path)
-                    continue
-                try:
-                    stat = os.stat(os.path.join(directory, name), follow_symlinks=False)
-                except OSError:
-                    continue  # vanished while listing
-                entries.append(FileEntry(path, stat.st_size, local_etag(stat), stat.st_mtime))
-        return entries
+                entry = self._entry(path, os.path.join(directory, name))
+                if entry is not None:
+                    entries.append(entry)
+                if len(entries) == self.listing_page:
+                    yield entries
+                    entries = []
+        if entries:
+            yield entries
+
+    def list_top(self, slug: str) -> TopLevel:
+        """One scandir of the project's folder: its folders (not symbolic links to folders, which a listing
+        does not enter either) and the files directly in it."""
+        folders: list[str] = []
+        files: list[FileEntry] = []
+        try:
+            with os.scandir(self._project_dir(slug)) as found:
+                for item in sorted(found, key=lambda item: item.name):
+                    if item.is_dir(follow_symlinks=False):
+                        if not item.name.isprintable() and _not_utf8(item.name):
+                            continue
+                        folders.append(item.name)
+                    elif not item.is_dir():
+                        entry = self._entry(item.name, item.path)
+                        if entry is not None:
+                            files.append(entry)
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            raise StorageError(f"Listing {slug}: {exc.strerror or exc}") from None
+        return TopLevel(folders, files)
+
+    def _entry(self, path: str, full: str) -> FileEntry | None:
+        """The entry of one file the walk found; None for our temporary files, the manifest, a name that is
+        not UTF-8, and a file that vanished meanwhile."""
+        if path.rsplit("/", 1)[-1].startswith(TEMP_PREFIX) or path == keys.MANIFEST_NAME:
+            return None
+        if not path.isprintable() and _not_utf8(path):
+            log.warning("skipping a stored name that is not UTF-8: %r", path)
+            return None
+        try:
+            stat = os.stat(full, follow_symlinks=False)
+        except OSError:
+            return None  # vanished while listing
+        return FileEntry(path, stat.st_size, local_etag(stat), stat.st_mtime)
 
     # ---- single files ----------------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ import json
 import logging
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Generator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,6 +55,31 @@ class UploadItem:
         return self.if_match is not None or self.if_none_match
 
 
+@dataclass(frozen=True, slots=True)
+class TopLevel:
+    """A project's top level from one folder-style listing: folder names and the files directly in it (the
+    manifest left out). Names are raw (may be hostile): check before use."""
+
+    folders: list[str]
+    files: list[FileEntry]
+
+
+def top_level(entries: Sequence[FileEntry]) -> TopLevel:
+    """The top level of a project whose files are `entries`."""
+    folders: set[str] = set()
+    files: list[FileEntry] = []
+    for entry in entries:
+        head, sep, _rest = entry.path.partition("/")
+        if sep:
+            folders.add(head)
+        else:
+            files.append(entry)
+    return TopLevel(sorted(folders), files)
+
+
+LISTING_PAGE = 1000  # entries per page of `iter_files` (S3 gives 1,000 keys a page)
+
+
 @dataclass
 class UploadReport:
     uploaded: dict[str, FileEntry] = field(default_factory=dict)
@@ -79,6 +104,7 @@ class Repository(ABC):
     user_id: str
     workers: int = DEFAULT_WORKERS
     supports_share_links: bool = False  # S3 stores can give an s3:// URI and presigned links
+    listing_page: int = LISTING_PAGE  # entries per page of `iter_files`
 
     # ---- primitives each store implements -------------------------------------------------------
 
@@ -93,6 +119,18 @@ class Repository(ABC):
     @abstractmethod
     def list_files(self, slug: str) -> list[FileEntry]:
         """Every file of the project but the manifest. Paths are raw (may be hostile): check before use."""
+
+    def iter_files(self, slug: str) -> Generator[list[FileEntry], None, None]:
+        """`list_files`' entries page by page (at most `listing_page` each), as the store lists them: a caller
+        can show or count what has arrived, or stop early. Stores that can list in pieces override this."""
+        entries = self.list_files(slug)
+        for start in range(0, len(entries), self.listing_page):
+            yield entries[start : start + self.listing_page]
+
+    def list_top(self, slug: str) -> TopLevel:
+        """The project's top level: its folders and the files directly in it. Stores override this with one
+        folder-style listing (S3: Delimiter "/"; a folder: one scandir); this default lists everything."""
+        return top_level(self.list_files(slug))
 
     @abstractmethod
     def read_file(self, slug: str, path: str) -> bytes: ...

@@ -12,7 +12,7 @@ import random
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
@@ -28,7 +28,7 @@ from projectdesk.core.models import MAX_MANIFEST_BYTES, FileEntry, FileVersion
 from projectdesk.storage.atomic import TEMP_PREFIX, atomic_target, copy_atomic
 from projectdesk.storage.errors import disk_full_error, translate, versioning_off
 from projectdesk.storage.proxy import proxy_route
-from projectdesk.storage.repository import DEFAULT_WORKERS, FolderMaker, Repository, UploadItem
+from projectdesk.storage.repository import DEFAULT_WORKERS, FolderMaker, Repository, TopLevel, UploadItem
 from projectdesk.storage.throttle import (
     BANDWIDTH,
     DOWN,
@@ -70,6 +70,24 @@ ORPHAN_MARGIN = 60.0  # seconds of clock difference allowed between this compute
 _STREAM_ERRORS = (ResponseStreamingError, IncompleteReadError, ReadTimeoutError, ConnectionError, ProtocolError)
 # An answer whose body stopped early, as botocore lets it through (a listing, an error document).
 _CUT_SHORT = (ProtocolError, ResponseStreamingError, IncompleteReadError)
+
+
+def _page_entries(page: dict[str, Any], prefix: str) -> list[FileEntry]:
+    """A listing page's objects under `prefix` as entries (paths raw), less the manifest and folder placeholders."""
+    entries: list[FileEntry] = []
+    for obj in page.get("Contents", []):
+        path = obj["Key"][len(prefix) :]
+        if path == keys.MANIFEST_NAME or path.endswith("/") or not path:
+            continue  # the manifest, and "folder" placeholder objects of S3 consoles
+        entries.append(
+            FileEntry(
+                path=path,
+                size=int(obj.get("Size", 0)),
+                etag=_strip_etag(obj.get("ETag", "")),
+                last_modified=obj["LastModified"].timestamp() if "LastModified" in obj else 0.0,
+            )
+        )
+    return entries
 
 
 def _strip_etag(etag: str) -> str:
@@ -215,22 +233,24 @@ class S3Repository(Repository):
         return slugs
 
     def list_files(self, slug: str) -> list[FileEntry]:
+        return [entry for page in self.iter_files(slug) for entry in page]
+
+    def iter_files(self, slug: str) -> Generator[list[FileEntry], None, None]:
+        """One list of entries per page of the listing (1,000 keys, fewer where the manifest or folder
+        placeholders are left out): each page is handed on as it arrives."""
         prefix = keys.project_prefix(self.user_id, slug)
-        entries: list[FileEntry] = []
-        for page in self._pages(Prefix=prefix, MaxKeys=1000):
-            for obj in page.get("Contents", []):
-                path = obj["Key"][len(prefix) :]
-                if path == keys.MANIFEST_NAME or path.endswith("/") or not path:
-                    continue  # the manifest, and "folder" placeholder objects of S3 consoles
-                entries.append(
-                    FileEntry(
-                        path=path,
-                        size=int(obj.get("Size", 0)),
-                        etag=_strip_etag(obj.get("ETag", "")),
-                        last_modified=obj["LastModified"].timestamp() if "LastModified" in obj else 0.0,
-                    )
-                )
-        return entries
+        for page in self._pages(Prefix=prefix, MaxKeys=self.listing_page):
+            yield _page_entries(page, prefix)
+
+    def list_top(self, slug: str) -> TopLevel:
+        """One listing with Delimiter "/": the project's folders (its common prefixes) and top-level files."""
+        prefix = keys.project_prefix(self.user_id, slug)
+        folders: list[str] = []
+        files: list[FileEntry] = []
+        for page in self._pages(Prefix=prefix, Delimiter="/", MaxKeys=1000):
+            folders += [common["Prefix"][len(prefix) :].removesuffix("/") for common in page.get("CommonPrefixes", [])]
+            files += _page_entries(page, prefix)
+        return TopLevel(folders, files)
 
     # ---- single files ----------------------------------------------------------------------------
 
