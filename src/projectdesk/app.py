@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from projectdesk import __version__
+import projectdesk
 from projectdesk.core.display import third_party_log_levels
 
 if TYPE_CHECKING:
@@ -49,9 +49,21 @@ def setup_logging(debug: bool) -> None:
         logging.getLogger(name).setLevel(level)
 
 
+class _VersionAction(argparse.Action):
+    """--version, reading the installed metadata only when asked (importing importlib.metadata costs ≈20 ms of
+    every start-up otherwise)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, help: str | None = None) -> None:
+        super().__init__(option_strings, dest, nargs=0, help=help)
+
+    def __call__(self, parser: argparse.ArgumentParser, *_args: object, **_kwargs: object) -> None:
+        print(f"projectdesk {projectdesk.__version__}")
+        parser.exit()
+
+
 def _parse(argv: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="projectdesk", description="ProjectDesk desktop window")
-    parser.add_argument("--version", action="version", version=f"projectdesk {__version__}")
+    parser.add_argument("--version", action=_VersionAction, help="show the version and exit")
     parser.add_argument("--profile", metavar="NAME", help="open this profile (default: the last one used)")
     parser.add_argument("--quit-after", type=int, metavar="MS", help="close the window after MS milliseconds")
     parser.add_argument("--debug", action="store_true", help="log details to stderr")
@@ -85,7 +97,6 @@ def create_application() -> QApplication:
     app = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
     app.setApplicationName("ProjectDesk")
     app.setApplicationDisplayName("ProjectDesk")
-    app.setApplicationVersion(__version__)
     app.setDesktopFileName(APP_ID)
     app.setWindowIcon(app_icon())
     return app
@@ -130,6 +141,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     open_paths_when_ready(app, window.serviceReady, window.uploads.drop_on_projects, [p.resolve() for p in args.paths])
     smoke_test = asyncio.ensure_future(_smoke_test(window)) if args.smoke_test else None
     window.show()
+    # The version comes from the installed metadata (importlib.metadata, ≈20 ms): read once the window is up.
+    QTimer.singleShot(0, lambda: app.setApplicationVersion(projectdesk.__version__))
     if args.quit_after is not None:
         QTimer.singleShot(args.quit_after, app.quit)
     with loop:
@@ -191,7 +204,7 @@ async def _smoke_test(window: MainWindow) -> None:
             ready.set_result(None)
 
     window.serviceReady.connect(on_ready)
-    report: dict[str, object] = {"version": __version__, "frozen": bool(getattr(sys, "frozen", False))}
+    report: dict[str, object] = {"version": projectdesk.__version__, "frozen": bool(getattr(sys, "frozen", False))}
     code = 1
     try:
         await asyncio.wait_for(ready, SMOKE_TIMEOUT)

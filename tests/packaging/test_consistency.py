@@ -13,6 +13,7 @@ import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import projectdesk
 from projectdesk import app as app_module
 from tests.packaging.conftest import PACKAGING, ROOT, appinfo
 
@@ -80,7 +81,7 @@ def test_the_app_uses_the_same_id_and_version(info: appinfo.AppInfo) -> None:
     assert info.app_id == app_module.APP_ID  # QGuiApplication.desktopFileName: Wayland's app id, the menu entry
     source = Path(app_module.__file__).read_text()
     assert f'setApplicationName("{info.name}")' in source and "setDesktopFileName(APP_ID)" in source
-    assert app_module.__version__ == info.version, "reinstall (pip install -e .) after changing the version"
+    assert projectdesk.__version__ == info.version, "reinstall (pip install -e .) after changing the version"
     command = Path(sys.executable).parent / info.executable
     proc = subprocess.run([command, "--version"], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0 and proc.stdout.strip() == f"projectdesk {info.version}"

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QMimeData
+if TYPE_CHECKING:
+    from PySide6.QtCore import QMimeData
 
 
 def local_paths(mime: QMimeData | None) -> list[Path]:

@@ -12,7 +12,6 @@ import time
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
 
-from pygments.lexer import Lexer
 from PySide6.QtCore import QByteArray, QSize, Qt, Signal
 from PySide6.QtGui import (
     QColor,
@@ -23,7 +22,6 @@ from PySide6.QtGui import (
     QPixmap,
     QTextCursor,
 )
-from PySide6.QtSvg import QSvgRenderer
 from PySide6.QtWidgets import (
     QFrame,
     QLabel,
@@ -42,6 +40,8 @@ from projectdesk.ui.content import IMAGE, TEXT, FileContent
 from projectdesk.ui.formatting import human_bytes
 
 if TYPE_CHECKING:
+    from pygments.lexer import Lexer
+
     from projectdesk.core.models import FileEntry
     from projectdesk.ui.highlighter import PygmentsHighlighter
 
@@ -55,6 +55,8 @@ MODIFIED_MARK = "\u2022 "  # "• " before the name of a file with unsaved edits
 
 def decode_image(path: str, data: bytes) -> QImage:
     """Decode an image off the GUI thread (QImage is safe in workers; QPixmap is not). Null when unreadable."""
+    from PySide6.QtSvg import QSvgRenderer
+
     if PurePosixPath(path).suffix.lower() == ".svg":
         renderer = QSvgRenderer(QByteArray(data))
         if not renderer.isValid():

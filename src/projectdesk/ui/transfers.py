@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
-from PySide6.QtGui import QAction, QPainter
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
@@ -40,6 +39,8 @@ from projectdesk.ui.formatting import duration_text, human_bytes, rate_text
 from projectdesk.ui.tasks import assert_gui_thread
 
 if TYPE_CHECKING:
+    from PySide6.QtGui import QAction, QPainter
+
     from projectdesk.core.models import Progress
 
 AnyIndex = QModelIndex | QPersistentModelIndex

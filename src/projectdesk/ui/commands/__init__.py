@@ -3,8 +3,9 @@ actions into the menu bar, the toolbar and the context menus, and enables them a
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import QObject, QPoint, Qt
-from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMenu, QMenuBar, QToolBar
 
 from projectdesk.ui.commands.base import CommandContext, CommandGroup
@@ -16,6 +17,9 @@ from projectdesk.ui.commands.share import ShareCommands
 from projectdesk.ui.commands.sign_in import SignInCommands
 from projectdesk.ui.commands.store import StoreCommands
 from projectdesk.ui.commands.transfers import TransferCommands
+
+if TYPE_CHECKING:
+    from PySide6.QtGui import QAction
 
 __all__ = ["CommandContext", "Commands"]
 
