@@ -10,7 +10,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
-from PySide6.QtCore import QItemSelection, QModelIndex, QObject, Signal
+from PySide6.QtCore import QItemSelection, QObject, Signal
 from PySide6.QtWidgets import QComboBox, QLabel, QLineEdit
 
 from projectdesk.config.profiles import KIND_LOCAL
@@ -20,13 +20,14 @@ from projectdesk.services.history import deleted_files
 from projectdesk.services.offline import CachedProjectService
 from projectdesk.ui.editor import EditorArea, EditorPage
 from projectdesk.ui.feedback import WARNING, Feedback
-from projectdesk.ui.file_tree import IS_DIR_ROLE, PATH_ROLE, FileTreeModel, FileTreeView, TreeIndex
+from projectdesk.ui.file_tree import IS_DIR_ROLE, PATH_ROLE, FileTreeModel, FileTreeView
 from projectdesk.ui.formatting import human_bytes
 from projectdesk.ui.project_list import SLUG_ROLE, ProjectFilterProxy, ProjectListModel, ProjectListView
 from projectdesk.ui.session import Session
 from projectdesk.ui.settings import WindowSettings
-from projectdesk.ui.sync_state import Connection, SyncSnapshot, file_states, project_states, snapshot
+from projectdesk.ui.sync_state import Connection, SyncSnapshot, project_states, snapshot
 from projectdesk.ui.tasks import post_to_gui
+from projectdesk.ui.tree_loader import TreeLoader, expanded_paths
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +104,7 @@ class ProjectBrowser(QObject):
         self._load_started = 0.0
         self.first_rows_in: float | None = None  # seconds from a load's start to its first rows (measured)
         self.loaded_in: float | None = None  # seconds the last complete load took
+        self.tree_loader = TreeLoader(session, feedback, tree_model, tree_view, self)  # the open project's files
         profile_box.activated.connect(self._on_profile_activated)
         filter_field.textChanged.connect(self._on_filter_changed)
         project_view.selectionModel().selectionChanged.connect(self._on_project_selection)
@@ -321,6 +323,7 @@ class ProjectBrowser(QObject):
     def show_project(self, slug: str | None) -> None:
         """Make `slug` (or none) the current project; its tree loads separately."""
         self.session.show_project(slug or "")
+        self.tree_loader.drop()  # a listing of the project shown before stops; its late pages are dropped
         self.tree_model.clear()
         self.tree_view.set_placeholder("Loading files…" if slug else "No project selected")
         self.update_header()
@@ -348,41 +351,31 @@ class ProjectBrowser(QObject):
     # ---- the file tree ------------------------------------------------------------------------------
 
     async def load_tree(self, slug: str, *, keep_expanded: bool = False) -> None:
-        """List the project's files into the tree (keeping expanded folders and the selection)."""
+        """List the project's files into the tree: its top level at once, the rest as it arrives, with a count
+        and Cancel (`tree_loader`); `keep_expanded` (a reload) keeps the tree shown until the new one is
+        complete, with its expanded folders and selection."""
         session = self.session
-        service = session.service
-        if service is None:
+        if session.service is None:
             return
         generation = session.project_generation
-        expanded = self._expanded_paths() if keep_expanded else []
-        selected = self.selected_path()[0]
         started = time.perf_counter()
-        snap = session.snapshot
-        show_deleted = self.show_deleted
-
-        def load() -> tuple[TreeIndex, dict[str, str]]:
-            deleted = deleted_paths(service, slug) if show_deleted else None
-            index = TreeIndex.build(service.list_files(slug), links=service.links(slug), deleted=deleted)
-            return index, {path: state.value for path, state in file_states(service, slug, snap).items()}
-
+        keep = keep_expanded and bool(self.tree_model.rowCount())
+        info = self.project_model.project(slug)
         try:
-            index, states = await session.tasks.call(load)
+            index = await self.tree_loader.load(
+                slug,
+                keep_tree=keep,
+                expanded=self._expanded_paths() if keep_expanded else [],
+                selected=self.selected_path()[0],
+                show_deleted=self.show_deleted,
+                total=info.files_count if info is not None else 0,
+            )
         except ProjectDeskError:
             if generation == session.project_generation:
                 self.tree_view.set_placeholder("Could not list the files", "See the message above.")
             raise
-        if generation != session.project_generation or slug != session.slug:
+        if index is None or generation != session.project_generation or slug != session.slug:
             return
-        self.tree_model.set_index(index, states)
-        self.tree_view.set_placeholder("This project has no files", "Drop files or folders here to upload them.")
-        for path in expanded:
-            found = self.tree_model.index_for_path(path)
-            if found.isValid():
-                self.tree_view.expand(found)
-        if selected:
-            found = self.tree_model.index_for_path(selected)
-            if found.isValid():
-                self.tree_view.setCurrentIndex(found)
         hidden = f"; {index.hidden} with unsafe names not shown" if index.hidden else ""
         self.feedback.notify(f"{index.file_count:,} files in {(time.perf_counter() - started) * 1000:.0f} ms{hidden}")
         self.projectOpened.emit(slug)
@@ -395,17 +388,7 @@ class ProjectBrowser(QObject):
             self.tree_model.set_states({path: state.value for path, state in result[1].items()})
 
     def _expanded_paths(self) -> list[str]:
-        paths: list[str] = []
-
-        def walk(parent: QModelIndex) -> None:
-            for row in range(self.tree_model.rowCount(parent)):
-                index = self.tree_model.index(row, 0, parent)
-                if index.data(IS_DIR_ROLE) and self.tree_view.isExpanded(index):
-                    paths.append(str(index.data(PATH_ROLE)))
-                    walk(index)
-
-        walk(QModelIndex())
-        return paths
+        return expanded_paths(self.tree_model, self.tree_view)
 
     def selected_path(self) -> tuple[str, bool]:
         """The tree's current item: (path, is a folder); ("", False) when none."""

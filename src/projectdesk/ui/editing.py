@@ -133,6 +133,9 @@ class EditorFlow(QObject):
             self.feedback.notify("Select a project first.")
             return
         dialog = QuickOpenDialog(self.browser.tree_model.all_paths(), self._parent)
+        if self.browser.tree_loader.loading:  # the project is still being listed: what is known so far, said so
+            known = self.browser.tree_model.tree_index().file_count
+            dialog.setWindowTitle(f"Go to file — still listing the project: {known:,} files so far")
         dialog.chosen.connect(lambda path: self.reveal_and_open(str(path)))
         await run_dialog(dialog)
         dialog.deleteLater()
