@@ -17,6 +17,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from projectdesk.core.catalog import Catalog
+
 log = logging.getLogger(__name__)
 
 MEMO_NAME = "listing.sqlite3"
@@ -37,6 +39,7 @@ class ListingMemo:
 
     def __init__(self) -> None:
         self._catalog: tuple[str, bytes] | None = None
+        self._parsed: tuple[str, Catalog] | None = None
         self._derived: dict[str, Derived] = {}
         self._checked: dict[str, float] = {}
         self._lock = threading.Lock()
@@ -45,8 +48,31 @@ class ListingMemo:
         """(etag, bytes) of the catalog as last read or written, or None."""
         return self._catalog
 
+    def catalog_version(self) -> str | None:
+        """The ETag of the catalog held (without reading its bytes), or None."""
+        held = self._catalog
+        return held[0] if held is not None else None
+
     def put_catalog(self, etag: str | None, data: bytes | None) -> None:
         self._catalog = None if etag is None or data is None else (etag, data)
+
+    def parsed_catalog(self, etag: str, user_id: str) -> Catalog | None:
+        """The catalog of version `etag` as parsed and checked before (None: not kept), a new copy each time."""
+        held = self._parsed
+        if held is None or held[0] != etag:
+            return None
+        return Catalog(user_id, dict(held[1].entries))
+
+    def put_parsed_catalog(self, etag: str, catalog: Catalog) -> None:
+        self._parsed = (etag, Catalog(catalog.user_id, dict(catalog.entries)))
+
+    def catalog_outline(self, etag: str) -> dict[str, str] | None:
+        """slug -> manifest ETag of the catalog of version `etag` as parsed before (None: not kept): enough to
+        start the slug listing and the manifest checks before the whole copy is loaded."""
+        held = self._parsed
+        if held is None or held[0] != etag:
+            return None
+        return {slug: entry.manifest_etag for slug, entry in held[1].entries.items()}
 
     def derived(self, slugs: Iterable[str]) -> dict[str, Derived]:
         with self._lock:
@@ -98,6 +124,8 @@ class SqliteListingMemo(ListingMemo):
             " PRIMARY KEY (user_id, slug));"
             "CREATE TABLE IF NOT EXISTS checked (user_id TEXT NOT NULL, slug TEXT NOT NULL, at REAL NOT NULL,"
             " PRIMARY KEY (user_id, slug));"
+            "CREATE TABLE IF NOT EXISTS catalog_rows (user_id TEXT PRIMARY KEY, etag TEXT NOT NULL,"
+            " rows BLOB NOT NULL, outline BLOB NOT NULL);"
         )
         return conn
 
@@ -105,6 +133,11 @@ class SqliteListingMemo(ListingMemo):
         with self._db_lock:
             row = self._conn.execute("SELECT etag, data FROM catalog WHERE user_id = ?", (self.user_id,)).fetchone()
         return None if row is None else (str(row[0]), bytes(row[1]))
+
+    def catalog_version(self) -> str | None:
+        with self._db_lock:
+            row = self._conn.execute("SELECT etag FROM catalog WHERE user_id = ?", (self.user_id,)).fetchone()
+        return None if row is None else str(row[0])
 
     def put_catalog(self, etag: str | None, data: bytes | None) -> None:
         with self._db_lock, self._conn:
@@ -114,6 +147,44 @@ class SqliteListingMemo(ListingMemo):
                 self._conn.execute(
                     "INSERT OR REPLACE INTO catalog (user_id, etag, data) VALUES (?, ?, ?)", (self.user_id, etag, data)
                 )
+
+    def parsed_catalog(self, etag: str, user_id: str) -> Catalog | None:
+        """Read back from `Catalog.to_rows`' form (a damaged one: None, and the caller parses the catalog)."""
+        with self._db_lock:
+            row = self._conn.execute(
+                "SELECT rows FROM catalog_rows WHERE user_id = ? AND etag = ?", (self.user_id, etag)
+            ).fetchone()
+        if row is None:
+            return None
+        try:
+            return Catalog.from_rows(bytes(row[0]), user_id)
+        except (ValueError, TypeError) as exc:
+            log.info("the listing memo's copy of the catalog is unreadable (%s); parsing the catalog", exc)
+            return None
+
+    def put_parsed_catalog(self, etag: str, catalog: Catalog) -> None:
+        rows = catalog.to_rows()
+        outline = json.dumps({slug: entry.manifest_etag for slug, entry in catalog.entries.items()}).encode()
+        with self._db_lock, self._conn:
+            self._conn.execute(
+                "INSERT OR REPLACE INTO catalog_rows (user_id, etag, rows, outline) VALUES (?, ?, ?, ?)",
+                (self.user_id, etag, rows, outline),
+            )
+
+    def catalog_outline(self, etag: str) -> dict[str, str] | None:
+        with self._db_lock:
+            row = self._conn.execute(
+                "SELECT outline FROM catalog_rows WHERE user_id = ? AND etag = ?", (self.user_id, etag)
+            ).fetchone()
+        if row is None:
+            return None
+        try:
+            outline = json.loads(bytes(row[0]))
+        except ValueError:
+            return None
+        if not isinstance(outline, dict) or not all(type(k) is str and type(v) is str for k, v in outline.items()):
+            return None
+        return outline
 
     def derived(self, slugs: Iterable[str]) -> dict[str, Derived]:
         wanted = set(slugs)
@@ -141,10 +212,23 @@ class SqliteListingMemo(ListingMemo):
             )  # fmt: skip
 
     def least_checked(self, slugs: Sequence[str], count: int) -> list[str]:
+        """As the in-memory memo's: never checked first (by name), then the oldest checks, read in that order
+        from the database until `count` are found (not all 10,000 sorted in Python)."""
+        wanted = set(slugs)
         with self._db_lock:
-            rows = self._conn.execute("SELECT slug, at FROM checked WHERE user_id = ?", (self.user_id,)).fetchall()
-        checked = {str(slug): float(at) for slug, at in rows}
-        return sorted(slugs, key=lambda slug: (checked.get(slug, 0.0), slug))[:count]
+            rows = self._conn.execute("SELECT slug FROM checked WHERE user_id = ?", (self.user_id,))
+            known = {row[0] for row in rows}
+            chosen = sorted(wanted - known)[:count]
+            if len(chosen) < count:
+                rows = self._conn.execute(
+                    "SELECT slug FROM checked WHERE user_id = ? ORDER BY at, slug", (self.user_id,)
+                )
+                for (slug,) in rows:
+                    if slug in wanted:
+                        chosen.append(slug)
+                        if len(chosen) >= count:
+                            break
+        return chosen
 
     def mark_checked(self, slugs: Iterable[str], when: float) -> None:
         with self._db_lock, self._conn:

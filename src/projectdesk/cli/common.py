@@ -16,6 +16,7 @@ import math
 import os
 import re
 import sys
+import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -86,6 +87,17 @@ def date_text(epoch: float) -> str:
     """A local date and time, or "-" for none (0) and for what is no date (NaN, infinite, out of range)."""
     if not epoch or not math.isfinite(epoch):
         return "-"
+    if epoch > 0:  # time.localtime is ≈4× faster than datetime (10,000 rows of `list`); the same minute
+        part, whole = math.modf(epoch)
+        if round(part * 1e6) >= 1_000_000:  # datetime rounds to the microsecond (half even) before it splits
+            whole += 1
+        try:
+            t = time.localtime(whole)
+        except (OverflowError, OSError, ValueError):
+            return "-"
+        if t.tm_year <= 9999:
+            return "%04d-%02d-%02d %02d:%02d" % t[:5]  # noqa: UP031  # faster than f-strings of t.tm_*
+        return "-"
     try:
         return datetime.fromtimestamp(epoch).strftime("%Y-%m-%d %H:%M")
     except (OverflowError, OSError, ValueError):
@@ -93,10 +105,17 @@ def date_text(epoch: float) -> str:
 
 
 def table(rows: Sequence[Sequence[str]], headers: Sequence[str]) -> None:
-    shown = [[printable(str(v)) for v in row] for row in [headers, *rows]]
-    widths = [max(len(v) for v in column) for column in zip(*shown, strict=False)]
-    for row in shown:
-        print("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=False)).rstrip())
+    shown = [[str(v) for v in row] for row in [headers, *rows]]
+    text = "".join("".join(row) for row in shown)
+    if printable(text) != text:  # one pass over all of it: escaping cell by cell is for tables that need it
+        shown = [[printable(v) for v in row] for row in shown]
+    widths = [max(map(len, column)) for column in zip(*shown, strict=False)]
+    if all(len(row) == len(widths) for row in shown):  # one format call a row (10,000 rows of `list`)
+        line = "  ".join(f"{{:<{w}}}" for w in widths)
+        lines = [line.format(*row).rstrip() for row in shown]
+    else:
+        lines = ["  ".join(v.ljust(w) for v, w in zip(row, widths, strict=False)).rstrip() for row in shown]
+    sys.stdout.write("\n".join(lines) + "\n")
 
 
 def warn(message: str) -> None:

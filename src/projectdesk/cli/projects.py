@@ -14,6 +14,7 @@ from projectdesk.core.sizes import human_bytes
 from projectdesk.core.threeway import Direction
 
 if TYPE_CHECKING:
+    from projectdesk.core.models import ProjectInfo
     from projectdesk.services.folder_sync import FolderPlan
     from projectdesk.storage.repository import DownloadReport
 
@@ -23,24 +24,52 @@ def _note_offline(ctx: Context, what: str) -> None:
         warn(f"offline: showing {what} from the cache on this computer (the server was not reached).")
 
 
+def _botocore_without_crt() -> None:
+    """Load botocore without the AWS CRT (≈50 ms of a listing, which never uses it): botocore.compat imports
+    `awscrt.auth` only to know whether it may. Nothing else changes: transfers import awscrt themselves."""
+    if "botocore" in sys.modules or "awscrt" in sys.modules:
+        return
+    sys.modules["awscrt"] = None  # type: ignore[assignment]  # makes `import awscrt…` fail: HAS_CRT is False
+    try:
+        import botocore.compat  # noqa: F401
+    finally:
+        del sys.modules["awscrt"]
+
+
+def _project_row(p: ProjectInfo) -> list[str]:
+    return [p.name, p.slug, str(p.files_count), human_bytes(p.total_bytes), date_text(p.updated_date),
+            ", ".join(p.tech_stack)]  # fmt: skip
+
+
 def list_projects(ctx: Context) -> int:
-    projects = ctx.service().list_projects(check_all=bool(getattr(ctx.args, "check", False)))
+    _botocore_without_crt()
+    as_json = bool(ctx.args.json)
+    made: dict[int, tuple[ProjectInfo, Any]] = {}  # id(project) -> (project, its row or JSON object)
+
+    def early(batch: list[ProjectInfo], *_: int) -> None:
+        """The catalog's projects arrive while the slugs are still being listed: their rows are made meanwhile,
+        and used for every project the final list holds unchanged (the same object)."""
+        for project in batch:
+            made[id(project)] = (project, project.to_json() if as_json else _project_row(project))
+
+    def row(project: ProjectInfo) -> Any:
+        held = made.get(id(project))
+        if held is not None and held[0] is project:
+            return held[1]
+        return project.to_json() if as_json else _project_row(project)
+
+    projects = ctx.service().list_projects(early, check_all=bool(getattr(ctx.args, "check", False)))
     _note_offline(ctx, "the projects")
     for project in projects:
         if project.warning:
             warn(f"project {project.slug}: {project.warning}")
-    if ctx.args.json:
-        print_json([p.to_json() for p in projects])
+    if as_json:
+        print_json([row(p) for p in projects])
         return 0
     if not projects:
         print("No projects yet. Upload a folder with: projectdesk-cli push DIR")
         return 0
-    rows = [
-        [p.name, p.slug, str(p.files_count), human_bytes(p.total_bytes), date_text(p.updated_date),
-         ", ".join(p.tech_stack)]
-        for p in projects
-    ]  # fmt: skip
-    table(rows, ["NAME", "SLUG", "FILES", "SIZE", "UPDATED", "TECH STACK"])
+    table([row(p) for p in projects], ["NAME", "SLUG", "FILES", "SIZE", "UPDATED", "TECH STACK"])
     return 0
 
 

@@ -26,15 +26,16 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Final, Literal
 
 from projectdesk.cache.listing_memo import Derived, ListingMemo
 from projectdesk.core import techstack
 from projectdesk.core.catalog import Catalog, CatalogEntry, CatalogInvalid
 from projectdesk.core.errors import AuthError, BucketMissing, Cancelled, Conflict, Offline, ProjectDeskError
 from projectdesk.core.models import Manifest, ManifestInvalid, ProjectInfo
-from projectdesk.storage.listing import ListingBackend, ProjectObjects, backend_for
+from projectdesk.storage.listing import CatalogRead, ListingBackend, ProjectObjects, backend_for
 from projectdesk.storage.repository import Repository
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,9 @@ READ_THREADS = 16
 CHECK_THREADS = 8  # the slug listing and the manifest checks (starting threads costs, on a busy machine)
 CATALOG_ATTEMPTS = 8
 FATAL = (AuthError, BucketMissing, Offline, Cancelled)  # not one project's fault: the whole listing fails
+
+UNCHANGED: Final = "unchanged"  # a manifest check found the version the catalog records
+Checked = CatalogEntry | None | Literal["unchanged"]
 
 # (projects that arrived, how many have arrived so far, how many are expected): called on the listing's thread
 OnBatch = Callable[[list[ProjectInfo], int, int], None]
@@ -68,11 +72,25 @@ class CatalogWriter:
 
     def read(self) -> tuple[Catalog | None, str | None]:
         """The catalog (None when there is none or it is unusable: logged) and its version."""
-        held = self.memo.catalog()
-        read = self.backend.read_catalog(if_none_match=held[0] if held else None)
+        held = self.memo.catalog_version()
+        return self.settle(self.backend.read_catalog(if_none_match=held), held)
+
+    def settle(
+        self, read: CatalogRead, held: str | None, parsed: Catalog | None = None
+    ) -> tuple[Catalog | None, str | None]:
+        """The catalog `read` (asked If-None-Match `held`, the memo's version, whose parsed copy `parsed` the
+        caller may have loaded already) and its version; the memo updated."""
         self.unchanged = read.unchanged and held is not None
-        if read.unchanged and held is not None:
-            etag, data = held
+        if self.unchanged and held is not None:
+            etag = held
+            catalog = parsed if parsed is not None else self.memo.parsed_catalog(held, self.repo.user_id)
+            if catalog is not None:  # as parsed and checked when it was read: 3× faster than parsing it again
+                return catalog, etag
+            kept = self.memo.catalog()
+            if kept is None or kept[0] != held:  # the memo changed meanwhile (another process): read it whole
+                self.memo.put_catalog(None, None)
+                return self.read()
+            data = kept[1]
         elif read.data is None or read.etag is None:
             self.memo.put_catalog(None, None)
             return None, read.etag
@@ -87,6 +105,8 @@ class CatalogWriter:
         if catalog.dropped:
             log.warning("%d entries of the project catalog were unreadable; those projects are read directly",
                         catalog.dropped)  # fmt: skip
+        else:
+            self.memo.put_parsed_catalog(etag, catalog)
         return catalog, etag
 
     def write(self, catalog: Catalog, base: str | None) -> bool:
@@ -101,6 +121,7 @@ class CatalogWriter:
             log.info("the project catalog could not be written: %s", exc)
             return False
         self.memo.put_catalog(etag, data)
+        self.memo.put_parsed_catalog(etag, catalog)
         return True
 
     def change(self, apply: Callable[[Catalog], None]) -> None:
@@ -161,28 +182,40 @@ class ProjectLister:
         catalog: Catalog | None = None
         base: str | None = None
         self.unchanged = False
-        if self.backend.supports_catalog:
-            try:
-                catalog, base = self.writer.read()
-            except FATAL:
-                raise
-            except ProjectDeskError as exc:
-                log.warning("the project catalog could not be read (%s); projects are read directly", exc)
-        entries = dict(catalog.entries) if catalog is not None else {}
-        shown = dict(entries)  # what the caller was told so far
-        if on_batch is not None and shown:  # at once, before the slug listing: the catalog is rarely wrong
-            on_batch([entry.info for entry in shown.values()], len(shown), len(shown))
-        checking = list(entries) if check_all else self.memo.least_checked(list(entries), self.checks_per_run)
         with ThreadPoolExecutor(max_workers=CHECK_THREADS) as pool:
-            slugs_asked = pool.submit(self.backend.list_slugs_split, list(entries))
-            chunks = [checking[i :: CHECK_THREADS - 1] for i in range(CHECK_THREADS - 1)]  # a few jobs: submit costs
-            checks = [
-                pair
-                for chunk in pool.map(
-                    lambda chunk: [(slug, self._check(slug, entries[slug])) for slug in chunk], chunks
-                )
-                for pair in chunk
-            ]
+            slugs_asked: Future[list[str]] | None = None
+            early: tuple[list[str], Iterator[list[tuple[str, Checked]]]] | None = None
+            if self.backend.supports_catalog:
+                held = self.memo.catalog_version()
+                read = pool.submit(self.backend.read_catalog, if_none_match=held)
+                # While the catalog is asked for (a 304 when it is the copy held), the slugs are listed, cut at
+                # the held copy's slugs (only the pieces' sizes depend on them), and its entries checked longest
+                # ago are checked: the requests are all under way before the held copy is even loaded.
+                outline = self.memo.catalog_outline(held) if held is not None else None
+                if outline is not None:
+                    slugs_asked = pool.submit(self.backend.list_slugs_split, list(outline))
+                    chosen = list(outline) if check_all else self.memo.least_checked(list(outline), self.checks_per_run)
+                    early = (chosen, self._start_checks(pool, [(slug, outline[slug]) for slug in chosen]))
+                parsed = self.memo.parsed_catalog(held, self.repo.user_id) if held is not None and outline else None
+                try:
+                    catalog, base = self.writer.settle(read.result(), held, parsed)
+                except FATAL:
+                    raise
+                except ProjectDeskError as exc:
+                    log.warning("the project catalog could not be read (%s); projects are read directly", exc)
+            entries = dict(catalog.entries) if catalog is not None else {}
+            if slugs_asked is None:
+                slugs_asked = pool.submit(self.backend.list_slugs_split, list(entries))
+            if early is not None and self.writer.unchanged and catalog is parsed:  # checked the very entries held
+                checking, answers = early
+            else:
+                checking = list(entries) if check_all else self.memo.least_checked(list(entries), self.checks_per_run)
+                answers = self._start_checks(pool, [(slug, entries[slug].manifest_etag) for slug in checking])
+            shown = dict(entries)  # what the caller was told so far
+            if on_batch is not None and shown:  # at once, while the slugs are listed: the catalog is rarely wrong
+                on_batch([entry.info for entry in shown.values()], len(shown), len(shown))
+            checks = [(slug, entries[slug] if result == UNCHANGED else result) for chunk in answers
+                      for slug, result in chunk if slug in entries]  # fmt: skip
             slugs = slugs_asked.result()
         self.memo.mark_checked(checking, time.time())
         for slug, checked in checks:
@@ -217,24 +250,33 @@ class ProjectLister:
             self.unchanged = self.writer.unchanged and not stale and not unknown
         return sorted(found.values(), key=lambda p: (-p.updated_date, p.slug))
 
-    def _check(self, slug: str, entry: CatalogEntry) -> CatalogEntry | None:
-        """The entry as the manifest is now: itself when unchanged, None when gone or unreadable."""
+    def _start_checks(
+        self, pool: ThreadPoolExecutor, wanted: list[tuple[str, str]]
+    ) -> Iterator[list[tuple[str, Checked]]]:
+        """The manifests of `wanted` (slug, the version the catalog records) read If-None-Match that version, in
+        a few jobs (submitting costs); the results as `pool.map` gives them."""
+        chunks = [wanted[i :: CHECK_THREADS - 1] for i in range(CHECK_THREADS - 1)]
+        return pool.map(lambda chunk: [(slug, self._check(slug, etag)) for slug, etag in chunk], chunks)
+
+    def _check(self, slug: str, etag: str) -> Checked:
+        """The entry as the manifest of `slug` is now: UNCHANGED when still version `etag` (or not checkable
+        now), None when gone or unreadable."""
         try:
-            data, etag, changed = self.backend.read_manifest_if_changed(slug, entry.manifest_etag)
+            data, version, changed = self.backend.read_manifest_if_changed(slug, etag)
         except FATAL:
             raise
         except ProjectDeskError as exc:
             log.info("manifest of %s could not be checked: %s", slug, exc)
-            return entry
+            return UNCHANGED
         if not changed:
-            return entry
-        if data is None or etag is None:
+            return UNCHANGED
+        if data is None or version is None:
             return None
         try:
             manifest = Manifest.from_bytes(data, slug=slug)
         except ManifestInvalid:
             return None
-        return CatalogEntry(ProjectInfo.from_manifest(manifest, self.repo.user_id), etag)
+        return CatalogEntry(ProjectInfo.from_manifest(manifest, self.repo.user_id), version)
 
     # ---- projects the catalog does not know ---------------------------------------------------------
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -359,10 +360,14 @@ def _prefix_clashes(order: Sequence[str]) -> set[str]:
     names = set(order)
     clashes: set[str] = set()
     for slug in order:
-        for i, char in enumerate(slug):
-            if char < "/" and i and slug[:i] in names:
+        for found in _BELOW_SLASH.finditer(slug, 1):
+            i = found.start()
+            if slug[:i] in names:
                 clashes.update((slug, slug[:i]))
     return clashes
+
+
+_BELOW_SLASH = re.compile("[\x00-\x2e]")  # the characters that sort before "/"
 
 
 def _not_modified(exc: BaseException) -> bool:
