@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import statistics
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,10 @@ from typing import Any
 import pytest
 from PySide6.QtWidgets import QApplication
 
+from projectdesk.cache.projects_table import last_listed_projects
+from projectdesk.cache.store import CacheStore
+from projectdesk.config.paths import Paths
+from projectdesk.config.profiles import Profile
 from projectdesk.core.models import ProjectInfo
 from projectdesk.services.projects import ProjectService
 from projectdesk.storage.local import LocalRepository
@@ -124,3 +129,41 @@ def test_rows_heard_early_and_not_in_the_final_list_are_removed() -> None:
     model.add_projects([_info(1), _info(2), _info(3)])
     model.end_load([_info(1), _info(3)])
     assert sorted(model.slugs()) == ["project-00001", "project-00003"] and model.row_of("project-00003") >= 0
+
+
+def test_the_projects_last_listed_show_while_the_store_still_opens(
+    make_window: Any, tmp_path: Path, isolated_dirs: Paths, qtbot: Any
+) -> None:
+    """Opening an S3 store imports botocore and makes a client (0.3–1 s): the cache's rows show before that ends,
+    read without opening the cache, and the store's own listing replaces them once it is open."""
+    store = tmp_path / "store"
+    _plant_projects(store, 3)
+    cache = CacheStore(isolated_dirs.cache_root, "local", "anonymous")
+    cache.put_projects([_info(i) for i in range(5)], complete=True)  # what an earlier run listed
+    cache.close()
+    release = threading.Event()
+    asked: list[str] = []
+
+    def slow_open(profile: Profile) -> ProjectService:
+        asked.append(profile.name)
+        assert release.wait(30), "the test never let the store open"
+        return ProjectService(LocalRepository(store))
+
+    h = make_window(ProjectService(LocalRepository(store)), wait=False, factory=slow_open)
+    model = h.window.project_model
+    try:
+        qtbot.waitUntil(lambda: model.rowCount() == 5, timeout=20000)
+        assert asked == ["local"] and h.window.service is None  # the store is still opening
+        assert {p.slug for p in model.projects()} == {f"project-{i:05d}" for i in range(5)}
+    finally:
+        release.set()
+    h.wait_ready(timeout=60000)
+    qtbot.waitUntil(lambda: {p.slug for p in model.projects()} == {f"proj-{i:04d}" for i in range(3)}, timeout=60000)
+
+
+def test_no_cache_yet_or_an_unreadable_index_shows_nothing_early(isolated_dirs: Paths) -> None:
+    assert last_listed_projects(isolated_dirs.cache_root, "local", "anonymous") == []
+    index = isolated_dirs.cache_root / "local" / ".projectdesk" / "index.sqlite3"
+    index.parent.mkdir(parents=True)
+    index.write_bytes(b"not a database")
+    assert last_listed_projects(isolated_dirs.cache_root, "local", "anonymous") == []

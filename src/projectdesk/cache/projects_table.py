@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from pathlib import Path
 
 from projectdesk.cache import peek
 from projectdesk.cache.index import BLOB_STATES, project_from_row, project_values
@@ -26,6 +27,11 @@ def ensure(conn: sqlite3.Connection, user_id: str, slug: str) -> None:
 def of_user(conn: sqlite3.Connection, user_id: str) -> list[ProjectInfo]:
     rows = conn.execute("SELECT * FROM projects WHERE user_id = ?", (user_id,)).fetchall()
     return [project_from_row(r) for r in rows]
+
+
+def newest_first(infos: list[ProjectInfo]) -> list[ProjectInfo]:
+    """The order the project list shows: the most recently updated first, then by slug."""
+    return sorted(infos, key=lambda p: (-p.updated_date, p.slug))
 
 
 def get(conn: sqlite3.Connection, user_id: str, slug: str) -> ProjectInfo | None:
@@ -108,3 +114,24 @@ def usage(conn: sqlite3.Connection, user_id: str) -> list[sqlite3.Row]:
         " WHERE p.user_id = ? GROUP BY p.slug ORDER BY bytes DESC, p.slug",
         (*BLOB_STATES, *BLOB_STATES, user_id),
     ).fetchall()
+
+
+def last_listed_projects(cache_root: Path, profile: str, user_id: str) -> list[ProjectInfo]:
+    """The user's projects as the cache last recorded them, newest first as `CacheStore.projects` gives them, read
+    without opening the cache (read-only: no lock, no recovery) — for the window, which shows them while the store
+    itself still opens (importing botocore and making its client take longer than this whole read). Empty when
+    there is no index yet or it cannot be read: the store's own listing follows anyway."""
+    path = peek.index_file(cache_root, profile)
+    if not path.exists():
+        return []
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=1.0)
+    except sqlite3.Error:
+        return []
+    try:
+        conn.row_factory = sqlite3.Row
+        return newest_first(of_user(conn, user_id))
+    except (sqlite3.Error, KeyError, IndexError, TypeError, ValueError):
+        return []  # an index from another version, damaged, or locked for long
+    finally:
+        conn.close()

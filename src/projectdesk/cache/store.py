@@ -164,7 +164,7 @@ class CacheStore:
     def projects(self) -> list[ProjectInfo]:
         with self.index.reading() as conn:
             infos = projects_table.of_user(conn, self.user_id)
-        return sorted(infos, key=lambda p: (-p.updated_date, p.slug))
+        return projects_table.newest_first(infos)
 
     def project(self, slug: str) -> ProjectInfo | None:
         with self.index.reading() as conn:

@@ -9,25 +9,27 @@ import html
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QItemSelection, QObject, Signal
 from PySide6.QtWidgets import QComboBox, QLabel, QLineEdit
 
 from projectdesk.config.profiles import KIND_LOCAL
 from projectdesk.core.errors import Cancelled, Offline, ProjectDeskError
-from projectdesk.core.models import ProjectInfo
-from projectdesk.services.history import deleted_files
-from projectdesk.services.offline import CachedProjectService
 from projectdesk.ui.editor import EditorArea, EditorPage
 from projectdesk.ui.feedback import WARNING, Feedback
 from projectdesk.ui.file_tree import IS_DIR_ROLE, PATH_ROLE, FileTreeModel, FileTreeView
 from projectdesk.ui.formatting import human_bytes
 from projectdesk.ui.project_list import SLUG_ROLE, ProjectFilterProxy, ProjectListModel, ProjectListView
-from projectdesk.ui.session import Session
-from projectdesk.ui.settings import WindowSettings
 from projectdesk.ui.sync_state import Connection, SyncSnapshot, project_states, snapshot
 from projectdesk.ui.tasks import post_to_gui
 from projectdesk.ui.tree_loader import TreeLoader, expanded_paths
+
+if TYPE_CHECKING:
+    from projectdesk.core.models import ProjectInfo
+    from projectdesk.services.offline import CachedProjectService
+    from projectdesk.ui.session import Session
+    from projectdesk.ui.settings import WindowSettings
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +41,8 @@ ConfirmDiscard = Callable[[list[EditorPage]], Awaitable[bool]]
 
 def deleted_paths(service: CachedProjectService, slug: str) -> dict[str, float] | None:
     """The project's deleted files (path -> when), or None when the store cannot say (no history, offline)."""
+    from projectdesk.services.history import deleted_files
+
     try:
         return {d.path: d.deleted_at for d in deleted_files(service, slug)}
     except ProjectDeskError as exc:
@@ -152,8 +156,10 @@ class ProjectBrowser(QObject):
         self.project_view.set_placeholder("Loading projects…")
         self.settings.set_profile(name)
         self.feedback.notify(f"Opening {name}…")
+        opening = asyncio.ensure_future(session.open_profile(name))
+        shown_cached = await self._show_last_listed(name, session.service_generation + 1)
         try:
-            service = await session.open_profile(name)
+            service = await opening
         except Exception:
             if session.profile is not None and session.profile.name == name:
                 self.project_view.set_placeholder("Could not open this store", "See the message above.")
@@ -161,9 +167,10 @@ class ProjectBrowser(QObject):
         if service is None:
             return
         generation = session.service_generation
-        cached = await session.tasks.call(service.cached_projects)
-        if cached and generation == session.service_generation:
-            self._show_projects(cached)
+        if not shown_cached:
+            cached = await session.tasks.call(service.cached_projects)
+            if cached and generation == session.service_generation:
+                self._show_projects(cached)
         await self.refresh_projects()
         if generation != session.service_generation:
             return
@@ -171,6 +178,24 @@ class ProjectBrowser(QObject):
         last = self.settings.project(name)
         if last and self.project_model.project(last) is not None:
             self.select_project(last)
+
+    async def _show_last_listed(self, name: str, generation: int) -> bool:
+        """Show the store's projects as the cache last listed them while the store itself opens (for S3 that means
+        importing botocore and making a client: longer than this read). True when rows were shown."""
+        from projectdesk.cache.projects_table import last_listed_projects
+
+        session = self.session
+        try:
+            profile = session.profiles.get(name)
+            cached = await session.tasks.call(
+                last_listed_projects, session.paths.cache_root, profile.name, profile.user_id
+            )
+        except ProjectDeskError:
+            return False  # opening the store says what is wrong
+        if not cached or generation != session.service_generation or self.project_model.rowCount():
+            return False
+        self._show_projects(cached)
+        return True
 
     # ---- projects -----------------------------------------------------------------------------------
 
