@@ -6,6 +6,7 @@
     .venv/bin/python scripts/screenshots.py --only-sso      # Sign in with AWS SSO (SeaweedFS, fake Identity Center)
     .venv/bin/python scripts/screenshots.py --only-proxy    # a store behind an HTTP proxy with a login (SeaweedFS)
     .venv/bin/python scripts/screenshots.py --only-projects  # 3,000 projects: the list filling in, then filtered
+    .venv/bin/python scripts/screenshots.py --only-tree     # a 3,000-file project opening: its tree filling in
     .venv/bin/python scripts/screenshots.py --only-bandwidth  # a limited upload, paused; the store's Bandwidth row
     .venv/bin/python scripts/screenshots.py --only-share    # Share Project… and Shared Links… (SeaweedFS)
 
@@ -979,6 +980,59 @@ async def projects_scenario(args: argparse.Namespace, work: Path) -> list[Path]:
     return d.shots
 
 
+async def tree_scenario(args: argparse.Namespace, work: Path) -> list[Path]:
+    """A 3,000-file project on SeaweedFS opening: the top level shown, a folder expanded early filling in, the count
+    and Cancel under the tree (the listing slowed to pages of 40 keys so the shot finds it half-way)."""
+    from tests.servers.seaweedfs import SeaweedServer
+
+    from projectdesk.app import create_window
+    from projectdesk.config.paths import Paths
+    from projectdesk.config.profiles import Profile, ProfileStore
+
+    with SeaweedServer(work / "weed-tree") as server:
+        server.create_bucket("big")
+        client = server.client()
+        keys = ["README.md", "pyproject.toml"] + [
+            f"{top}/{sub}/module_{i:03d}.py"
+            for top in ("api", "core", "docs", "frontend", "scripts", "tests")
+            for sub in ("alpha", "beta", "gamma", "delta", "epsilon")
+            for i in range(100)
+        ]
+
+        def plant() -> None:
+            with ThreadPoolExecutor(32) as pool:
+                list(pool.map(lambda key: client.put_object(Bucket="big", Key=f"projects/anonymous/monorepo-3000/{key}",
+                                                            Body=f"# {key}\n".encode()), keys))  # fmt: skip
+
+        await asyncio.get_running_loop().run_in_executor(None, plant)
+        os.environ["AWS_ACCESS_KEY_ID"] = server.access_key
+        os.environ["AWS_SECRET_ACCESS_KEY"] = server.secret_key
+        paths = Paths.default()
+        profile = Profile(name="big", endpoint_url=server.endpoint_url, region="us-east-1", bucket="big",
+                          path_style=True)  # fmt: skip
+        ProfileStore(paths).add(profile)
+        ProfileStore(paths).set_default("big")
+        window = create_window(paths)
+        window.showMaximized()
+        print("Opening a 3,000-file project (SeaweedFS):")
+        d = Director(window, args.out, "tree-")
+        await d.wait(lambda: window.service is not None and window.project_model.rowCount() > 0, what="the project")
+        await d.idle()
+        window.service.repo.listing_page = 40
+        loader, model = window.browser.tree_loader, window.browser.tree_model
+        window.browser.select_project("monorepo-3000")
+        await d.wait(lambda: model.rowCount() > 0, what="the top level")
+        window.tree_view.expand(model.index_for_path("docs"))  # before any of its files is listed
+        await d.wait(lambda: loader.listed >= 1200, timeout=120, what="1,200 files listed")
+        d.shot("01-listing")
+        await d.wait(lambda: not loader.loading, timeout=120, what="the whole listing")
+        await d.idle()
+        window.force_close()
+        await asyncio.sleep(0.5)
+    ProfileStore(Paths.default()).remove("big")
+    return d.shots
+
+
 async def run_all(args: argparse.Namespace, work: Path) -> list[Path]:
     """Both scenarios in one run of the event loop (the app, too, runs it once)."""
     from projectdesk.app import create_window
@@ -988,6 +1042,8 @@ async def run_all(args: argparse.Namespace, work: Path) -> list[Path]:
     shots: list[Path] = []
     if args.only_projects:
         return await projects_scenario(args, work)
+    if args.only_tree:
+        return await tree_scenario(args, work)
     if args.seaweedfs or args.only_sso:
         from tests.servers.fake_sso import FakeSso, RoleKeys
         from tests.servers.seaweedfs import SeaweedServer
@@ -1178,6 +1234,7 @@ def main() -> int:
     parser.add_argument("--only-projects", action="store_true", help="only 3,000 projects listed (SeaweedFS)")
     parser.add_argument("--only-share", action="store_true", help="only Share Project… and Shared Links… (SeaweedFS)")
     parser.add_argument("--only-bandwidth", action="store_true", help="only a limited upload and Pause (SeaweedFS)")
+    parser.add_argument("--only-tree", action="store_true", help="only a 3,000-file project opening (SeaweedFS)")
     args = parser.parse_args()
     if args.seaweedfs or args.only_seaweedfs or args.only_stores or args.only_proxy:
         under_private_keyring()

@@ -183,11 +183,11 @@ def test_unsent_edits_and_deletes_show_as_before(store: Store, make_window: Any,
     plant(store, "small-2", folders=1, per_folder=2)
     h, service = window_on(make_window, store)
     h.open_project("big-1")
-    service.go_offline()
-    service.write_file("big-1", "pkg0/sub1/m0001.py", b"edited here, not sent yet")
-    service.delete_file("big-1", "README.md")
-    service.write_file("big-1", "new/only-here.txt", b"new here")
-    service._forced = False  # online again, the queue not sent yet (as between a reconnection and its flush)
+    # Queued in the cache as a save or delete while offline queues them (not sent: the outbox is not flushed).
+    service.cache.save("big-1", "pkg0/sub1/m0001.py", b"edited here, not sent yet")
+    service.cache.delete("big-1", "README.md")
+    service.cache.save("big-1", "new/only-here.txt", b"new here")
+    assert len(service.pending()) == 3
     h.open_project("small-2")
     h.open_project("big-1")
     model = h.window.browser.tree_model
@@ -198,3 +198,24 @@ def test_unsent_edits_and_deletes_show_as_before(store: Store, make_window: Any,
     assert edited is not None and edited.size == len(b"edited here, not sent yet")
     tip = str(model.index_for_path("pkg0/sub1/m0001.py").data(Qt.ItemDataRole.ToolTipRole))
     assert "Changed here; the upload is pending" in tip or "Waiting to be uploaded" in tip, tip
+
+
+@pytest.mark.parametrize("store", ["local"], indirect=True)
+def test_a_folder_shown_at_the_top_that_holds_no_file_goes_when_the_listing_ends(
+    store: Store, make_window: Any, qtbot: Any, tmp_path: Any
+) -> None:
+    plant(store, "big-1", folders=2, per_folder=150)
+    (tmp_path / "store" / "projects" / store.repo.user_id / "big-1" / "empty").mkdir()  # a folder, no file
+    gate = Gate(store.repo, "big-1")
+    h, _service = window_on(make_window, store)
+    gate.armed = True
+    loader = h.window.browser.tree_loader
+    task = h.window.browser.select_project("big-1")
+    assert task is not None
+    qtbot.waitUntil(lambda: gate.reached.is_set() and loader.listed >= PAGE, timeout=20000)
+    assert top_rows(h) == ["empty", "pkg0", "pkg1", "README.md", "setup.py"]
+    gate.release.set()
+    qtbot.waitUntil(task.done, timeout=30000)
+    assert task.exception() is None
+    assert top_rows(h) == ["pkg0", "pkg1", "README.md", "setup.py"]
+    assert h.window.browser.tree_model.tree_index().file_count == 2 + 2 * 150

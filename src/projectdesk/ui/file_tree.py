@@ -74,6 +74,7 @@ class TreeIndex:
     deleted: dict[str, float] = field(default_factory=dict)  # deleted files shown -> when they were deleted
     pending: set[str] = field(default_factory=set)  # folders shown before their files were listed
     _paths: set[str] | None = field(default=None, repr=False, compare=False)  # files there are, made by `add`
+    _unsafe: set[str] = field(default_factory=set, repr=False, compare=False)  # names hidden, counted in `hidden`
 
     @classmethod
     def top(cls, folders: Iterable[str], files: Iterable[FileEntry]) -> TreeIndex:
@@ -112,6 +113,7 @@ class TreeIndex:
                 continue
             if not is_safe_relative_path(entry.path):
                 index.hidden += 1
+                index._unsafe.add(entry.path)
                 continue
             parts = entry.path.split("/")
             folder = ""
@@ -154,7 +156,11 @@ class TreeIndex:
         by_folder: dict[str, list[FileEntry]] = {}
         for entry in entries:
             path = entry.path
-            if path == MANIFEST_NAME or path in self.deleted or not is_safe_relative_path(path):
+            if path == MANIFEST_NAME or path in self.deleted or path in self._unsafe:
+                continue
+            if not is_safe_relative_path(path):
+                self._unsafe.add(path)  # counted once, however often it is listed
+                self.hidden += 1
                 continue
             if path in paths:
                 self._replace(entry)
@@ -273,20 +279,33 @@ class FileTreeModel(QAbstractItemModel):
                 parent = self._index_of(node)
                 self.dataChanged.emit(self.index(0, self.SIZE, parent), self.index(folders - 1, self.SIZE, parent))
 
-    def set_links(self, links: Mapping[str, str], hidden: int) -> None:
-        """The listing's symbolic links (their icons repainted) and count of entries not shown."""
+    def set_links(self, links: Mapping[str, str]) -> None:
+        """The project's symbolic links (their icons repainted)."""
         old, self._index.links = self._index.links, dict(links)
-        self._index.hidden = hidden
         for path in set(old) ^ set(links):
             index = self.index_for_path(path, fetch=False)
             if index.isValid():
                 self.dataChanged.emit(index, index)
 
-    def end_listing(self) -> bool:
-        """The listing is complete: folders no longer wait for files. False when a folder shown before it was
-        listed turned out to hold none (the caller shows the complete index instead)."""
+    def end_listing(self) -> None:
+        """The listing is complete: folders no longer wait for files, and those shown before it that held none
+        in the end (an empty folder, one whose files are all deleted here) are removed."""
         pending, self._index.pending = self._index.pending, set()
-        return all(self._index.counts.get(folder, 0) for folder in pending)
+        index, root = self._index, self._root
+        for folder in sorted(f for f in pending if not index.counts.get(f) and not index.dirs.get(f)):
+            index.dirs[""].remove(folder)
+            for table in (index.dirs, index.files, index.sizes, index.counts):
+                table.pop(folder, None)
+            self._dir_nodes.pop(folder, None)
+            children = root.children or []
+            row = next((n.row for n in children if n.is_dir and n.path == folder), None)
+            if row is None:
+                continue
+            self.beginRemoveRows(QModelIndex(), row, row)
+            del children[row]
+            for later in range(row, len(children)):
+                children[later].row = later
+            self.endRemoveRows()
 
     def _insert_children(self, node: _Node, items: list[tuple[bool, str, FileEntry | None]]) -> None:
         children = node.children
@@ -498,6 +517,8 @@ class FileTreeModel(QAbstractItemModel):
             if column == self.NAME:
                 return node.name
             if node.is_dir:
+                if node.path in self._index.pending and not self._index.counts.get(node.path):
+                    return "…"  # shown before its files were listed
                 return human_bytes(self._index.sizes.get(node.path, 0))
             return human_bytes(node.entry.size) if node.entry else ""
         if role == PATH_ROLE:
@@ -544,6 +565,8 @@ class FileTreeModel(QAbstractItemModel):
     def _tooltip(self, node: _Node) -> str:
         if node.is_dir:
             count = self._index.counts.get(node.path, 0)
+            if node.path in self._index.pending:
+                return f"{node.path}/ — {count:,} files listed so far"
             return f"{node.path}/ — {count:,} files, {human_bytes(self._index.sizes.get(node.path, 0))}"
         text = node.path
         target = self._index.links.get(node.path)

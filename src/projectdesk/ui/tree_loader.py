@@ -25,7 +25,7 @@ from PySide6.QtWidgets import QBoxLayout, QHBoxLayout, QLabel, QPushButton, QWid
 from projectdesk.core.errors import Cancelled, ProjectDeskError
 from projectdesk.ui.file_tree import IS_DIR_ROLE, PATH_ROLE, FileTreeModel, FileTreeView, TreeIndex
 from projectdesk.ui.sync_state import file_states
-from projectdesk.ui.tasks import post_to_gui
+from projectdesk.ui.tasks import _TRANSFERRING, post_to_gui
 
 if TYPE_CHECKING:
     from projectdesk.core.models import FileEntry
@@ -146,8 +146,7 @@ class TreeLoader(QObject):
             return
         listing.cancel.set()
         self._listing = None
-        self.bar.hide()
-        self.model.end_listing()
+        self.bar.hide()  # folders not reached stay marked (their size "…")
         self.feedback.notify(
             f"Listing cancelled: {listing.count:,} files shown, the project may hold more (F5 lists it again)",
             timeout_ms=0,
@@ -187,29 +186,31 @@ class TreeLoader(QObject):
                 shown.update((entry.path, entry) for entry in entries)
             post_to_gui(self._page_arrived, listing, entries, not keep_tree)
 
-        def work() -> tuple[TreeIndex, dict[str, str], bool]:
+        def work() -> tuple[TreeIndex | None, dict[str, str], dict[str, str]]:
+            """The complete index — None when the pages showed exactly the final listing —, states and links."""
             try:
-                if not keep_tree:
-                    top = service.list_top(slug)
-                    shown.update((entry.path, entry) for entry in top.files)
-                    post_to_gui(self._top_arrived, listing, TreeIndex.top(top.folders, top.files), expanded)
-                final = service.list_files_paged(slug, on_page, listing.cancel)
-                deleted = deleted_paths(service, slug) if show_deleted else None
-                index = TreeIndex.build(final, links=service.links(slug), deleted=deleted)
-                states = {path: state.value for path, state in file_states(service, slug, snap).items()}
-                same = not keep_tree and not index.deleted and shown == {entry.path: entry for entry in final}
-                return index, states, same
+                with _TRANSFERRING:  # as a transfer: the GIL handed over every 1 ms, no full GC passes
+                    if not keep_tree:
+                        top = service.list_top(slug)
+                        shown.update((entry.path, entry) for entry in top.files)
+                        post_to_gui(self._top_arrived, listing, TreeIndex.top(top.folders, top.files), expanded)
+                    final = service.list_files_paged(slug, on_page, listing.cancel)
+                    deleted = deleted_paths(service, slug) if show_deleted else None
+                    links = service.links(slug)
+                    states = {path: state.value for path, state in file_states(service, slug, snap).items()}
+                    if not keep_tree and not deleted and shown == {entry.path: entry for entry in final}:
+                        return None, states, links
+                    return TreeIndex.build(final, links=links, deleted=deleted), states, links
             finally:
                 post_to_gui(listing.drained.set)
 
         try:
-            index, states, same = await session.tasks.call(work)
+            index, states, links = await session.tasks.call(work)
         except ProjectDeskError as exc:
             await listing.drained.wait()
             if self._listing is listing:
                 self._listing = None
                 self.bar.hide()
-                self.model.end_listing()
             if isinstance(exc, Cancelled):
                 return None
             raise
@@ -218,10 +219,12 @@ class TreeLoader(QObject):
             return None
         self._listing = None
         self.bar.hide()
-        if same and self.model.end_listing():
-            self.model.set_links(index.links, index.hidden)
+        if index is None:  # the pages showed the final listing: the rows stay
+            self.model.end_listing()
+            self.model.set_links(links)
             self.model.set_states(states)
             self._restore(listing)
+            index = self.model.tree_index()
         else:
             scroll = self.view.verticalScrollBar().value()
             listing.waiting = expanded_paths(self.model, self.view) if not keep_tree else expanded
