@@ -1,6 +1,6 @@
-"""Start-up as a user gets it, in a fresh process: the window is painted before the S3 stack (botocore) is
-imported, which a worker loads afterwards, and a store that cannot be reached is reported in the window
-(not only in a log)."""
+"""Start-up as a user gets it, in a fresh process: the window is painted before the S3 stack (botocore), the
+services and the cache are imported (a worker loads them afterwards), and a store that cannot be reached is
+reported in the window (not only in a log)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,23 @@ from pathlib import Path
 
 from projectdesk.config.paths import Paths
 
-SCRIPT = textwrap.dedent(
+# What the first paint does not need: the services and the cache (opened in a worker with the store), the
+# highlighter, dialogs opened later, and the installed metadata (the version is read once the window is up).
+HEAVY = [
+    "importlib.metadata",
+    "pygments",
+    "projectdesk.cache.index",
+    "projectdesk.cache.store",
+    "projectdesk.services.folder_sync",
+    "projectdesk.services.history",
+    "projectdesk.services.offline",
+    "projectdesk.services.projects",
+    "projectdesk.services.search",
+    "projectdesk.ui.dialogs.accounts",
+    "projectdesk.ui.dialogs.history",
+    "projectdesk.ui.highlighter",
+]
+SCRIPT = f"HEAVY = {HEAVY!r}\n" + textwrap.dedent(
     """
     import asyncio, json, sys, time
     started = time.perf_counter()
@@ -31,7 +47,8 @@ SCRIPT = textwrap.dedent(
                                     bucket="no-such-bucket", path_style=True))
     window = create_window(paths)
     window.profile_box.setCurrentIndex(window.profile_box.findData("unreachable"))
-    report = {"botocore_before_show": "botocore" in sys.modules}
+    report = {"botocore_before_show": "botocore" in sys.modules,
+              "heavy_before_show": sorted(m for m in HEAVY if m in sys.modules)}
 
     class FirstPaint(QObject):
         def eventFilter(self, watched, event):
@@ -77,6 +94,7 @@ def test_window_paints_before_botocore_and_reports_an_unreachable_store(isolated
     report = json.loads(proc.stdout.strip().splitlines()[-1])
     print(f"\nfirst paint after {report['painted_ms']} ms (botocore imported later, in a worker)")
     assert report["botocore_before_show"] is False and report["botocore_at_first_paint"] is False
+    assert report["heavy_before_show"] == []  # start-up imports only what the first paint needs
     assert report["botocore_later"] is True  # the store was opened (and failed) through the S3 client
     assert "127.0.0.1:9" in report["banner"], report
     assert report["connection"] == "Offline"
