@@ -218,7 +218,10 @@ class Tasks:
         with self._count_lock:
             self._unfinished += 1
         try:
-            return await process.run(recipe, method, args, {}, progress=progress, cancel=cancel)
+            # The window's process still runs Python on other threads meanwhile (pickling the plan, the call pool):
+            # the same short switch interval and frozen objects keep a full collection there off the GUI thread.
+            with _TRANSFERRING:
+                return await process.run(recipe, method, args, {}, progress=progress, cancel=cancel)
         finally:
             with self._count_lock:
                 self._unfinished -= 1
