@@ -162,6 +162,9 @@ class CachedProjectService(ProjectService):
         self._flush_lock = threading.Lock()
         # Set by open_cached_service: how another process opens this service (None: built by hand, e.g. a test's).
         self.recipe: ServiceRecipe | None = None
+        # slug -> path -> (ETag, SHA-256) as the manifest server_view read last recorded them: a download of that
+        # very version is not hashed again for the cache (a 200 MB pull read back its file to hash it).
+        self._manifest_sha: dict[str, dict[str, tuple[str, str]]] = {}
 
     def transfer_recipe(self) -> ServiceRecipe | None:
         """The recipe with the forced-offline state as it is now, or None when this service cannot be rebuilt."""
@@ -631,6 +634,13 @@ class CachedProjectService(ProjectService):
                 ) from None
             return None, None, self._cached_entries(slug)
         self.cache.apply_listing(slug, entries)
+        if manifest is not None:
+            etags = manifest.file_etags
+            self._manifest_sha[slug] = {
+                path: (etags[path], sha) for path, sha in manifest.files.items() if etags.get(path)
+            }
+        else:
+            self._manifest_sha.pop(slug, None)
         return manifest, version, entries
 
     def deliver(
@@ -729,7 +739,12 @@ class CachedProjectService(ProjectService):
         staging = self.cache.blobs.new_staging() if into is None else None
         folder = into if into is not None else staging
         assert folder is not None
-        hashes: dict[str, str] = {}
+        recorded = self._manifest_sha.get(slug, {})
+        hashes: dict[str, str] = {}  # filled as files land; the SHA-256s the manifest records for these versions first
+        for entry in wanted:
+            known = recorded.get(entry.path)
+            if known is not None and entry.etag and known[0] == entry.etag:
+                hashes[entry.path] = known[1]
         batch: list[tuple[FileEntry, Path]] = []
         refused: list[tuple[str, str]] = []
         landed = on_done

@@ -641,9 +641,10 @@ class S3Repository(Repository):
                 if hashes is not None:
                     hashes[entry.path] = sha
 
+            known = hashes is not None and entry.path in hashes  # the caller knows it (the manifest's): not hashed
             return crt.start_download(
                 template, prefix + entry.path, str(temp), entry.size, done, advance, etag=entry.etag,
-                on_hash=hashed if hashes is not None else None,
+                on_hash=hashed if hashes is not None and not known else None,
             )  # fmt: skip
 
         try:
