@@ -27,7 +27,7 @@ from tests.ui.conftest import StallProbe, WindowHarness, wait_for_child
 
 PAGE = 100  # the store lists 100 entries a page, so a quick project spans many pages
 FOLDERS = 6
-PER_FOLDER = 250  # 1,500 files below the top level, two levels deep
+PER_FOLDER = {"local": 250, "seaweedfs": 100}  # 1,500 / 600 files below the top level, two levels deep
 
 
 class Gate:
@@ -55,8 +55,10 @@ class Gate:
         repo.iter_files = gated  # type: ignore[method-assign]
 
 
-def plant(store: Store, slug: str, folders: int = FOLDERS, per_folder: int = PER_FOLDER) -> list[str]:
-    """Objects written straight into the store (no push): a few top-level files and folders two deep."""
+def plant(store: Store, slug: str, folders: int = FOLDERS, per_folder: int = 0) -> list[str]:
+    """Objects written straight into the store (no push): a few top-level files and folders two deep
+    (`per_folder` files in each, by default PER_FOLDER's for the store)."""
+    per_folder = per_folder or PER_FOLDER[store.kind]
     paths = ["README.md", "setup.py"] + [
         f"pkg{f}/sub{i % 4}/m{i:04d}.py" for f in range(folders) for i in range(per_folder)
     ]
@@ -124,7 +126,7 @@ def test_the_top_level_shows_before_the_listing_ends_and_pages_fill_the_tree(
     assert shown_in(h, f"pkg{FOLDERS - 1}") == ["sub0", "sub1", "sub2", "sub3"]
     listed = service.list_files("big-1")
     assert model.all_paths() == sorted((e.path for e in listed), key=str.casefold)
-    assert model.tree_index().counts[f"pkg{FOLDERS - 1}"] == PER_FOLDER
+    assert model.tree_index().counts[f"pkg{FOLDERS - 1}"] == PER_FOLDER[store.kind]
     assert model.entry("pkg0/sub1/m0001.py") == next(e for e in listed if e.path == "pkg0/sub1/m0001.py")
     assert service.cache.files_listed("big-1")
     assert resets == []
@@ -151,7 +153,7 @@ def test_cancel_keeps_what_is_shown_and_records_no_listing(store: Store, make_wi
     assert gate.ended.wait(10)
     h.wait_idle()
     assert top_rows(h) == [f"pkg{f}" for f in range(FOLDERS)] + ["README.md", "setup.py"]
-    assert model.all_paths() == shown and 0 < len(shown) < FOLDERS * PER_FOLDER
+    assert model.all_paths() == shown and 0 < len(shown) < FOLDERS * PER_FOLDER[store.kind]
     assert "cancelled" in h.window.statusBar().currentMessage()
     assert not service.cache.files_listed("big-1") and service.cache.files("big-1") == []
 

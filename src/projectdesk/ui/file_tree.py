@@ -279,6 +279,16 @@ class FileTreeModel(QAbstractItemModel):
                 parent = self._index_of(node)
                 self.dataChanged.emit(self.index(0, self.SIZE, parent), self.index(folders - 1, self.SIZE, parent))
 
+    def take_states(self, states: Mapping[str, str]) -> None:
+        """Per-file states for the whole tree at once (`set_states` repaints path by path: slow for 100,000): the
+        rows made so far are repainted, folder by folder."""
+        self._states = dict(states)
+        for node in self._dir_nodes.values():
+            if node.children:
+                parent = self._index_of(node)
+                last = len(node.children) - 1
+                self.dataChanged.emit(self.index(0, self.SIZE, parent), self.index(last, self.SIZE, parent))
+
     def set_links(self, links: Mapping[str, str]) -> None:
         """The project's symbolic links (their icons repainted)."""
         old, self._index.links = self._index.links, dict(links)

@@ -222,7 +222,7 @@ class TreeLoader(QObject):
         if index is None:  # the pages showed the final listing: the rows stay
             self.model.end_listing()
             self.model.set_links(links)
-            self.model.set_states(states)
+            self.model.take_states(states)
             self._restore(listing)
             index = self.model.tree_index()
         else:
