@@ -221,3 +221,24 @@ def test_a_folder_shown_at_the_top_that_holds_no_file_goes_when_the_listing_ends
     assert task.exception() is None
     assert top_rows(h) == ["pkg0", "pkg1", "README.md", "setup.py"]
     assert h.window.browser.tree_model.tree_index().file_count == 2 + 2 * 150
+
+
+@pytest.mark.parametrize("store", ["local"], indirect=True)
+def test_a_reload_keeps_expanded_folders_and_the_selection(store: Store, make_window: Any, qtbot: Any) -> None:
+    plant(store, "big-1", folders=2, per_folder=150)
+    h, _service = window_on(make_window, store)
+    h.open_project("big-1")
+    browser, model, view = h.window.browser, h.window.browser.tree_model, h.window.tree_view
+    view.expand(model.index_for_path("pkg1"))
+    view.expand(model.index_for_path("pkg1/sub2"))
+    browser.reveal("pkg1/sub2/m0002.py")
+    store.plant(f"projects/{store.repo.user_id}/big-1/pkg1/sub2/added.py", b"new on the server")
+    resets: list[int] = []
+    model.modelReset.connect(lambda: resets.append(1))
+    task = h.window.session.track(browser.refresh())
+    qtbot.waitUntil(task.done, timeout=30000)
+    assert task.exception() is None
+    assert resets == [1]  # the complete tree replaced the one shown once, at the end
+    assert view.isExpanded(model.index_for_path("pkg1")) and view.isExpanded(model.index_for_path("pkg1/sub2"))
+    assert browser.selected_path() == ("pkg1/sub2/m0002.py", False)
+    assert "added.py" in shown_in(h, "pkg1/sub2")

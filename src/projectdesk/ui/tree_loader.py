@@ -227,7 +227,7 @@ class TreeLoader(QObject):
             index = self.model.tree_index()
         else:
             scroll = self.view.verticalScrollBar().value()
-            listing.waiting = expanded_paths(self.model, self.view) if not keep_tree else expanded
+            listing.waiting = expanded_paths(self.model, self.view)  # as they are now: expanded meanwhile too
             listing.selected = self._current_path() or listing.selected
             self.model.set_index(index, states)
             self._restore(listing)
