@@ -42,9 +42,7 @@ def profile(seaweed: SeaweedServer) -> Profile:
 @pytest.fixture
 def opened(profile: Profile, seaweed: SeaweedServer, isolated_dirs: Paths) -> CachedProjectService:
     """The store as the app opens it (keys given, as from the keyring); the window closes it."""
-    return open_cached_service(
-        profile, isolated_dirs, credentials=Credentials(seaweed.access_key, seaweed.secret_key)
-    )
+    return open_cached_service(profile, isolated_dirs, credentials=Credentials(seaweed.access_key, seaweed.secret_key))
 
 
 @pytest.fixture
