@@ -197,3 +197,21 @@ def test_a_service_built_by_hand_transfers_on_a_thread(make_window: Any, tmp_pat
     assert upload.state == DONE, upload.error
     assert h.window.tasks._process is None  # no worker was started: the window's service has no recipe
     assert isinstance(h.window.service, CachedProjectService) and h.window.service.transfer_recipe() is None
+
+
+def test_closing_the_window_mid_transfer_stops_the_worker(
+    make_window: Any, opened: CachedProjectService, tmp_path: Path, limits_restored: None
+) -> None:
+    h = make_window(opened)
+    seen = spy_progress(h)
+    BANDWIDTH.set_limits(SLOW)
+    upload = push(h, project(tmp_path / "src", 80, 25_000), "Closed App")
+    h.qtbot.waitUntil(lambda: any(p.files_done > 0 for p in seen), timeout=30000)
+    process = h.window.tasks.transfer_process()
+    assert process is not None and process.pid is not None
+    worker = process.pid
+    h.window.force_close()  # cancels the transfers, then Tasks.shutdown: "stop" to the worker
+    h.window.tasks.shutdown(wait=True)  # waits for the worker to exit (it is reaped here)
+    with pytest.raises(ProcessLookupError):
+        os.kill(worker, 0)
+    assert len(opened.repo.list_files(upload.slug)) < 80  # the worker stopped between files rather than finishing
