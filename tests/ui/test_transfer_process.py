@@ -215,3 +215,19 @@ def test_closing_the_window_mid_transfer_stops_the_worker(
     with pytest.raises(ProcessLookupError):
         os.kill(worker, 0)
     assert len(opened.repo.list_files(upload.slug)) < 80  # the worker stopped between files rather than finishing
+
+
+def test_pause_all_and_resume_reach_the_worker(
+    make_window: Any, opened: CachedProjectService, tmp_path: Path, limits_restored: None
+) -> None:
+    h = make_window(opened)
+    seen = spy_progress(h)
+    BANDWIDTH.pause()  # Pause All Transfers, before the upload starts: the run carries it
+    upload = push(h, project(tmp_path / "src", 20, 5_000), "Paused App")
+    h.qtbot.wait(1500)  # an observation window, not a synchronisation: nothing may move while paused
+    assert not any(p.files_done for p in seen) and upload.state != DONE
+    assert opened.repo.list_files(upload.slug) == []
+    BANDWIDTH.resume()  # Resume Transfers: forwarded while the run is in flight
+    h.wait_transfers()
+    assert upload.state == DONE, upload.error
+    assert len(opened.repo.list_files(upload.slug)) == 20
