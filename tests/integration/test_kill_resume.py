@@ -26,7 +26,7 @@ from __future__ import annotations
 import hashlib
 import os
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -162,7 +162,22 @@ def _changed_on_the_server(kind: str, store: Store, tmp_path: Path) -> tuple[Pat
 
 def _kill_at(monkeypatch: pytest.MonkeyPatch, method: str, when: Callable[[str, str], bool], *, done: bool) -> None:
     """Once `when(path, sha256)` holds, the process is killed in FolderStates.`method` (record or note_fetched):
-    before its commit, or (`done`) right after it."""
+    before its commit, or (`done`) right after it. A run records bases in batches (`record_many`): "record" kills
+    in the batch that holds the path."""
+    if method == "record":
+        original_many = FolderStates.record_many
+
+        def killing_batch(self: FolderStates, binding: Binding, rows: Iterable[tuple[str, Base, Any]]) -> None:
+            rows = list(rows)
+            hit = any(when(path, base.sha256) for path, base, _sig in rows)
+            if hit and not done:
+                raise Killed
+            original_many(self, binding, rows)
+            if hit:
+                raise Killed
+
+        monkeypatch.setattr(FolderStates, "record_many", killing_batch)
+        return
     original = getattr(FolderStates, method)
 
     def killing(self: FolderStates, binding: Binding, path: str, *args: Any) -> None:
