@@ -39,17 +39,6 @@ EMPTY_HINT = "or press Ctrl+N to choose one.\nDropping a .zip imports it."
 ConfirmDiscard = Callable[[list[EditorPage]], Awaitable[bool]]
 
 
-def deleted_paths(service: CachedProjectService, slug: str) -> dict[str, float] | None:
-    """The project's deleted files (path -> when), or None when the store cannot say (no history, offline)."""
-    from projectdesk.services.history import deleted_files
-
-    try:
-        return {d.path: d.deleted_at for d in deleted_files(service, slug)}
-    except ProjectDeskError as exc:
-        log.info("deleted files of %s not shown: %s", slug, type(exc).__name__)
-        return None
-
-
 async def _keep_all(_pages: list[EditorPage]) -> bool:
     return True
 
