@@ -24,6 +24,7 @@ otherwise). Credentials travel only inside the recipe, over this pipe.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import logging
 import os
@@ -83,6 +84,15 @@ def dumps(obj: object) -> bytes:
 
 def loads(data: bytes) -> Any:
     return pickle.loads(data)
+
+
+def _lean(value: Any) -> Any:
+    """A run's report without the server's files afterwards and the new manifest (`entries`, `manifest`): this
+    process's cache has recorded both, the window's rows never read them, and unpickling 2,000 entries on the GUI
+    thread is most of the result's cost there (its allocations also set off the window's garbage collections)."""
+    from projectdesk.services.folder_sync import FolderReport
+
+    return dataclasses.replace(value, entries=[], manifest=None) if isinstance(value, FolderReport) else value
 
 
 class _Run:
@@ -177,7 +187,7 @@ class Worker:
             if method not in METHODS:
                 raise UnexpectedTransferError(f"The transfer process does not run '{method}'.")
             call = getattr(self._service(recipe), method)
-            value = call(*args, progress=progress, cancel=run.cancel, **kwargs)
+            value = _lean(call(*args, progress=progress, cancel=run.cancel, **kwargs))
             reply = ("result", job, value, os.getpid())
         except ProjectDeskError as exc:
             reply = ("error", job, exc, os.getpid())
