@@ -10,7 +10,6 @@ import asyncio
 import time
 from typing import TYPE_CHECKING
 
-from pygments.lexer import Lexer
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QLabel, QMessageBox, QWidget
 
@@ -24,6 +23,8 @@ from projectdesk.ui.formatting import human_bytes
 from projectdesk.ui.tasks import handler
 
 if TYPE_CHECKING:
+    from pygments.lexer import Lexer
+
     from projectdesk.core.models import FileEntry
     from projectdesk.ui.browser import ProjectBrowser
     from projectdesk.ui.session import Session

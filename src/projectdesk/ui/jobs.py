@@ -6,16 +6,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from PySide6.QtCore import QObject, Signal
 
 from projectdesk.core.errors import Cancelled, ProjectDeskError
-from projectdesk.services.folder_sync import FolderReport
-from projectdesk.services.projects import ProjectService, PushPlan, PushResult
 from projectdesk.ui.staging import remove_staging, staged_links
 from projectdesk.ui.tasks import ProgressRelay, Tasks
 from projectdesk.ui.transfers import CANCELLED, DONE, FAILED, Transfer, TransferModel
+
+if TYPE_CHECKING:
+    from projectdesk.services.folder_sync import FolderReport
+    from projectdesk.services.projects import ProjectService, PushPlan, PushResult
 
 Track = Callable[[Coroutine[Any, Any, None]], object]
 

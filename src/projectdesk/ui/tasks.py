@@ -26,9 +26,8 @@ import qasync
 import shiboken6
 from PySide6.QtCore import QCoreApplication, QObject, Qt, Signal
 
-from projectdesk.core.models import Progress
-
 if TYPE_CHECKING:
+    from projectdesk.core.models import Progress
     from projectdesk.ui.transfer_process import TransferProcess
 
 log = logging.getLogger(__name__)
