@@ -10,7 +10,7 @@ last (the floor any Qt app pays on this machine at that moment), the upload of t
 2,000 small files through the transfers panel (`TransferJobs.push`), their download into a new folder
 (`TransferJobs.download`), each twice: in the window's worker process (ui/transfer_process.py: the store is
 opened from a profile, as the app does, so the worker can open it too) and on the window's own threads as before
-it (`Tasks.use_process` off; 1 ms switch interval and gc.freeze while they run). The worker starts at the first
+it (`Tasks.use_process` off; 1 ms switch interval while they run). The worker starts at the first
 transfer that uses it (its start-up is in that row's time). "busy" runs `sh -c 'while :; do :; done'` beside it
 (started and killed here).
 The goal is a longest stall ≤ 50 ms; the machine is often shared: read each row against the idle row of the
@@ -237,7 +237,7 @@ def run(rounds: int, loads: Sequence[str], work: Path) -> int:
     widths = [max(len(r[i]) for r in [headers, *rows]) for i in range(len(headers))]
     print(f"\n{machine()}; {FILES:,} files, {total / 1e6:.1f} MB; worker: the transfers in the window's worker "
           f"process; threads: on the window's threads (switch interval {tasks.TRANSFER_SWITCH_INTERVAL * 1000:g} ms "
-          "and gc.freeze while they run)")  # fmt: skip
+          "while they run)")  # fmt: skip
     for line in [headers, ["-" * w for w in widths], *rows]:
         print("| " + " | ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)) + " |")
     print(f"\nload average {load()}; goal: longest ≤ 50 ms ({failures} of the worker's above). GIL: the time the GUI "

@@ -93,6 +93,8 @@ def test_upload_and_download_of_2000_files_do_not_stall_the_window(
 ) -> None:
     h = make_window(opened_store(kind, request, isolated_dirs))
     switch_interval = sys.getswitchinterval()
+    frozen = gc.get_freeze_count()
+    assert frozen > 0  # the objects alive once the store opened: a full collection does not scan them
     source, total = generated_project(tmp_path / "bulk")
     assert drag_drop(h.window.project_view.viewport(), [source])
     dialog = wait_for_child(qtbot, h.window, PushPreviewDialog, timeout=60000)
@@ -114,7 +116,7 @@ def test_upload_and_download_of_2000_files_do_not_stall_the_window(
     assert probe.longest < WALL_BOUND and probe.longest_cpu < CPU_BOUND
     assert probe.longest_ours < OURS_BOUND, str(probe)
     assert sys.getswitchinterval() == switch_interval  # given back once no transfer runs
-    assert gc.get_freeze_count() == 0  # and the collector sees every object again
+    assert gc.get_freeze_count() > frozen // 2  # a transfer unfreezes nothing (frozen objects may still be freed)
 
     dest = tmp_path / "down"
     with StallProbe() as probe:

@@ -19,7 +19,7 @@ from PySide6.QtCore import QObject, Signal
 from projectdesk.config.profiles import KIND_LOCAL, Profile, ProfileStore
 from projectdesk.core.errors import InvalidInput, Offline
 from projectdesk.ui.sync_state import Connection, SyncSnapshot, TreeState, file_states, snapshot
-from projectdesk.ui.tasks import ErrorSink, Tasks, post_to_gui, spawn
+from projectdesk.ui.tasks import ErrorSink, Tasks, freeze_long_lived, post_to_gui, spawn
 
 if TYPE_CHECKING:
     from projectdesk.config.paths import Paths
@@ -178,6 +178,7 @@ class Session(QObject):
         self.service = service
         # called from worker threads: posted to the GUI thread, dropped once the session is gone
         service.on_offline_changed = lambda offline: post_to_gui(self._offline_changed, offline)
+        freeze_long_lived()  # the window, the modules and the store's client: full collections no longer scan them
         self.serviceOpened.emit()
         return service
 

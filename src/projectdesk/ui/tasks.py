@@ -104,14 +104,8 @@ def post_to_gui(fn: Callable[..., object], *args: object) -> None:
 
 
 class _Transferring:
-    """While at least one transfer runs (counted: they overlap), Python's thread switch interval is shortened and
-    the objects alive when the first began are left out of the cyclic garbage collector's passes (`gc.freeze`).
-
-    A full collection holds the GIL from start to end whichever thread triggers it: with the window's ~180,000
-    objects (botocore's models, Qt's wrappers) one took 100-380 ms on a transfer's threads, and the GUI thread
-    waited for all of it. Frozen objects are still freed when their last reference goes; cycles among them wait
-    until the last transfer ends (`gc.unfreeze`), when the collector sees them again.
-    """
+    """While at least one transfer runs in this process (counted: they overlap), Python's thread switch interval is
+    shortened, so a transfer's threads hand the GIL to the GUI thread every 1 ms instead of 5."""
 
     def __init__(self, interval: float) -> None:
         self._interval = interval
@@ -124,7 +118,6 @@ class _Transferring:
             if self._running == 0:
                 self._saved = sys.getswitchinterval()
                 sys.setswitchinterval(min(self._interval, self._saved))
-                gc.freeze()
             self._running += 1
 
     def __exit__(self, *exc: object) -> None:
@@ -132,15 +125,27 @@ class _Transferring:
             self._running -= 1
             if self._running == 0:
                 sys.setswitchinterval(self._saved)
-                gc.unfreeze()
 
 
-_TRANSFERRING = _Transferring(TRANSFER_SWITCH_INTERVAL)
+TRANSFERRING = _Transferring(TRANSFER_SWITCH_INTERVAL)
+
+
+def freeze_long_lived() -> None:
+    """Leave every object alive now out of the cyclic garbage collector's passes (`gc.freeze`); called on the GUI
+    thread once a store is open, when what is alive is what the window keeps: its widgets, the modules, the store's
+    client and botocore's models (~180,000 objects).
+
+    A full collection holds the GIL from start to end whichever thread starts it: over those objects one took
+    100-490 ms, on a transfer's thread, a listing's, or the GUI thread itself, and the window waited for all of it.
+    Frozen objects are still freed when their last reference goes; only cycles among them are never collected — the
+    price of a store switched away from (its client is retired until quit anyway).
+    """
+    gc.freeze()
 
 
 def _transferring(fn: Callable[[], T]) -> Callable[[], T]:
     def run() -> T:
-        with _TRANSFERRING:
+        with TRANSFERRING:
             return fn()
 
     return run
@@ -218,8 +223,8 @@ class Tasks:
             self._unfinished += 1
         try:
             # The window's process still runs Python on other threads meanwhile (pickling the plan, the call pool):
-            # the same short switch interval and frozen objects keep a full collection there off the GUI thread.
-            with _TRANSFERRING:
+            # the same short switch interval hands the GIL back to the GUI thread sooner.
+            with TRANSFERRING:
                 return await process.run(recipe, method, args, {}, progress=progress, cancel=cancel)
         finally:
             with self._count_lock:

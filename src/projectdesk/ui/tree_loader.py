@@ -25,7 +25,7 @@ from PySide6.QtWidgets import QBoxLayout, QHBoxLayout, QLabel, QPushButton, QWid
 from projectdesk.core.errors import Cancelled, ProjectDeskError
 from projectdesk.ui.file_tree import IS_DIR_ROLE, PATH_ROLE, FileTreeModel, FileTreeView, TreeIndex
 from projectdesk.ui.sync_state import file_states
-from projectdesk.ui.tasks import _TRANSFERRING, post_to_gui
+from projectdesk.ui.tasks import TRANSFERRING, post_to_gui
 
 if TYPE_CHECKING:
     from projectdesk.core.models import FileEntry
@@ -189,7 +189,7 @@ class TreeLoader(QObject):
         def work() -> tuple[TreeIndex | None, dict[str, str], dict[str, str]]:
             """The complete index — None when the pages showed exactly the final listing —, states and links."""
             try:
-                with _TRANSFERRING:  # as a transfer: the GIL handed over every 1 ms, no full GC passes
+                with TRANSFERRING:  # as a transfer: the GIL handed over every 1 ms
                     if not keep_tree:
                         top = service.list_top(slug)
                         shown.update((entry.path, entry) for entry in top.files)
