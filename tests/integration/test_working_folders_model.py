@@ -850,7 +850,12 @@ def run_at_once(jobs: list[Callable[[], None]]) -> None:
         raise errors[0]
 
 
-@pytest.mark.parametrize("store", ["local", "moto", "seaweedfs"], indirect=True)
+# Not on moto: its in-process server is not safe for threads that write and read one key at once. Replacing an
+# object closes the buffer a concurrent GET (or the PUT's own ETag) is still reading (ValueError: I/O operation on
+# closed file, once in a fresh-machine run; 7 in 800 GETs racing 800 PUTs of one key in a standalone script), and
+# it checks a PUT's If-Match and stores the object in two steps with no lock between (test_catalog.py). A real
+# server (SeaweedFS) and the local store carry the interleavings.
+@pytest.mark.parametrize("store", ["local", "seaweedfs"], indirect=True)
 def test_concurrent_pushes_and_syncs_from_threads_lose_nothing(store: Store, tmp_path: Path) -> None:
     """Four folders with overlapping names push to one new slug at once, then sync twice each, at once; then each
     edits the shared files on top of what it has and all sync at once again. Nothing any folder held is lost
