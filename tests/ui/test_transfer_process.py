@@ -89,7 +89,7 @@ def landed(dest: Path) -> dict[str, bytes]:
 
 
 def test_push_and_download_run_in_the_worker_process_and_land_byte_identical(
-    make_window: Any, opened: CachedProjectService, tmp_path: Path
+    make_window: Any, opened: CachedProjectService, tmp_path: Path, limits_restored: None
 ) -> None:
     h = make_window(opened)
     seen = spy_progress(h)
@@ -107,6 +107,9 @@ def test_push_and_download_run_in_the_worker_process_and_land_byte_identical(
 
     dest = tmp_path / "down"
     seen.clear()
+    # 1.2 MB at 1 MiB/s: the download lasts about a second, so the worker reports progress on the way (unlimited,
+    # a busy machine's download could end inside one 50 ms progress interval and report none)
+    BANDWIDTH.set_limits(BandwidthLimits(down=1024 * 1024))
     download = h.window.jobs.download(upload.slug, dest, opened)
     h.wait_transfers()
     assert download.state == DONE, download.error
