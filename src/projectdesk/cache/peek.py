@@ -27,6 +27,15 @@ def index_file(cache_root: Path, profile: str) -> Path:
     return Path(cache_root) / profile / META_DIR / INDEX_NAME
 
 
+def open_read_only(cache_root: Path, profile: str, *, timeout: float) -> sqlite3.Connection | None:
+    """The profile's cache index opened read-only (no lock, no recovery), or None when it cannot be opened."""
+    uri = f"{index_file(cache_root, profile).resolve().as_uri()}?mode=ro"
+    try:
+        return sqlite3.connect(uri, uri=True, timeout=timeout)
+    except sqlite3.Error:
+        return None
+
+
 def count_local_changes(conn: sqlite3.Connection, user_id: str, slug: str) -> int:
     """Queued changes, local edits or deletes, and saves under way of one project."""
     row = conn.execute(LOCAL_CHANGES_SQL, (user_id, slug, user_id, slug, *CHANGED_STATES)).fetchone()
@@ -38,9 +47,8 @@ def may_hold_local_changes(cache_root: Path, profile: str, user_id: str, slug: s
     path = index_file(cache_root, profile)
     if not path.exists():
         return False  # no cache yet: nothing was ever changed through it
-    try:
-        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=5.0)
-    except sqlite3.Error:
+    conn = open_read_only(cache_root, profile, timeout=5.0)
+    if conn is None:
         return True
     try:
         return count_local_changes(conn, user_id, slug) > 0

@@ -121,12 +121,10 @@ def last_listed_projects(cache_root: Path, profile: str, user_id: str) -> list[P
     without opening the cache (read-only: no lock, no recovery) — for the window, which shows them while the store
     itself still opens (importing botocore and making its client take longer than this whole read). Empty when
     there is no index yet or it cannot be read: the store's own listing follows anyway."""
-    path = peek.index_file(cache_root, profile)
-    if not path.exists():
+    if not peek.index_file(cache_root, profile).exists():
         return []
-    try:
-        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=1.0)
-    except sqlite3.Error:
+    conn = peek.open_read_only(cache_root, profile, timeout=1.0)
+    if conn is None:
         return []
     try:
         conn.row_factory = sqlite3.Row

@@ -310,18 +310,34 @@ class CachedProjectService(ProjectService):
         safe_segment(slug, "project slug")
         try:
             entries = self.remote(self.repo.list_files, slug)
-            missing = not entries and self.remote(self.repo.read_manifest_bytes, slug) is None
-            if missing and not self.cache.has_local_changes(slug):
-                self.cache.forget_project(slug)
-                raise NotFound(f"There is no project '{slug}'.")
+            self._check_exists(slug, entries)
         except Offline:
-            if not self.cache.files_listed(slug):
-                raise NotAvailableOffline(
-                    f"The files of '{slug}' are not available offline: open the project once while online."
-                ) from None
-            return self._cached_entries(slug)
+            return self._cached_entries(self._listed_offline(slug))
         self.cache.apply_listing(slug, entries)
         return self._merged_entries(slug, entries)
+
+    def _check_exists(self, slug: str, entries: Sequence[FileEntry]) -> None:
+        """NotFound (and the cache forgets it) when the server has neither files nor a manifest of `slug` and
+        nothing made here waits to be sent to it."""
+        missing = not entries and self.remote(self.repo.read_manifest_bytes, slug) is None
+        if missing and not self.cache.has_local_changes(slug):
+            self.cache.forget_project(slug)
+            raise NotFound(f"There is no project '{slug}'.")
+
+    def _listed_offline(self, slug: str) -> str:
+        """`slug`, when its files were listed here once; else NotAvailableOffline."""
+        if not self.cache.files_listed(slug):
+            raise NotAvailableOffline(
+                f"The files of '{slug}' are not available offline: open the project once while online."
+            ) from None
+        return slug
+
+    def _unsent(
+        self, listed: Sequence[FileEntry], local: Mapping[str, FileRow], bases: Mapping[str, str | None]
+    ) -> list[FileEntry]:
+        """Our new files not yet sent: the queued edits (`local`) of paths the listing does not have."""
+        paths = {entry.path for entry in listed} if local else set()
+        return [self._local_entry(r, bases) for p, r in local.items() if r.state == DIRTY and p not in paths]
 
     def list_top(self, slug: str) -> TopLevel:
         """The project's top level as we see it (the server's with our queued changes); offline, the cached rows'."""
@@ -329,19 +345,13 @@ class CachedProjectService(ProjectService):
         try:
             top = self.remote(self.repo.list_top, slug)
         except Offline:
-            if not self.cache.files_listed(slug):
-                raise NotAvailableOffline(
-                    f"The files of '{slug}' are not available offline: open the project once while online."
-                ) from None
-            return top_level(self._cached_entries(slug))
+            return top_level(self._cached_entries(self._listed_offline(slug)))
         local = {row.path: row for row in self.cache.changed_files(slug)}
         if not local:
             return top
         bases = self.cache.edit_bases(slug)
         files = self._as_seen(top.files, local, bases)
-        listed = {entry.path for entry in top.files}
-        added = [self._local_entry(r, bases) for p, r in local.items() if r.state == DIRTY and p not in listed]
-        seen = top_level(added)
+        seen = top_level(self._unsent(top.files, local, bases))
         return TopLevel(sorted({*top.folders, *seen.folders}), files + seen.files)
 
     def list_files_paged(
@@ -355,19 +365,11 @@ class CachedProjectService(ProjectService):
         bases = self.cache.edit_bases(slug) if local else {}
         try:
             entries = self._listed_pages(slug, on_page, cancel, lambda page: self._as_seen(page, local, bases))
-            missing = not entries and self.remote(self.repo.read_manifest_bytes, slug) is None
-            if missing and not self.cache.has_local_changes(slug):
-                self.cache.forget_project(slug)
-                raise NotFound(f"There is no project '{slug}'.")
+            self._check_exists(slug, entries)
         except Offline:
-            if not self.cache.files_listed(slug):
-                raise NotAvailableOffline(
-                    f"The files of '{slug}' are not available offline: open the project once while online."
-                ) from None
-            return self._cached_entries(slug)
+            return self._cached_entries(self._listed_offline(slug))
         self.cache.apply_listing(slug, entries)
-        listed = {entry.path for entry in entries} if local else set()
-        added = [self._local_entry(r, bases) for p, r in local.items() if r.state == DIRTY and p not in listed]
+        added = self._unsent(entries, local, bases)
         if added and on_page is not None:
             on_page(added)
         return self._merged_entries(slug, entries)
@@ -404,13 +406,7 @@ class CachedProjectService(ProjectService):
         if not by_path:
             return sorted(entries, key=lambda e: e.path)
         bases = self.cache.edit_bases(slug)
-        merged: list[FileEntry] = []
-        for entry in entries:
-            row = by_path.pop(entry.path, None)
-            if row is not None and row.state == DELETED:
-                continue
-            merged.append(self._local_entry(row, bases) if row is not None and row.state == DIRTY else entry)
-        merged += [self._local_entry(row, bases) for row in by_path.values() if row.state == DIRTY]
+        merged = self._as_seen(list(entries), by_path, bases) + self._unsent(entries, by_path, bases)
         return sorted(merged, key=lambda e: e.path)
 
     def cached_entries(self, slug: str) -> list[FileEntry]:
